@@ -1,0 +1,210 @@
+/**
+ * The one zod schema of tenbin's YAML file. Every default lives here, so `tenbin schema` documents it
+ * and `config/schema.json` is generated from it. Durations become milliseconds, sizes bytes, addresses
+ * `{ host, port }` — the rest of the program only sees the parsed `Config`.
+ */
+import { z } from "zod";
+import { parseAddress, parseDuration, parseSize } from "./units.ts";
+
+/** A duration string (`250ms`, `2s`, `1m`, `1h`) parsed to milliseconds. */
+export const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: `bad duration "${text}"; expected a number with a unit such as 250ms, 2s, 1m or 1h` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+/** A size string (`512`, `64KB`, `10MB`, `1GiB`) parsed to bytes. */
+export const size = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
+  const bytes = typeof value === "number" ? value : parseSize(value);
+  if (bytes === undefined) {
+    ctx.addIssue({ code: "custom", message: `bad size "${String(value)}"; expected bytes or a number with a unit such as 64KB, 10MB or 1GiB` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+/** A `host:port` address. */
+export const address = z.string().transform((text, ctx) => {
+  const addr = parseAddress(text);
+  if (!addr) {
+    ctx.addIssue({ code: "custom", message: `bad address "${text}"; expected host:port such as 127.0.0.1:8080, [::1]:8080 or :8080` });
+    return z.NEVER;
+  }
+  return addr;
+});
+
+const CIDR = /^(\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?|[0-9a-fA-F:]+(\/\d{1,3})?)$/;
+const cidr = z.string().regex(CIDR, { message: "expected an IP address or CIDR such as 10.0.0.0/8 or ::1/128" });
+
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, {
+  message: "expected a name of letters, digits, '_', '.' or '-'",
+});
+
+/** One way to compare a string: exact, regular expression, or only present. */
+const stringMatch = z.union([
+  z.string(),
+  z.strictObject({ exact: z.string() }),
+  z.strictObject({ regex: z.string() }),
+  z.strictObject({ present: z.boolean() }),
+]);
+
+const pathMatch = z.union([
+  z.string().describe("A path prefix, such as /api/"),
+  z.strictObject({ prefix: z.string() }),
+  z.strictObject({ exact: z.string() }),
+  z.strictObject({ regex: z.string() }),
+]);
+
+const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
+
+/** What a request must look like for a route to take it. Every given condition must hold. */
+export const routeMatchSchema = z.strictObject({
+  host: oneOrMany(z.string()).optional().describe("Host names (exact or *.example.com), case-insensitive, port ignored"),
+  path: pathMatch.optional().describe("A prefix string, or { prefix | exact | regex }"),
+  method: oneOrMany(z.string()).optional().describe("HTTP methods, such as GET or [GET, HEAD]"),
+  headers: z.record(z.string(), stringMatch).optional().describe("Header name → value, { exact | regex | present }"),
+  query: z.record(z.string(), stringMatch).optional().describe("Query parameter → value, { exact | regex | present }"),
+  cookie: z.record(z.string(), stringMatch).optional().describe("Cookie name → value, { exact | regex | present }"),
+});
+
+export const routeSchema = z.strictObject({
+  name: name.optional().describe("Shown by `tenbin route` and in metrics; defaults to the route's position"),
+  match: routeMatchSchema.optional().describe("Without match, the route takes every request (the default route)"),
+  pool: name.describe("The pool that serves the route"),
+});
+
+const serverSchema = z.strictObject({
+  url: z.string().describe("http://host:port (or https://) for HTTP pools, tcp://host:port or udp://host:port for L4 pools"),
+  name: name.optional().describe("Defaults to host:port"),
+  weight: z.number().int().min(0).max(1000).default(1).describe("Relative share; 0 takes no new traffic"),
+  max_conns: z.number().int().min(0).default(0).describe("In-flight requests (or L4 connections) allowed at once; 0 = unlimited"),
+  backup: z.boolean().default(false).describe("Used only when no primary server can serve"),
+  drain: z.boolean().default(false).describe("Finish in-flight requests but take no new ones"),
+});
+
+const cookieStickySchema = z.strictObject({
+  name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { message: "expected a cookie name (a token)" }).default("tenbin_srv"),
+  key: z.string().optional().describe("HMAC key signing the cookie; the same key on two tenbin instances routes alike. Without it a random key is made at start (persistence then ends at restart)"),
+  max_age: duration.optional().describe("Cookie lifetime; without it a session cookie whose signature still expires after 24h"),
+  path: z.string().default("/"),
+  domain: z.string().optional(),
+  http_only: z.boolean().default(true),
+  secure: z.boolean().default(false),
+  same_site: z.enum(["lax", "strict", "none"]).default("lax"),
+});
+
+const sourceStickySchema = z.strictObject({
+  timeout: duration.prefault("5m").describe("A client keeps its server this long after its last request"),
+  netmask: z.number().int().min(0).max(128).optional().describe("Group clients by prefix length (e.g. 24 for IPv4 /24); default one address"),
+  max_entries: z.number().int().min(1).default(100_000).describe("Bound of the persistence table; the oldest entries go first"),
+});
+
+const stickySchema = z.strictObject({
+  cookie: z.union([z.string(), cookieStickySchema]).optional().describe("Insert a signed cookie naming the server; a string is the cookie name"),
+  source_ip: z.union([z.literal(true), sourceStickySchema]).optional().describe("LVS-style source address persistence"),
+});
+
+const statusList = z.array(z.union([z.number().int().min(100).max(599), z.string().regex(/^[1-5]\d\d-[1-5]\d\d$|^[1-5]xx$/, {
+  message: "expected a status such as 503, a range such as 500-599 or a class such as 5xx",
+})]));
+
+const httpProbeSchema = z.strictObject({
+  method: z.string().default("GET"),
+  path: z.string().default("/"),
+  host: z.string().optional().describe("Host header of the probe; default the server's host:port"),
+  headers: z.record(z.string(), z.string()).default({}),
+  expect_status: statusList.default(["200-399"]).describe("Accepted statuses: numbers, ranges (200-299) or classes (2xx)"),
+  expect_body: z.union([z.string(), z.strictObject({ regex: z.string() })]).optional().describe("Substring, or { regex }"),
+});
+
+const tcpProbeSchema = z.strictObject({
+  send: z.string().optional().describe("Bytes to send after connecting"),
+  expect: z.string().optional().describe("Substring the reply must contain"),
+});
+
+export const healthSchema = z.strictObject({
+  http: httpProbeSchema.optional(),
+  tcp: tcpProbeSchema.optional(),
+  port: z.number().int().min(1).max(65535).optional().describe("Probe this port instead of the server's"),
+  interval: duration.prefault("2s"),
+  timeout: duration.prefault("1s"),
+  rise: z.number().int().min(1).default(2).describe("Consecutive passes that bring a server up"),
+  fall: z.number().int().min(1).default(3).describe("Consecutive failures that take a server down"),
+  jitter: z.number().min(0).max(1).default(0.1).describe("Fraction of the interval each probe is spread by"),
+  initial: z.enum(["up", "down"]).default("up").describe("State of a server before its first probe"),
+});
+
+const outlierSchema = z.strictObject({
+  consecutive_failures: z.number().int().min(1).default(5).describe("Connect errors, timeouts or failing statuses in a row that eject a server"),
+  failure_statuses: statusList.default([]).describe("Response statuses that count as failures (e.g. [5xx] or [502, 503])"),
+  eject_for: duration.prefault("10s").describe("First ejection; doubles on each repeated ejection"),
+  max_eject_for: duration.prefault("5m"),
+  max_ejected_percent: z.number().min(0).max(100).default(50).describe("Never eject more than this share of a pool's servers"),
+});
+
+const sorrySchema = z.strictObject({
+  server: z.string().optional().describe("A URL to forward to when no server can serve"),
+  status: z.number().int().min(200).max(599).default(503),
+  body_file: z.string().optional().describe("File whose content is the sorry page"),
+  content_type: z.string().default("text/html; charset=utf-8"),
+});
+
+const timeoutsSchema = z.strictObject({
+  connect: duration.prefault("5s").describe("Until the server's response headers start (connect included) — for a request that was not sent"),
+  response: duration.prefault("60s").describe("Until the server's response headers arrive"),
+  idle: duration.prefault("60s").describe("Longest pause while streaming a body either way"),
+});
+
+export const BALANCE_ALGORITHMS = ["round_robin", "least_conn", "least_time", "random_two", "hash", "first"] as const;
+
+export const poolSchema = z.strictObject({
+  balance: z.enum(BALANCE_ALGORITHMS).default("round_robin"),
+  hash_on: z.string().regex(/^(source_ip|uri|(header|cookie|query):.+)$/, {
+    message: "expected source_ip, uri, header:NAME, cookie:NAME or query:NAME",
+  }).default("source_ip").describe("Key of the hash algorithm"),
+  hash_fallback: z.enum(["round_robin", "least_conn", "least_time", "random_two", "first"]).default("round_robin").describe("Algorithm used when the hash key is missing"),
+  ewma_decay: duration.prefault("10s").describe("least_time: how fast old response times are forgotten"),
+  servers: z.array(serverSchema).min(1, { message: "a pool needs at least one server" }),
+  sticky: stickySchema.optional(),
+  health: healthSchema.optional(),
+  outlier: outlierSchema.optional().describe("Passive outlier detection on the forward path"),
+  timeouts: timeoutsSchema.prefault({}),
+  host_header: z.string().default("client").describe("`client` keeps the client's Host, `server` uses the server's host:port, anything else is sent as is"),
+  retries: z.number().int().min(0).max(10).default(2).describe("Further servers tried after a failure (see retry_on)"),
+  retry_on: z.array(z.number().int().min(500).max(599)).default([]).describe("Response statuses that also retry an idempotent request"),
+  max_queue: z.number().int().min(0).default(100).describe("Requests waiting when every server is at max_conns"),
+  queue_timeout: duration.prefault("5s"),
+  slow_start: duration.prefault("0s").describe("A server that comes up ramps its weight from ~0 to full over this time"),
+  sorry: sorrySchema.optional(),
+});
+
+export const listenerSchema = z.strictObject({
+  name: name,
+  listen: address.describe("host:port to accept on"),
+  mode: z.literal("http").default("http"),
+  routes: z.array(routeSchema).min(1, { message: "an http listener needs at least one route" }),
+  trusted_proxies: z.array(cidr).default([]).describe("Clients whose X-Forwarded-* / Forwarded / X-Request-Id are kept"),
+  max_body: size.prefault("100MB").describe("Largest request body; more → 413"),
+  idle_timeout: duration.prefault("60s").describe("Client keep-alive idle time (at most 255s)"),
+});
+
+export const configSchema = z.strictObject({
+  listeners: z.array(listenerSchema).min(1, { message: "a config needs at least one listener" }),
+  pools: z.record(name, poolSchema),
+  shutdown_timeout: duration.prefault("30s").describe("Longest wait for in-flight requests on SIGTERM"),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ListenerConfig = Config["listeners"][number];
+export type RouteConfig = ListenerConfig["routes"][number];
+export type RouteMatchConfig = NonNullable<RouteConfig["match"]>;
+export type PoolConfig = z.output<typeof poolSchema>;
+export type ServerConfig = PoolConfig["servers"][number];
+export type HealthConfig = z.output<typeof healthSchema>;
+export type OutlierConfig = NonNullable<PoolConfig["outlier"]>;
+export type StickyConfig = NonNullable<PoolConfig["sticky"]>;
+export type BalanceAlgorithm = (typeof BALANCE_ALGORITHMS)[number];
+export type StringMatchConfig = z.output<typeof stringMatch>;

@@ -1,0 +1,184 @@
+/**
+ * Checks that need the whole config at once — references between sections, duplicates, regular
+ * expressions — run after the schema passed. Each problem names the key path of the offending value
+ * so the loader can give it a line and column.
+ */
+import { isIP } from "node:net";
+import type { KeySegment } from "./config-error.ts";
+import type { Config, ListenerConfig, PoolConfig, RouteMatchConfig } from "./schema.ts";
+import type { Address } from "./units.ts";
+import type { PathIssue } from "./yaml-source.ts";
+
+/** Longest client keep-alive idle time the runtime accepts (its HTTP server caps the idle timeout at 255 s). */
+export const MAX_IDLE_TIMEOUT_MS = 255_000;
+
+/** Every cross-section problem of a config that already passed the schema. */
+export function checkSemantics(config: Config): PathIssue[] {
+  const issues: PathIssue[] = [];
+  const report = (path: KeySegment[], message: string) => issues.push({ path, message });
+  checkListeners(config, report);
+  const httpPools = new Set(config.listeners.flatMap((l) => l.routes.map((r) => r.pool)));
+  for (const [name, pool] of Object.entries(config.pools)) {
+    checkPool(["pools", name], pool, httpPools.has(name), report);
+  }
+  return issues;
+}
+
+type Report = (path: KeySegment[], message: string) => void;
+
+function checkListeners(config: Config, report: Report): void {
+  const pools = Object.keys(config.pools);
+  config.listeners.forEach((listener, i) => {
+    const at = (...rest: KeySegment[]): KeySegment[] => ["listeners", i, ...rest];
+    const first = config.listeners.findIndex((other) => other.name === listener.name);
+    if (first < i) report(at("name"), `listener name ${q(listener.name)} is already used by listeners[${first}]; give each listener its own name`);
+    const clash = config.listeners.findIndex((other, j) => j < i && overlaps(other.listen, listener.listen));
+    if (clash >= 0) {
+      const other = config.listeners[clash]!;
+      report(at("listen"), `address ${q(showAddress(listener.listen))} overlaps ${q(showAddress(other.listen))} of listeners[${clash}] (${other.name}); use another port or host`);
+    }
+    listener.trusted_proxies.forEach((cidr, p) => {
+      if (!isCidr(cidr)) report(at("trusted_proxies", p), `bad address ${q(cidr)}; expected an IP address or CIDR such as 10.0.0.0/8 or ::1/128`);
+    });
+    if (listener.idle_timeout > MAX_IDLE_TIMEOUT_MS) {
+      report(at("idle_timeout"), `idle timeout of ${listener.idle_timeout / 1000}s is too long; expected at most 255s`);
+    }
+    checkRoutes(listener, pools, at, report);
+  });
+}
+
+function checkRoutes(listener: ListenerConfig, pools: readonly string[], at: (...rest: KeySegment[]) => KeySegment[], report: Report): void {
+  const catchAll = listener.routes.findIndex((route) => isEmptyMatch(route.match));
+  listener.routes.forEach((route, r) => {
+    if (!pools.includes(route.pool)) {
+      const right = pools.length > 0 ? `expected one of the pools ${pools.join(", ")}` : "no pools are defined";
+      report(at("routes", r, "pool"), `unknown pool ${q(route.pool)}; ${right}`);
+    }
+    if (route.name !== undefined) {
+      const first = listener.routes.findIndex((other) => other.name === route.name);
+      if (first < r) report(at("routes", r, "name"), `route name ${q(route.name)} is already used by routes[${first}]; give each route its own name`);
+    }
+    if (catchAll >= 0 && r > catchAll) {
+      report(at("routes", r), `route is never reached: routes[${catchAll}] has no match and takes every request; move the default route last`);
+    }
+    if (route.match) checkMatch(route.match, (...rest) => at("routes", r, "match", ...rest), report);
+  });
+}
+
+function checkMatch(match: RouteMatchConfig, at: (...rest: KeySegment[]) => KeySegment[], report: Report): void {
+  const hosts = match.host === undefined ? [] : Array.isArray(match.host) ? match.host : [match.host];
+  hosts.forEach((host, h) => {
+    const where = Array.isArray(match.host) ? at("host", h) : at("host");
+    if (!/^(\*\.)?[^*\s/]+$/.test(host)) report(where, `bad host ${q(host)}; expected an exact host such as api.example.com or a wildcard such as *.example.com`);
+  });
+  const path = match.path;
+  if (typeof path === "string" || (path && "prefix" in path) || (path && "exact" in path)) {
+    const text = typeof path === "string" ? path : "prefix" in path ? path.prefix : path.exact;
+    const where = typeof path === "string" ? at("path") : at("path", "prefix" in path ? "prefix" : "exact");
+    if (!text.startsWith("/")) report(where, `path ${q(text)} does not start with "/" and would never match; write ${q(`/${text}`)}`);
+  } else if (path) {
+    checkRegex(path.regex, at("path", "regex"), report);
+  }
+  for (const section of ["headers", "query", "cookie"] as const) {
+    for (const [name, value] of Object.entries(match[section] ?? {})) {
+      if (typeof value === "object" && "regex" in value) checkRegex(value.regex, at(section, name, "regex"), report);
+    }
+  }
+}
+
+function checkPool(at: KeySegment[], pool: PoolConfig, servesHttp: boolean, report: Report): void {
+  const names = new Map<string, number>();
+  const urls = new Map<string, number>();
+  pool.servers.forEach((server, s) => {
+    const where = [...at, "servers", s];
+    const url = parseUrl(server.url);
+    if (!url) {
+      report([...where, "url"], `bad url ${q(server.url)}; expected http://host:port or https://host:port`);
+      return;
+    }
+    if (servesHttp && url.protocol !== "http:" && url.protocol !== "https:") {
+      report([...where, "url"], `server url ${q(server.url)} is not http:// or https://; pools of http listeners need http(s) servers (tcp:// and udp:// are for L4 listeners, which are not supported yet)`);
+    } else if (!servesHttp && !["http:", "https:", "tcp:", "udp:"].includes(url.protocol)) {
+      report([...where, "url"], `unsupported scheme in url ${q(server.url)}; expected http://, https://, tcp:// or udp://`);
+    }
+    const key = `${url.protocol}//${hostPort(url)}${url.pathname === "/" ? "" : url.pathname}`;
+    const firstUrl = urls.get(key);
+    if (firstUrl !== undefined) report([...where, "url"], `server url ${q(server.url)} is already used by servers[${firstUrl}]; list each server once`);
+    else urls.set(key, s);
+    // The name defaults to host:port, and runtime state is keyed by it: two servers may not share one.
+    const name = server.name ?? hostPort(url);
+    const firstName = names.get(name);
+    if (firstName !== undefined && firstUrl === undefined) {
+      const why = server.name === undefined ? " (the default name is host:port; give one a name)" : "; give each server its own name";
+      report([...where, server.name === undefined ? "url" : "name"], `server name ${q(name)} is already used by servers[${firstName}]${why}`);
+    } else if (firstName === undefined) {
+      names.set(name, s);
+    }
+  });
+  const cookie = pool.sticky?.cookie;
+  if (typeof cookie === "object" && cookie.key === "") {
+    report([...at, "sticky", "cookie", "key"], `empty cookie signing key; give a long random string, or leave key out for a random key at each start`);
+  }
+  const body = pool.health?.http?.expect_body;
+  if (typeof body === "object") checkRegex(body.regex, [...at, "health", "http", "expect_body", "regex"], report);
+  if (pool.sorry?.server !== undefined) {
+    const sorry = parseUrl(pool.sorry.server);
+    if (!sorry || (sorry.protocol !== "http:" && sorry.protocol !== "https:")) {
+      report([...at, "sorry", "server"], `bad sorry server url ${q(pool.sorry.server)}; expected http://host:port or https://host:port`);
+    }
+  }
+}
+
+function checkRegex(source: string, path: KeySegment[], report: Report): void {
+  try {
+    new RegExp(source);
+  } catch (error) {
+    // "Invalid regular expression: /(/: Unterminated group" → "unterminated group"
+    const reason = String((error as Error).message).split(": ").at(-1) ?? "";
+    report(path, `bad regex ${q(source)}: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}; expected a JavaScript regular expression`);
+  }
+}
+
+function isEmptyMatch(match: RouteMatchConfig | undefined): boolean {
+  return match === undefined || Object.values(match).every((v) => v === undefined);
+}
+
+const WILDCARDS = new Set(["0.0.0.0", "::", "*"]);
+
+/** Two listen addresses collide on the same port when the hosts are equal or either is a wildcard. */
+function overlaps(a: Address, b: Address): boolean {
+  if (a.port !== b.port || a.port === 0) return false; // port 0: each gets its own free port
+  const [x, y] = [a.host.toLowerCase(), b.host.toLowerCase()];
+  return x === y || WILDCARDS.has(x) || WILDCARDS.has(y);
+}
+
+function showAddress(address: Address): string {
+  return address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+// The schema's pattern lets through strings like "abc" (hex digits); this is the real check.
+function isCidr(text: string): boolean {
+  const [ip = "", bits, ...rest] = text.split("/");
+  const family = isIP(ip);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+function parseUrl(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    return url.hostname === "" ? undefined : url;
+  } catch {
+    return undefined;
+  }
+}
+
+const DEFAULT_PORTS: Record<string, string> = { "http:": "80", "https:": "443" };
+
+function hostPort(url: URL): string {
+  return `${url.hostname}:${url.port || DEFAULT_PORTS[url.protocol] || ""}`;
+}
+
+function q(value: string): string {
+  return JSON.stringify(value);
+}

@@ -1,0 +1,36 @@
+/** Parsing of the small value languages used in the config file: durations, sizes, addresses. */
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Milliseconds of a duration such as `250ms`, `2s`, `1.5m`, `1h`, `7d`; undefined when malformed. */
+export function parseDuration(text: string): number | undefined {
+  const m = DURATION.exec(text.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
+}
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/i;
+const SIZE_UNITS: Record<string, number> = {
+  b: 1, kb: 1000, mb: 1000 ** 2, gb: 1000 ** 3, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
+};
+
+/** Bytes of a size such as `512`, `64KB`, `10MiB`; undefined when malformed. */
+export function parseSize(text: string): number | undefined {
+  const m = SIZE.exec(text.trim());
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * SIZE_UNITS[(m[2] ?? "b").toLowerCase()]!);
+}
+
+/** A `host:port` listen or connect address. */
+export interface Address { host: string; port: number }
+
+/** Parses `host:port`, `[v6]:port` or `:port` (all interfaces); undefined when malformed. */
+export function parseAddress(text: string): Address | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  const host = m[1] ?? (m[2] === "" ? "0.0.0.0" : m[2]!);
+  return { host, port };
+}

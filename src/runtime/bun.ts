@@ -1,0 +1,67 @@
+/** `Runtime` on Bun: Bun.serve accepts, fetch forwards with Bun's proxy-relevant options. */
+import type { HttpHandler, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
+import { readFileSync } from "node:fs";
+
+async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
+  let handler: HttpHandler = options.handler;
+  const server = Bun.serve({
+    hostname: options.hostname,
+    port: options.port,
+    reusePort: options.reusePort ?? false,
+    idleTimeout: Math.min(255, Math.max(0, options.idleTimeoutSec ?? 60)),
+    maxRequestBodySize: options.maxRequestBodySize ?? 128 * 1024 * 1024,
+    development: false,
+    fetch(req, srv) {
+      const ip = srv.requestIP(req);
+      return handler(req, { address: ip?.address ?? "", port: ip?.port ?? 0 });
+    },
+    error() {
+      return new Response("Internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
+    },
+  });
+  return {
+    hostname: server.hostname ?? options.hostname,
+    port: server.port ?? options.port,
+    setHandler(next) {
+      handler = next;
+    },
+    async stop(force = false) {
+      await server.stop(force);
+    },
+  };
+}
+
+function fetchUpstream(url: string, init: RequestInit, tls?: UpstreamTls): Promise<Response> {
+  const options: RequestInit & { decompress: boolean; tls?: Record<string, unknown> } = {
+    ...init,
+    redirect: "manual",
+    decompress: false,
+  };
+  if (tls) {
+    const t: Record<string, unknown> = {};
+    if (tls.ca !== undefined) t.ca = tls.ca;
+    if (tls.serverName !== undefined) t.serverName = tls.serverName;
+    if (tls.rejectUnauthorized !== undefined) t.rejectUnauthorized = tls.rejectUnauthorized;
+    options.tls = t;
+  }
+  return fetch(url, options as RequestInit);
+}
+
+export const bunRuntime: Runtime = {
+  name: "bun",
+  version: Bun.version,
+  serveHttp,
+  fetchUpstream,
+  onSignal(signal: SignalName, handler: () => void) {
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  },
+  readTextFile: (path) => Bun.file(path).text(),
+  readTextFileSync: (path) => readFileSync(path, "utf8"),
+  env: (name) => process.env[name],
+  envAll: () => process.env,
+  args: () => process.argv.slice(2),
+  exit: (code) => process.exit(code),
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+};

@@ -1,0 +1,97 @@
+/**
+ * `Runtime` on Deno 2. Differences from Bun that the proxy cares about (RUNTIME-NOTES.md):
+ * - Deno's fetch cannot turn decompression off, so upstream requests ask for `identity` encoding and
+ *   bodies pass through untouched.
+ * - A custom Host header is dropped unless the client is made with `allowHost`.
+ * - Multi-certificate SNI is not stable on Deno.serve.
+ */
+import type { HttpHandler, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
+import { readFileSync } from "node:fs";
+
+/** The slice of Deno's API this file uses (tsc runs with Bun's types, not Deno's). */
+interface DenoApi {
+  version: { deno: string };
+  serve(options: Record<string, unknown>, handler: (req: Request, info: { remoteAddr: { hostname: string; port: number } }) => Response | Promise<Response>): {
+    addr: { hostname: string; port: number };
+    shutdown(): Promise<void>;
+    finished: Promise<void>;
+  };
+  createHttpClient(options: Record<string, unknown>): unknown;
+  addSignalListener(signal: string, handler: () => void): void;
+  removeSignalListener(signal: string, handler: () => void): void;
+  readTextFile(path: string): Promise<string>;
+  env: { get(name: string): string | undefined; toObject(): Record<string, string> };
+  args: string[];
+  exit(code: number): never;
+  stdout: { writeSync(data: Uint8Array): number };
+  stderr: { writeSync(data: Uint8Array): number };
+}
+
+const D = (globalThis as unknown as { Deno: DenoApi }).Deno;
+const encoder = new TextEncoder();
+
+async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
+  let handler: HttpHandler = options.handler;
+  const controller = new AbortController();
+  const server = D.serve({
+    hostname: options.hostname,
+    port: options.port,
+    reusePort: options.reusePort ?? false,
+    signal: controller.signal,
+    onListen() {},
+  }, (req, info) => handler(req, { address: info.remoteAddr.hostname, port: info.remoteAddr.port }));
+  return {
+    hostname: server.addr.hostname,
+    port: server.addr.port,
+    setHandler(next) {
+      handler = next;
+    },
+    async stop(force = false) {
+      if (force) controller.abort();
+      else await server.shutdown();
+      await server.finished.catch(() => undefined);
+    },
+  };
+}
+
+const clients = new Map<string, unknown>();
+
+function clientFor(tls: UpstreamTls | undefined): unknown {
+  const key = JSON.stringify(tls ?? {});
+  let client = clients.get(key);
+  if (client === undefined) {
+    const options: Record<string, unknown> = { allowHost: true, poolMaxIdlePerHost: 64 };
+    if (tls?.ca !== undefined) options.caCerts = [tls.ca];
+    client = D.createHttpClient(options);
+    clients.set(key, client);
+  }
+  return client;
+}
+
+function writeAll(stream: { writeSync(data: Uint8Array): number }, text: string): void {
+  let data = encoder.encode(text);
+  while (data.length > 0) data = data.subarray(stream.writeSync(data));
+}
+
+export const denoRuntime: Runtime = {
+  name: "deno",
+  version: D.version.deno,
+  serveHttp,
+  fetchUpstream(url, init, tls) {
+    const headers = new Headers(init.headers);
+    headers.set("accept-encoding", "identity");
+    return fetch(url, { ...init, headers, redirect: "manual", client: clientFor(tls) } as RequestInit);
+  },
+  onSignal(signal: SignalName, handler: () => void) {
+    D.addSignalListener(signal, handler);
+    return () => D.removeSignalListener(signal, handler);
+  },
+  readTextFile: (path) => D.readTextFile(path),
+  readTextFileSync: (path) => readFileSync(path, "utf8"),
+  env: (name) => D.env.get(name),
+  envAll: () => D.env.toObject(),
+  args: () => D.args,
+  exit: (code) => D.exit(code),
+  stdout: (text) => writeAll(D.stdout, text),
+  stderr: (text) => writeAll(D.stderr, text),
+};
