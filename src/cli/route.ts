@@ -1,0 +1,53 @@
+/**
+ * `tenbin route -c FILE METHOD URL [-H 'Name: value']...`: which listener, route and pool a request
+ * would take, and which server the pool would pick next — without sending anything.
+ */
+import type { Config } from "../config/schema.ts";
+import { Pool } from "../pool/pool.ts";
+import { ServerState } from "../pool/server-state.ts";
+import { compileRoutes } from "../router/route-table.ts";
+import { memoryLogger } from "../observe/log.ts";
+import type { UpstreamFetch } from "../runtime/types.ts";
+import { systemClock } from "../util/clock.ts";
+import { UsageError } from "./args.ts";
+
+/** The answer of `tenbin route`, one line per fact. */
+export function explainRoute(config: Config, method: string, rawUrl: string, headerLines: readonly string[], clientIp = "127.0.0.1"): string {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new UsageError(`bad URL "${rawUrl}"; expected an absolute URL such as http://localhost:8080/api`);
+  }
+  const headers = new Headers();
+  for (const line of headerLines) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new UsageError(`bad header "${line}"; expected "Name: value"`);
+    headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  if (!headers.has("host")) headers.set("host", url.host);
+  const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  // The listener on the URL's port, else the only listener.
+  const listener = config.listeners.find((l) => l.listen.port === port) ?? (config.listeners.length === 1 ? config.listeners[0] : undefined);
+  if (!listener) return `no listener on port ${port}\n`;
+  const facts = { method: method.toUpperCase(), host: headers.get("host"), path: url.pathname, query: url.search.slice(1), headers };
+  const route = compileRoutes(listener.routes).match(facts);
+  const lines = [`listener: ${listener.name} (${listener.listen.host}:${listener.listen.port})`];
+  if (!route) return `${lines[0]}\nroute: none (the client gets 404)\n`;
+  lines.push(`route: ${route.name} (#${route.index + 1})`, `pool: ${route.pool}`);
+  const poolConfig = config.pools[route.pool];
+  if (poolConfig) {
+    const noFetch: UpstreamFetch = () => Promise.reject(new Error("tenbin route sends nothing"));
+    const servers = poolConfig.servers.map((s) => new ServerState(s, systemClock));
+    const pool = new Pool(route.pool, { ...poolConfig, health: undefined }, {
+      clock: systemClock, random: Math.random, logger: memoryLogger(), fetch: noFetch, servers, fallbackCookieKey: "route",
+    });
+    const sticky = { clientIp, cookieHeader: headers.get("cookie"), headers, pathAndQuery: url.pathname + url.search };
+    const hashKey = poolConfig.balance === "hash" ? pool.sticky.hashKey(sticky) : undefined;
+    const picked = pool.acquire({ clientIp, hashKey });
+    const server = typeof picked === "string" || picked instanceof Promise ? undefined : picked;
+    lines.push(`balance: ${poolConfig.balance}${poolConfig.balance === "hash" ? ` on ${poolConfig.hash_on} (key ${JSON.stringify(hashKey ?? null)})` : ""}`);
+    lines.push(`server: ${server ? `${server.name} (${server.origin})` : "none available"}`);
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,147 @@
+/**
+ * tenbin's entry: argv → command. The only importer of src/runtime/ (through `loadRuntime`).
+ */
+import { flagValue, parseArgs, UsageError, type FlagSpec } from "./cli/args.ts";
+import { startDemoBackends } from "./cli/demo.ts";
+import { runProbeCommand } from "./cli/probe.ts";
+import { explainRoute } from "./cli/route.ts";
+import { ConfigError } from "./config/config-error.ts";
+import { loadConfigFile } from "./config/load.ts";
+import { renderJsonSchema } from "./config/reference.ts";
+import type { Config } from "./config/schema.ts";
+import { parseDuration } from "./config/units.ts";
+import { createLogger, type Logger } from "./observe/log.ts";
+import { loadRuntime } from "./runtime/index.ts";
+import type { HttpServer, Runtime } from "./runtime/types.ts";
+import { Tenbin } from "./start.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `tenbin ${VERSION} — a load balancer for HTTP, HTTPS, TCP and UDP
+
+Usage:
+  tenbin run [-c FILE]              run the balancer (default config ./tenbin.yaml)
+  tenbin check [-c] FILE            validate a config; exit 0 when valid, 1 with its errors
+  tenbin route -c FILE METHOD URL [-H 'Name: value']...
+                                    show the listener, route, pool and next server of a request
+  tenbin probe -c FILE [--all] [--wait 30s]
+                                    probe every server once; exit 0 when each pool has a healthy one
+  tenbin demo [-c FILE]             start demo backends for the config's loopback servers, then run
+  tenbin schema                     print the config's JSON Schema
+  tenbin version                    print the version
+  tenbin help                       print this text
+
+Signals: SIGHUP reloads the config, SIGTERM/SIGINT stop gracefully.
+`;
+
+const CONFIG_FLAG: FlagSpec = { config: { value: true, alias: "c" } };
+
+async function main(runtime: Runtime): Promise<number> {
+  const [command = "help", ...rest] = runtime.args();
+  const out = (text: string) => runtime.stdout(text);
+  switch (command) {
+    case "help":
+    case "--help":
+    case "-h":
+      out(USAGE);
+      return 0;
+    case "version":
+    case "--version":
+      out(`tenbin ${VERSION} (${runtime.name} ${runtime.version})\n`);
+      return 0;
+    case "schema":
+      parseArgs(rest, {});
+      out(renderJsonSchema());
+      return 0;
+    case "check": {
+      const args = parseArgs(rest, CONFIG_FLAG);
+      const file = flagValue(args, "config", args.positional[0] ?? "tenbin.yaml");
+      const config = await loadConfigFile(file, runtime.envAll());
+      out(`${file}: ok (${config.listeners.length} listeners, ${Object.keys(config.pools).length} pools)\n`);
+      return 0;
+    }
+    case "route": {
+      const args = parseArgs(rest, { ...CONFIG_FLAG, header: { value: true, alias: "H" } });
+      const [method, url] = args.positional;
+      if (!method || !url || args.positional.length > 2) throw new UsageError("route needs METHOD and URL");
+      const config = await loadConfigFile(flagValue(args, "config", "tenbin.yaml"), runtime.envAll());
+      out(explainRoute(config, method, url, args.flags.get("header") ?? []));
+      return 0;
+    }
+    case "probe": {
+      const args = parseArgs(rest, { ...CONFIG_FLAG, all: { value: false }, wait: { value: true } });
+      if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
+      const wait = flagValue(args, "wait", "0s");
+      const waitMs = parseDuration(wait);
+      if (waitMs === undefined) throw new UsageError(`bad duration "${wait}" for --wait; expected e.g. 30s`);
+      const config = await loadConfigFile(flagValue(args, "config", "tenbin.yaml"), runtime.envAll());
+      return await runProbeCommand(config, { all: args.flags.has("all"), waitMs, fetch: runtime.fetchUpstream, write: out });
+    }
+    case "run":
+    case "demo": {
+      const args = parseArgs(rest, CONFIG_FLAG);
+      if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
+      const file = flagValue(args, "config", command === "demo" ? "config/tenbin.yaml" : "tenbin.yaml");
+      return await run(runtime, file, command === "demo");
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+async function run(runtime: Runtime, file: string, demo: boolean): Promise<number> {
+  const logger = createLogger({ write: runtime.stderr, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
+  const config = await loadConfigFile(file, runtime.envAll());
+  const backends: HttpServer[] = demo ? await startDemoBackends(config, runtime) : [];
+  const tenbin = await Tenbin.start(config, { runtime, logger });
+  if (demo) {
+    const first = tenbin.listeners[0];
+    if (first) {
+      const url = `http://${first.hostname}:${first.port}/`;
+      runtime.stdout(`tenbin demo: ${backends.length} demo backends behind ${url}\n  try: curl -s ${url}   (repeat it: the backend rotates)\n`);
+    }
+  }
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`${signal}: stopping; waiting for in-flight requests`);
+      void tenbin.stop().then(async () => {
+        await Promise.all(backends.map((b) => b.stop(true)));
+        logger.info("stopped");
+        resolve(0);
+      });
+    };
+    runtime.onSignal("SIGTERM", () => stop("SIGTERM"));
+    runtime.onSignal("SIGINT", () => stop("SIGINT"));
+    runtime.onSignal("SIGHUP", () => void reload(tenbin, runtime, file, logger));
+  });
+}
+
+async function reload(tenbin: Tenbin, runtime: Runtime, file: string, logger: Logger): Promise<void> {
+  let config: Config;
+  try {
+    config = await loadConfigFile(file, runtime.envAll());
+    await tenbin.reload(config);
+    logger.info(`reloaded ${file}`);
+  } catch (error) {
+    const text = error instanceof ConfigError ? error.format() : String(error);
+    logger.error(`reload failed; still serving the previous config\n${text}`);
+  }
+}
+
+const runtime = await loadRuntime();
+try {
+  runtime.exit(await main(runtime));
+} catch (error) {
+  if (error instanceof UsageError) {
+    runtime.stderr(`tenbin: ${error.message}\n\n${USAGE}`);
+    runtime.exit(2);
+  }
+  if (error instanceof ConfigError) {
+    runtime.stderr(`${error.format()}\n`);
+    runtime.exit(1);
+  }
+  runtime.stderr(`tenbin: ${error instanceof Error ? error.message : String(error)}\n`);
+  runtime.exit(1);
+}

@@ -1,0 +1,196 @@
+/**
+ * A pool: its servers, balancer, persistence, health checkers and the queue of requests waiting for
+ * a free server. The single place that picks a server: `acquire()` hands one out (counting it in
+ * flight), `release()` gives it back and wakes the oldest waiter that can now be served.
+ */
+import type { PoolConfig } from "../config/schema.ts";
+import type { Logger } from "../observe/log.ts";
+import type { UpstreamFetch } from "../runtime/types.ts";
+import type { Clock, Random } from "../util/clock.ts";
+import { balancers, createBalancer } from "./balance/registry.ts";
+import type { Balancer, PickContext } from "./balance/balancer.ts";
+import { ActiveHealth } from "./health/active.ts";
+import { PassiveOutlier } from "./health/passive.ts";
+import { Stickiness } from "./stickiness.ts";
+import type { ServerState } from "./server-state.ts";
+import type { SorryPage } from "../proxy/errors.ts";
+
+/** Why no server was handed out. */
+export type AcquireFailure = "unavailable" | "queue_full" | "queue_timeout" | "aborted";
+
+/** What `acquire` needs to know of the request. */
+export interface AcquireContext extends PickContext {
+  /** A server persistence wants (cookie or source address); waits for it when it is full. */
+  pinned?: ServerState | undefined;
+}
+
+interface Waiter {
+  ctx: AcquireContext;
+  resolve: (result: ServerState | AcquireFailure) => void;
+  timer: ReturnType<typeof setTimeout>;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** Everything a pool is built from besides its config. */
+export interface PoolDeps {
+  clock: Clock;
+  random: Random;
+  logger: Logger;
+  fetch: UpstreamFetch;
+  /** Servers with their run-time state, already taken from the registry (kept across reloads). */
+  servers: ServerState[];
+  /** Servers whose health state is carried over from the previous config. */
+  keepHealth?: (server: ServerState) => boolean;
+  sorryPage?: SorryPage | undefined;
+  sorryServer?: ServerState | undefined;
+  /** Key signing persistence cookies when the config gives none. */
+  fallbackCookieKey: string;
+}
+
+export class Pool {
+  readonly name: string;
+  readonly config: PoolConfig;
+  readonly servers: readonly ServerState[];
+  readonly sticky: Stickiness;
+  readonly passive: PassiveOutlier | undefined;
+  readonly active: ActiveHealth | undefined;
+  readonly sorryPage: SorryPage | undefined;
+  readonly sorryServer: ServerState | undefined;
+  readonly #balancer: Balancer;
+  readonly #clock: Clock;
+  readonly #queue: Waiter[] = [];
+
+  constructor(name: string, config: PoolConfig, deps: PoolDeps) {
+    this.name = name;
+    this.config = config;
+    this.servers = deps.servers;
+    this.#clock = deps.clock;
+    deps.servers.forEach((server, i) => {
+      server.index = i;
+      server.slowStartMs = config.slow_start;
+    });
+    const options = { clock: deps.clock, random: deps.random, ewmaDecayMs: config.ewma_decay };
+    const fallback = config.balance === "hash" ? balancers[config.hash_fallback](options) : undefined;
+    this.#balancer = createBalancer(config.balance, { ...options, fallback });
+    this.sticky = new Stickiness(name, config, deps.servers, deps.clock, deps.fallbackCookieKey);
+    this.sorryPage = deps.sorryPage;
+    this.sorryServer = deps.sorryServer;
+    this.passive = config.outlier
+      ? new PassiveOutlier({ poolName: name, servers: deps.servers, config: config.outlier, logger: deps.logger, clock: deps.clock })
+      : undefined;
+    this.active = config.health
+      ? new ActiveHealth({
+        poolName: name,
+        servers: deps.servers,
+        config: config.health,
+        fetch: deps.fetch,
+        logger: deps.logger,
+        clock: deps.clock,
+        random: deps.random,
+        onChange: (_server, up) => {
+          if (up) this.wake();
+        },
+        ...(deps.keepHealth ? { keepState: deps.keepHealth } : {}),
+      })
+      : undefined;
+  }
+
+  /** Starts the pool's health probes. */
+  start(): void {
+    this.active?.start();
+  }
+
+  /** Stops probes and fails every waiting request. */
+  stop(): void {
+    this.active?.stop();
+    for (const waiter of this.#queue.splice(0)) this.#settle(waiter, "unavailable");
+  }
+
+  /** Requests waiting for a server. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * A server for the request, counted in flight until `release`; or why there is none. Synchronous
+   * when a server is free (the common case), a promise when the request has to wait in the queue.
+   */
+  acquire(ctx: AcquireContext, signal?: AbortSignal): ServerState | AcquireFailure | Promise<ServerState | AcquireFailure> {
+    // Waiters came first: a new request does not overtake them.
+    if (this.#queue.length === 0) {
+      const server = this.#pick(ctx);
+      if (server) {
+        server.inFlight++;
+        return server;
+      }
+    }
+    if (!this.#anyUsable(ctx)) return "unavailable";
+    if (this.#queue.length >= this.config.max_queue) return "queue_full";
+    if (signal?.aborted) return "aborted";
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        ctx,
+        resolve,
+        signal,
+        onAbort: undefined,
+        timer: setTimeout(() => this.#settle(waiter, "queue_timeout"), this.config.queue_timeout),
+      };
+      if (signal) {
+        waiter.onAbort = () => this.#settle(waiter, "aborted");
+        signal.addEventListener("abort", waiter.onAbort, { once: true });
+      }
+      this.#queue.push(waiter);
+    });
+  }
+
+  /** Gives a server back and serves waiting requests that can now go. */
+  release(server: ServerState): void {
+    server.inFlight--;
+    if (this.#queue.length > 0) this.wake();
+  }
+
+  /** Hands free servers to waiters in arrival order (also called when a server comes up). */
+  wake(): void {
+    for (let i = 0; i < this.#queue.length;) {
+      const waiter = this.#queue[i]!;
+      const server = this.#pick(waiter.ctx);
+      if (server) {
+        server.inFlight++;
+        this.#settle(waiter, server);
+        continue; // #settle removed it; index i now holds the next one
+      }
+      if (!this.#anyUsable(waiter.ctx)) {
+        this.#settle(waiter, "unavailable");
+        continue;
+      }
+      i++;
+    }
+  }
+
+  #pick(ctx: AcquireContext): ServerState | undefined {
+    const pinned = ctx.pinned;
+    if (pinned && pinned.isUsable() && !ctx.exclude?.has(pinned)) {
+      return pinned.isFull() ? undefined : pinned;
+    }
+    return this.#balancer.pick(this.servers, ctx);
+  }
+
+  /** Whether some server could take the request once a slot frees (usable, maybe full). */
+  #anyUsable(ctx: AcquireContext): boolean {
+    const now = this.#clock.now();
+    for (const server of this.servers) {
+      if (server.isUsable(now) && !ctx.exclude?.has(server)) return true;
+    }
+    return false;
+  }
+
+  #settle(waiter: Waiter, result: ServerState | AcquireFailure): void {
+    const at = this.#queue.indexOf(waiter);
+    if (at < 0) return;
+    this.#queue.splice(at, 1);
+    clearTimeout(waiter.timer);
+    if (waiter.onAbort) waiter.signal?.removeEventListener("abort", waiter.onAbort);
+    waiter.resolve(result);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Answers tenbin makes itself: 404 no route, 413 body too large, 502/503/504 when the servers fail.
+ * Small plain-text bodies that name no internals, each with the request id so a user can find the log
+ * line.
+ */
+
+const REASONS: Record<number, string> = {
+  400: "Bad request",
+  404: "No route for this request",
+  413: "Request body too large",
+  499: "Client closed request",
+  502: "Bad gateway: the server could not be reached or answered badly",
+  503: "Service unavailable: no server can take this request now",
+  504: "Gateway timeout: the server did not answer in time",
+};
+
+/** A plain-text error response carrying `X-Request-Id`. */
+export function errorResponse(status: number, requestId: string): Response {
+  const text = REASONS[status] ?? "Error";
+  return new Response(`${text}\nrequest id: ${requestId}\n`, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "x-request-id": requestId, "cache-control": "no-store" },
+  });
+}
+
+/** A pool's configured sorry page (static body). */
+export interface SorryPage {
+  status: number;
+  contentType: string;
+  body: Uint8Array<ArrayBuffer>;
+}
+
+/** The sorry page as a response; `Retry-After` tells clients and crawlers it is temporary. */
+export function sorryResponse(page: SorryPage, requestId: string): Response {
+  return new Response(page.body, {
+    status: page.status,
+    headers: {
+      "content-type": page.contentType,
+      "x-request-id": requestId,
+      "cache-control": "no-store",
+      "retry-after": "5",
+    },
+  });
+}

@@ -1,0 +1,171 @@
+/**
+ * Forwards one exchange to a pool (Caddy's proxy loop): ask the pool for a server, forward, report
+ * the outcome, and retry on another server when that is safe. Bodies stream both ways.
+ */
+import type { UpstreamFetch } from "../runtime/types.ts";
+import type { Logger } from "../observe/log.ts";
+import type { Pool } from "../pool/pool.ts";
+import type { ServerState } from "../pool/server-state.ts";
+import type { StickyFacts } from "../pool/stickiness.ts";
+import { errorResponse, sorryResponse } from "./errors.ts";
+import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { type Attempt, classifyFailure, isIdempotent } from "./outcome.ts";
+import { watchBody } from "./body-watch.ts";
+
+/** Bodies up to this size are read before forwarding, so a retry can send them again. */
+const REPLAYABLE_BODY = 64 * 1024;
+/** Responses at most this long are released at their headers; longer ones when their body ends. */
+const SMALL_RESPONSE = 1024 * 1024;
+
+/** One client request as the listener hands it over. */
+export interface Exchange {
+  req: Request;
+  clientIp: string;
+  /** Raw path and query as on the wire. */
+  pathAndQuery: string;
+  proto: "http" | "https";
+  trusted: boolean;
+  requestId: string;
+}
+
+/** Forwards exchanges; one per process, shared by every listener. */
+export class Forwarder {
+  readonly #fetch: UpstreamFetch;
+  readonly #logger: Logger;
+
+  constructor(fetch: UpstreamFetch, logger: Logger) {
+    this.#fetch = fetch;
+    this.#logger = logger;
+  }
+
+  /** The response for the client: the server's, or one tenbin makes (502/503/504, sorry page). */
+  async forward(ex: Exchange, pool: Pool): Promise<Response> {
+    const { req } = ex;
+    const facts: StickyFacts = {
+      clientIp: ex.clientIp,
+      cookieHeader: req.headers.get("cookie"),
+      headers: req.headers,
+      pathAndQuery: ex.pathAndQuery,
+    };
+    const pinned = pool.sticky.enabled ? pool.sticky.pinned(facts) : undefined;
+    const hashKey = pool.config.balance === "hash" ? pool.sticky.hashKey(facts) : undefined;
+    const { headers, requestId } = upstreamRequestHeaders(req.headers, {
+      clientIp: ex.clientIp,
+      proto: ex.proto,
+      trusted: ex.trusted,
+      requestId: ex.requestId,
+      hostOverride: undefined,
+    });
+    const idempotent = isIdempotent(req.method);
+    let body: BodyInit | null = req.body;
+    if (body !== null) {
+      const length = Number(req.headers.get("content-length") ?? NaN);
+      if (length <= REPLAYABLE_BODY) body = await req.arrayBuffer();
+    }
+    const replayable = body === null || body instanceof ArrayBuffer;
+    const tried = new Set<ServerState>();
+    let last: Attempt | undefined;
+    for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
+      const got = await pool.acquire({ clientIp: ex.clientIp, hashKey, exclude: tried, pinned }, req.signal);
+      if (typeof got === "string") {
+        if (got === "aborted") return errorResponse(499, requestId);
+        if (last) break; // nothing else to try: answer with the last failure
+        this.#logger.warn(`${pool.name}: no server for request`, { reason: got, request_id: requestId });
+        return this.#sorry(ex, pool, headers, requestId);
+      }
+      tried.add(got);
+      const result = await this.#attempt(ex, pool, got, headers, body, requestId);
+      if (result.response && !(pool.config.retry_on.includes(result.response.status) && idempotent && replayable)) {
+        const setCookie = pool.sticky.enabled ? pool.sticky.bind(facts, got, pinned) : undefined;
+        if (setCookie) result.response.headers.append("set-cookie", setCookie);
+        return result.response;
+      }
+      last = result;
+      const retryable = result.failure === "connect" ? replayable : idempotent && replayable;
+      if (!retryable || req.signal.aborted) break;
+      if (result.response) await result.response.body?.cancel();
+      this.#logger.info(`${pool.name}: retrying on another server`, { server: got.name, reason: result.reason, request_id: requestId });
+    }
+    if (last?.response) return last.response;
+    return errorResponse(last?.failure === "timeout" ? 504 : 502, requestId);
+  }
+
+  async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: Headers, body: BodyInit | null, requestId: string): Promise<Attempt> {
+    const { timeouts } = pool.config;
+    const controller = new AbortController();
+    const onClientAbort = () => controller.abort(new DOMException("client went away", "AbortError"));
+    ex.req.signal.addEventListener("abort", onClientAbort, { once: true });
+    const timer = setTimeout(() => controller.abort(new DOMException("response timeout", "TimeoutError")), timeouts.response);
+    const headers = this.#headersFor(pool, server, baseHeaders);
+    const started = performance.now();
+    server.requests++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      ex.req.signal.removeEventListener("abort", onClientAbort);
+      pool.release(server);
+    };
+    try {
+      const init: RequestInit & { duplex?: string } = { method: ex.req.method, headers, body, signal: controller.signal };
+      if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
+      const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init);
+      clearTimeout(timer);
+      const elapsed = performance.now() - started;
+      server.observeLatency(elapsed, pool.config.ewma_decay);
+      server.countStatus(upstream.status);
+      pool.passive?.onStatus(server, upstream.status);
+      const length = Number(upstream.headers.get("content-length") ?? NaN);
+      let responseBody: ReadableStream<Uint8Array> | null = upstream.body;
+      if (responseBody !== null && !(length <= SMALL_RESPONSE)) {
+        responseBody = watchBody(responseBody, timeouts.idle, controller, release);
+      } else {
+        release();
+      }
+      const response = new Response(responseBody, {
+        status: upstream.status,
+        statusText: upstream.statusText,
+        headers: downstreamResponseHeaders(upstream.headers),
+      });
+      return { response, failure: undefined, reason: "" };
+    } catch (error) {
+      clearTimeout(timer);
+      release();
+      const { failure, reason } = classifyFailure(error, controller.signal);
+      server.failures++;
+      server.lastReason = reason;
+      if (failure !== "client") pool.passive?.onFailure(server, reason);
+      if (failure !== "client") {
+        this.#logger.warn(`${pool.name}/${server.name}: ${reason}`, { request_id: requestId });
+      }
+      return { response: undefined, failure, reason };
+    }
+  }
+
+  #headersFor(pool: Pool, server: ServerState, base: Headers): Headers {
+    const mode = pool.config.host_header;
+    if (mode === "client") return base;
+    const headers = new Headers(base);
+    headers.set("host", mode === "server" ? server.origin.replace(/^[a-z]+:\/\//, "") : mode);
+    return headers;
+  }
+
+  async #sorry(ex: Exchange, pool: Pool, headers: Headers, requestId: string): Promise<Response> {
+    if (pool.sorryServer) {
+      const server = pool.sorryServer;
+      try {
+        const upstream = await this.#fetch(server.origin + ex.pathAndQuery, {
+          method: ex.req.method,
+          headers,
+          body: ex.req.bodyUsed ? null : ex.req.body,
+          signal: AbortSignal.any([ex.req.signal, AbortSignal.timeout(pool.config.timeouts.response)]),
+        });
+        return new Response(upstream.body, { status: upstream.status, headers: downstreamResponseHeaders(upstream.headers) });
+      } catch (error) {
+        this.#logger.warn(`${pool.name}: sorry server failed: ${classifyFailure(error, undefined).reason}`, { request_id: requestId });
+      }
+    }
+    if (pool.sorryPage) return sorryResponse(pool.sorryPage, requestId);
+    return errorResponse(503, requestId);
+  }
+}

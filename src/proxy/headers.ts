@@ -1,0 +1,76 @@
+/**
+ * Header rewriting between client and server: hop-by-hop headers removed (RFC 9110 §7.6.1), forwarding
+ * headers added. Incoming forwarding headers are kept only from trusted proxies, so a client cannot
+ * claim another address.
+ */
+
+const HOP_BY_HOP = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection"];
+
+/** Facts about one exchange that end up in forwarding headers. */
+export interface ForwardFacts {
+  clientIp: string;
+  /** Scheme the client used to reach tenbin. */
+  proto: "http" | "https";
+  /** Whether the client is a trusted proxy whose forwarding headers are kept. */
+  trusted: boolean;
+  /** `X-Request-Id` to send when the client's is not kept. */
+  requestId: string;
+  /** The Host to send upstream, or undefined to keep the client's. */
+  hostOverride: string | undefined;
+}
+
+/** Removes hop-by-hop headers, including those named by `Connection`, in place. */
+export function stripHopByHop(headers: Headers): void {
+  const connection = headers.get("connection");
+  if (connection) {
+    for (const token of connection.split(",")) {
+      const name = token.trim().toLowerCase();
+      if (name) headers.delete(name);
+    }
+  }
+  for (const name of HOP_BY_HOP) headers.delete(name);
+}
+
+/** Quotes an address for RFC 7239 `Forwarded` (IPv6 must be bracketed and quoted). */
+function forwardedFor(ip: string): string {
+  return ip.includes(":") ? `"[${ip}]"` : ip;
+}
+
+/**
+ * Builds the header set sent to the server from the client's, and returns the request id in force
+ * (the trusted client's own, or the generated one).
+ */
+export function upstreamRequestHeaders(incoming: Headers, facts: ForwardFacts): { headers: Headers; requestId: string } {
+  const headers = new Headers(incoming);
+  stripHopByHop(headers);
+  const host = incoming.get("host");
+  let requestId = facts.requestId;
+  if (facts.trusted) {
+    const xff = headers.get("x-forwarded-for");
+    headers.set("x-forwarded-for", xff ? `${xff}, ${facts.clientIp}` : facts.clientIp);
+    if (!headers.has("x-forwarded-proto")) headers.set("x-forwarded-proto", facts.proto);
+    if (!headers.has("x-forwarded-host") && host) headers.set("x-forwarded-host", host);
+    const id = headers.get("x-request-id");
+    if (id) requestId = id;
+    else headers.set("x-request-id", requestId);
+  } else {
+    headers.set("x-forwarded-for", facts.clientIp);
+    headers.set("x-forwarded-proto", facts.proto);
+    if (host) headers.set("x-forwarded-host", host);
+    else headers.delete("x-forwarded-host");
+    headers.set("x-request-id", requestId);
+  }
+  let element = `for=${forwardedFor(facts.clientIp)};proto=${facts.proto}`;
+  if (host) element += `;host="${host.replace(/["\\]/g, "")}"`;
+  const prior = facts.trusted ? headers.get("forwarded") : null;
+  headers.set("forwarded", prior ? `${prior}, ${element}` : element);
+  if (facts.hostOverride !== undefined) headers.set("host", facts.hostOverride);
+  return { headers, requestId };
+}
+
+/** Headers of the server's response as sent to the client: hop-by-hop removed. */
+export function downstreamResponseHeaders(upstream: Headers): Headers {
+  const headers = new Headers(upstream);
+  stripHopByHop(headers);
+  return headers;
+}

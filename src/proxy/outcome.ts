@@ -1,0 +1,42 @@
+/** What became of one attempt to forward a request, and which failures may be retried. */
+
+/** `connect`: the request never reached the server; `sent`: it may have; `timeout`: no answer in time. */
+export type FailureKind = "connect" | "sent" | "timeout" | "client";
+
+/** One forwarding attempt: a response, or a failure and its reason. */
+export interface Attempt {
+  response: Response | undefined;
+  failure: FailureKind | undefined;
+  reason: string;
+}
+
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+
+/** RFC 9110 §9.2.2: these may be sent twice without changing the outcome. */
+export function isIdempotent(method: string): boolean {
+  return IDEMPOTENT.has(method);
+}
+
+/** Errors that mean no connection was made, so nothing was sent. */
+const CONNECT_CODES = new Set([
+  "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "FailedToOpenSocket",
+  "ConnectionRefused", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN", "CERT_HAS_EXPIRED", "ERR_TLS_CERT_ALTNAME_INVALID", "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+]);
+
+/** Sorts a fetch error into a failure kind with a reason for logs. */
+export function classifyFailure(error: unknown, signal: AbortSignal | undefined): { failure: FailureKind; reason: string } {
+  if (signal?.aborted) {
+    const why = signal.reason as { name?: string; message?: string } | undefined;
+    if (why?.name === "TimeoutError") return { failure: "timeout", reason: `timeout: ${why.message ?? "no answer"}` };
+    return { failure: "client", reason: "client went away" };
+  }
+  const e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: { code?: unknown } };
+  const code = typeof e?.code === "string" ? e.code : typeof e?.cause?.code === "string" ? e.cause.code : "";
+  if (e?.name === "TimeoutError") return { failure: "timeout", reason: "timeout" };
+  const message = typeof e?.message === "string" ? e.message.split("\n")[0]! : String(error);
+  if (CONNECT_CODES.has(code) || /connection refused|unable to connect/i.test(message)) {
+    return { failure: "connect", reason: `connect ${code || "failed"}: ${message}` };
+  }
+  return { failure: "sent", reason: code ? `${code}: ${message}` : message };
+}
