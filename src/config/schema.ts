@@ -89,11 +89,11 @@ const cookieStickySchema = z.strictObject({
   name: z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, { message: "expected a cookie name (a token)" }).default("tenbin_srv"),
   key: z.string().optional().describe("HMAC key signing the cookie; the same key on two tenbin instances routes alike. Without it a random key is made at start (persistence then ends at restart)"),
   max_age: duration.optional().describe("Cookie lifetime; without it a session cookie whose signature still expires after 24h"),
-  path: z.string().default("/"),
-  domain: z.string().optional(),
-  http_only: z.boolean().default(true),
-  secure: z.boolean().default(false),
-  same_site: z.enum(["lax", "strict", "none"]).default("lax"),
+  path: z.string().default("/").describe("Cookie Path attribute"),
+  domain: z.string().optional().describe("Cookie Domain attribute; default the request host"),
+  http_only: z.boolean().default(true).describe("Hide the cookie from scripts"),
+  secure: z.boolean().default(false).describe("Send the cookie over HTTPS only (always on with same_site: none)"),
+  same_site: z.enum(["lax", "strict", "none"]).default("lax").describe("Cookie SameSite attribute"),
 });
 
 const sourceStickySchema = z.strictObject({
@@ -112,8 +112,8 @@ const statusList = z.array(z.union([z.number().int().min(100).max(599), z.string
 })]));
 
 const httpProbeSchema = z.strictObject({
-  method: z.string().default("GET"),
-  path: z.string().default("/"),
+  method: z.string().default("GET").describe("Method of the probe request"),
+  path: z.string().default("/").describe("Path (and query) of the probe request"),
   host: z.string().optional().describe("Host header of the probe; default the server's host:port"),
   headers: z.record(z.string(), z.string()).default({}),
   expect_status: statusList.default(["200-399"]).describe("Accepted statuses: numbers, ranges (200-299) or classes (2xx)"),
@@ -126,11 +126,11 @@ const tcpProbeSchema = z.strictObject({
 });
 
 export const healthSchema = z.strictObject({
-  http: httpProbeSchema.optional(),
-  tcp: tcpProbeSchema.optional(),
+  http: httpProbeSchema.optional().describe("HTTP probe: a request whose status (and body) must match"),
+  tcp: tcpProbeSchema.optional().describe("TCP probe: connect (and optionally send and expect bytes)"),
   port: z.number().int().min(1).max(65535).optional().describe("Probe this port instead of the server's"),
-  interval: duration.prefault("2s"),
-  timeout: duration.prefault("1s"),
+  interval: duration.prefault("2s").describe("Time between two probes of one server"),
+  timeout: duration.prefault("1s").describe("A probe not answered in this time fails"),
   rise: z.number().int().min(1).default(2).describe("Consecutive passes that bring a server up"),
   fall: z.number().int().min(1).default(3).describe("Consecutive failures that take a server down"),
   jitter: z.number().min(0).max(1).default(0.1).describe("Fraction of the interval each probe is spread by"),
@@ -141,19 +141,19 @@ const outlierSchema = z.strictObject({
   consecutive_failures: z.number().int().min(1).default(5).describe("Connect errors, timeouts or failing statuses in a row that eject a server"),
   failure_statuses: statusList.default([]).describe("Response statuses that count as failures (e.g. [5xx] or [502, 503])"),
   eject_for: duration.prefault("10s").describe("First ejection; doubles on each repeated ejection"),
-  max_eject_for: duration.prefault("5m"),
+  max_eject_for: duration.prefault("5m").describe("Longest ejection, however often a server is ejected"),
   max_ejected_percent: z.number().min(0).max(100).default(50).describe("Never eject more than this share of a pool's servers"),
 });
 
 const sorrySchema = z.strictObject({
   server: z.string().optional().describe("A URL to forward to when no server can serve"),
-  status: z.number().int().min(200).max(599).default(503),
+  status: z.number().int().min(200).max(599).default(503).describe("Status of the sorry page"),
   body_file: z.string().optional().describe("File whose content is the sorry page"),
-  content_type: z.string().default("text/html; charset=utf-8"),
+  content_type: z.string().default("text/html; charset=utf-8").describe("Content-Type of the sorry page"),
 });
 
 const timeoutsSchema = z.strictObject({
-  connect: duration.prefault("5s").describe("Until the server's response headers start (connect included) — for a request that was not sent"),
+  connect: duration.prefault("5s").describe("Longest wait to open a connection (TCP listeners and TCP probes; HTTP forwarding has no connect event in fetch, so `response` bounds the connect there too)"),
   response: duration.prefault("60s").describe("Until the server's response headers arrive"),
   idle: duration.prefault("60s").describe("Longest pause while streaming a body either way"),
 });
@@ -161,7 +161,7 @@ const timeoutsSchema = z.strictObject({
 export const BALANCE_ALGORITHMS = ["round_robin", "least_conn", "least_time", "random_two", "hash", "first"] as const;
 
 export const poolSchema = z.strictObject({
-  balance: z.enum(BALANCE_ALGORITHMS).default("round_robin"),
+  balance: z.enum(BALANCE_ALGORITHMS).default("round_robin").describe("How a server is chosen: smooth weighted round robin, fewest in flight, fastest (EWMA), power of two random choices, consistent hash (Maglev) or first available"),
   hash_on: z.string().regex(/^(source_ip|uri|(header|cookie|query):.+)$/, {
     message: "expected source_ip, uri, header:NAME, cookie:NAME or query:NAME",
   }).default("source_ip").describe("Key of the hash algorithm"),
@@ -176,7 +176,7 @@ export const poolSchema = z.strictObject({
   retries: z.number().int().min(0).max(10).default(2).describe("Further servers tried after a failure (see retry_on)"),
   retry_on: z.array(z.number().int().min(500).max(599)).default([]).describe("Response statuses that also retry an idempotent request"),
   max_queue: z.number().int().min(0).default(100).describe("Requests waiting when every server is at max_conns"),
-  queue_timeout: duration.prefault("5s"),
+  queue_timeout: duration.prefault("5s").describe("Longest wait in the queue; then 503"),
   slow_start: duration.prefault("0s").describe("A server that comes up ramps its weight from ~0 to full over this time"),
   sorry: sorrySchema.optional(),
 });

@@ -34,7 +34,7 @@ describe("generated config documentation", () => {
     const row = (key: string) => rows.find((line) => line.startsWith(`| \`${key}\` |`));
     expect(row("shutdown_timeout")).toBe("| `shutdown_timeout` | duration | `30s` | Longest wait for in-flight requests on SIGTERM |");
     expect(row("listeners[].listen")).toBe("| `listeners[].listen` | address (host:port) | required | host:port to accept on |");
-    expect(row("pools.<name>.balance")).toBe("| `pools.<name>.balance` | one of `round_robin`, `least_conn`, `least_time`, `random_two`, `hash`, `first` | `round_robin` |  |");
+    expect(row("pools.<name>.balance")).toBe("| `pools.<name>.balance` | one of `round_robin`, `least_conn`, `least_time`, `random_two`, `hash`, `first` | `round_robin` | How a server is chosen: smooth weighted round robin, fewest in flight, fastest (EWMA), power of two random choices, consistent hash (Maglev) or first available |");
     expect(row("pools.<name>.servers[].weight")).toBe("| `pools.<name>.servers[].weight` | integer 0–1000 | `1` | Relative share; 0 takes no new traffic |");
     expect(row("pools.<name>.timeouts.connect")).toStartWith("| `pools.<name>.timeouts.connect` | duration | `5s` |");
     expect(row("listeners[].max_body")).toStartWith("| `listeners[].max_body` | size | `100MB` |");
