@@ -3,14 +3,25 @@
  * effectiveWeight`). Ties — common at light load, where every server has 0 in flight — go by
  * smooth weighted round robin among the tied servers, as in nginx, so weights and slow start
  * still shape the traffic when load does not. With equal weights that is plain round robin.
+ * Weights come from the snapshot (snapshot.ts), in-flight counts are read live on every pick.
  */
 import type { ServerState } from "../server-state.ts";
 import type { Balancer, BalancerFactory, PickContext } from "./balancer.ts";
-import { perServerFloats } from "./array-cache.ts";
+import { ArrayCache, perServerFloats } from "./array-cache.ts";
 import { Snapshots } from "./snapshot.ts";
 
-/** Position of the least loaded server by `weights` (0 = skip), or -1; updates tie scores. */
-function leastLoaded(servers: readonly ServerState[], weights: Float64Array, current: Float64Array): number {
+/**
+ * Position of the least loaded server by `weights` (0 = skip), or -1. Scores of tied servers are
+ * updated; when `backup` is given, `current` is first copied into it and `backup.used` set, so the
+ * caller can undo. `loads` is scratch space of the array's length.
+ */
+function leastLoaded(
+  servers: readonly ServerState[],
+  weights: Float64Array,
+  current: Float64Array,
+  loads: Float64Array,
+  backup: { scores: Float64Array; used: boolean } | undefined,
+): number {
   const n = servers.length;
   // Pass 1: the lowest load.
   let lowest = Number.POSITIVE_INFINITY;
@@ -20,6 +31,7 @@ function leastLoaded(servers: readonly ServerState[], weights: Float64Array, cur
     const weight = weights[i]!;
     if (weight <= 0) continue;
     const load = servers[i]!.inFlight / weight;
+    loads[i] = load;
     if (load < lowest) {
       lowest = load;
       tied = 1;
@@ -29,13 +41,17 @@ function leastLoaded(servers: readonly ServerState[], weights: Float64Array, cur
     }
   }
   if (tied <= 1) return only;
-  // Pass 2: smooth weighted round robin among the tied (same expression, so equal floats).
+  // Pass 2: smooth weighted round robin among the tied.
+  if (backup !== undefined) {
+    backup.scores.set(current);
+    backup.used = true;
+  }
   let total = 0;
   let best = -1;
   let bestScore = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
     const weight = weights[i]!;
-    if (weight <= 0 || servers[i]!.inFlight / weight !== lowest) continue;
+    if (weight <= 0 || loads[i] !== lowest) continue;
     const score = current[i]! + weight;
     current[i] = score;
     total += weight;
@@ -56,7 +72,11 @@ export const leastConnections: BalancerFactory = (options): Balancer => {
   /** Live weights for the slow path, reused. */
   const liveWeights = perServerFloats();
   /** Tie scores before a fast pick, to restore when the pick fails the live check. */
-  const saved = perServerFloats();
+  const saved = new ArrayCache(
+    (servers) => ({ scores: new Float64Array(servers.length), used: false }),
+    (value, servers) => value.scores.length === servers.length,
+  );
+  const scratch = perServerFloats();
 
   function pickLive(servers: readonly ServerState[], current: Float64Array, now: number, exclude: PickContext["exclude"]): ServerState | undefined {
     const weights = liveWeights.get(servers);
@@ -65,7 +85,7 @@ export const leastConnections: BalancerFactory = (options): Balancer => {
       const ok = server.isAvailable(now) && (exclude === undefined || !exclude.has(server));
       weights[i] = ok ? server.effectiveWeight(now) : 0;
     }
-    const best = leastLoaded(servers, weights, current);
+    const best = leastLoaded(servers, weights, current, scratch.get(servers), undefined);
     return best < 0 ? undefined : servers[best];
   }
 
@@ -80,12 +100,12 @@ export const leastConnections: BalancerFactory = (options): Balancer => {
         const snapshot = snapshots.get(servers, now);
         if (snapshot.usable > 0) {
           const backup = saved.get(servers);
-          backup.set(current);
-          const best = leastLoaded(servers, snapshot.weights, current);
+          backup.used = false;
+          const best = leastLoaded(servers, snapshot.weights, current, scratch.get(servers), backup);
           const chosen = servers[best]!;
           if (chosen.isAvailable(now)) return chosen;
-          current.set(backup);
-          snapshots.refresh(servers, now);
+          if (backup.used) current.set(backup.scores);
+          if (!chosen.isUsable(now)) snapshots.refresh(servers, now); // not merely full
         }
       }
       return pickLive(servers, current, now, exclude);

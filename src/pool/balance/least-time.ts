@@ -16,7 +16,8 @@
  *
  * A server without samples yet is scored with the average EWMA of the servers that have some, so
  * a new server gets a normal share instead of a flood (zero) or nothing. The EWMA itself is kept by
- * `ServerState.observeLatency(ms, options.ewmaDecayMs)`, which the forward path calls.
+ * `ServerState.observeLatency(ms, options.ewmaDecayMs)`, which the forward path calls. Weights and
+ * EWMAs are read from the snapshot (snapshot.ts, at most SNAPSHOT_MS old); in-flight counts live.
  */
 import type { ServerState } from "../server-state.ts";
 import type { Balancer, BalancerFactory, PickContext } from "./balancer.ts";
@@ -132,7 +133,7 @@ export const leastTime: BalancerFactory = (options): Balancer => {
             return chosen;
           }
           current.set(backup);
-          snapshots.refresh(servers, now);
+          if (!chosen.isUsable(now)) snapshots.refresh(servers, now); // not merely full
         }
       }
       return pickLive(servers, current, now, exclude);

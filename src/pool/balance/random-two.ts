@@ -33,13 +33,18 @@ export const randomTwoChoices: BalancerFactory = (options): Balancer => {
    * when weights are alike; -1 when the attempts run out (many unavailable servers, skewed weights).
    */
   function drawFast(servers: readonly ServerState[], max: { value: number }, now: number, exclude: PickContext["exclude"], skip: number): number {
-    const n = servers.length;
+    // Without a position to skip, draw among n; with one, among the n - 1 others.
+    const n = skip < 0 ? servers.length : servers.length - 1;
     for (let attempt = 0; attempt < FAST_ATTEMPTS; attempt++) {
-      const i = Math.floor(random() * n);
+      let i = Math.floor(random() * n);
+      if (skip >= 0 && i >= skip) i++;
       const server = servers[i]!;
-      if (i === skip || !pickable(server, now, exclude)) continue;
+      if (!pickable(server, now, exclude)) continue;
       const weight = server.effectiveWeight(now);
-      if (weight > max.value) max.value = weight;
+      if (weight >= max.value) {
+        max.value = weight;
+        return i; // the heaviest is always kept: no second random number
+      }
       if (random() * max.value < weight) return i;
     }
     return -1;

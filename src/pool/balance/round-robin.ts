@@ -72,7 +72,7 @@ export const smoothWeightedRoundRobin: BalancerFactory = (options): Balancer => 
           }
           // Live state moved on (or the server is full): undo, refresh, pick from live state.
           for (let i = 0; i < n; i++) if (weights[i]! > 0) current[i]! -= weights[i]!;
-          snapshots.refresh(servers, now);
+          if (!chosen.isUsable(now)) snapshots.refresh(servers, now); // not merely full
         }
       }
       return pickLive(servers, current, now, exclude);
