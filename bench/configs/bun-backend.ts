@@ -1,0 +1,28 @@
+/**
+ * Fallback backends when nginx is not installed: `bun bench/configs/bun-backend.ts HOST PORT...`
+ * serves the fixed bodies of `BACKEND_BODIES` on each port and prints "ready" once all listen.
+ */
+import { BACKEND_BODIES } from "./scenarios.ts";
+import { backendBody } from "./backends.ts";
+
+const [host, ...ports] = process.argv.slice(2);
+if (host === undefined || ports.length === 0) {
+  console.error("Usage: bun bench/configs/bun-backend.ts HOST PORT...");
+  process.exit(2);
+}
+
+const bodies = new Map<string, string>();
+for (const [path, bytes] of Object.entries(BACKEND_BODIES)) bodies.set(path, backendBody(bytes));
+
+for (const port of ports) {
+  Bun.serve({
+    hostname: host,
+    port: Number(port),
+    fetch(req) {
+      const body = bodies.get(new URL(req.url).pathname);
+      if (body === undefined) return new Response("Not found\n", { status: 404 });
+      return new Response(body, { headers: { "content-type": "text/plain" } });
+    },
+  });
+}
+console.log("ready");

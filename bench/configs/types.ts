@@ -1,0 +1,43 @@
+/** Shapes shared by the macro benchmark's scenarios, peers and harness. */
+
+/** A loopback address the harness picked. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** The balancers the macro benchmark compares. */
+export type PeerName = "tenbin" | "haproxy" | "nginx" | "caddy";
+
+/** Everything a config needs to know about one run. */
+export interface ConfigContext {
+  /** Where the balancer accepts. */
+  listen: HostPort;
+  /** The backends it balances over, in order. */
+  backends: readonly HostPort[];
+  /** A directory the balancer may write pid, temp and log files to. */
+  workDir: string;
+}
+
+/** Builds the text of one peer's config file. */
+export type ConfigBuilder = (ctx: ConfigContext) => string;
+
+/** One config builder per peer; a peer without one is reported as not supported. */
+export type PeerConfigs = Partial<Record<PeerName, ConfigBuilder>>;
+
+/**
+ * One benchmark scenario: what the load generator asks for and how every peer is configured.
+ * HTTPS and L4 TCP scenarios are further objects of this shape (with `url` and configs of their own).
+ */
+export interface Scenario {
+  /** Short id used on the command line (`--scenario l7-1k`). */
+  name: string;
+  /** One line for the report. */
+  title: string;
+  /** Scheme and path wrk requests, on the balancer's address. */
+  scheme: "http";
+  path: string;
+  /** Exact body size a backend returns for `path`, used to check a balancer before loading it. */
+  bodyBytes: number;
+  configs: PeerConfigs;
+}
