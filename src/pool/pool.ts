@@ -5,7 +5,9 @@
  */
 import type { PoolConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
-import type { UpstreamFetch } from "../runtime/types.ts";
+import type { UpstreamFetch, UpstreamTls } from "../runtime/types.ts";
+import { fetchWithServerTls } from "../tls/upstream.ts";
+import { probeTarget } from "./health/probe-target.ts";
 import type { Clock, Random } from "../util/clock.ts";
 import { balancers, createBalancer } from "./balance/registry.ts";
 import type { Balancer, PickContext } from "./balance/balancer.ts";
@@ -46,6 +48,8 @@ export interface PoolDeps {
   sorryServer?: ServerState | undefined;
   /** Key signing persistence cookies when the config gives none. */
   fallbackCookieKey: string;
+  /** TLS settings of https:// servers (and the sorry server) that have any. */
+  upstreamTls?: ReadonlyMap<ServerState, UpstreamTls> | undefined;
 }
 
 export class Pool {
@@ -59,6 +63,7 @@ export class Pool {
   readonly sorryServer: ServerState | undefined;
   readonly #balancer: Balancer;
   readonly #clock: Clock;
+  readonly #tls: ReadonlyMap<ServerState, UpstreamTls>;
   readonly #queue: Waiter[] = [];
 
   constructor(name: string, config: PoolConfig, deps: PoolDeps) {
@@ -76,6 +81,9 @@ export class Pool {
     this.sticky = new Stickiness(name, config, deps.servers, deps.clock, deps.fallbackCookieKey);
     this.sorryPage = deps.sorryPage;
     this.sorryServer = deps.sorryServer;
+    this.#tls = deps.upstreamTls ?? new Map();
+    // Probes know URLs, not servers: give each probe origin its server's TLS settings.
+    const probeTls = new Map([...this.#tls].map(([server, tls]) => [probeTarget(server, config.health?.port).origin, tls]));
     this.passive = config.outlier
       ? new PassiveOutlier({ poolName: name, servers: deps.servers, config: config.outlier, logger: deps.logger, clock: deps.clock })
       : undefined;
@@ -84,16 +92,22 @@ export class Pool {
         poolName: name,
         servers: deps.servers,
         config: config.health,
-        fetch: deps.fetch,
+        fetch: fetchWithServerTls(deps.fetch, probeTls),
         logger: deps.logger,
         clock: deps.clock,
         random: deps.random,
-        onChange: (_server, up) => {
-          if (up) this.wake();
-        },
+        // Up: a waiter may take the server. Down: waiters left with no usable server fail now
+        // (sorry path) instead of at their queue timeout.
+        onChange: () => this.wake(),
         ...(deps.keepHealth ? { keepState: deps.keepHealth } : {}),
+        mayReadmit: (server) => this.passive?.probesMayReadmit(server) ?? true,
       })
       : undefined;
+  }
+
+  /** TLS settings for requests to `server` (undefined: http://, or https:// with the defaults). */
+  tlsFor(server: ServerState): UpstreamTls | undefined {
+    return this.#tls.get(server);
   }
 
   /** Starts the pool's health probes. */
@@ -101,10 +115,13 @@ export class Pool {
     this.active?.start();
   }
 
-  /** Stops probes and fails every waiting request. */
+  /**
+   * Stops the pool's probes. Requests already waiting stay queued: they are still served by the
+   * releases of this pool's requests in flight (a reload or a graceful shutdown must not turn them
+   * into 503s), and `queue_timeout` or the client's abort still bounds their wait.
+   */
   stop(): void {
     this.active?.stop();
-    for (const waiter of this.#queue.splice(0)) this.#settle(waiter, "unavailable");
   }
 
   /** Requests waiting for a server. */
@@ -117,13 +134,14 @@ export class Pool {
    * when a server is free (the common case), a promise when the request has to wait in the queue.
    */
   acquire(ctx: AcquireContext, signal?: AbortSignal): ServerState | AcquireFailure | Promise<ServerState | AcquireFailure> {
-    // Waiters came first: a new request does not overtake them.
-    if (this.#queue.length === 0) {
-      const server = this.#pick(ctx);
-      if (server) {
-        server.inFlight++;
-        return server;
-      }
+    // Waiters came first: serve those that can go now, so a new request does not overtake them.
+    // What is still free afterwards no waiter can use (each waits for a full or pinned server),
+    // so the new request may take it instead of queueing behind, say, a client pinned elsewhere.
+    if (this.#queue.length > 0) this.wake();
+    const server = this.#pick(ctx);
+    if (server) {
+      server.inFlight++;
+      return server;
     }
     if (!this.#anyUsable(ctx)) return "unavailable";
     if (this.#queue.length >= this.config.max_queue) return "queue_full";

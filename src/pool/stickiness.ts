@@ -18,7 +18,19 @@ export interface StickyFacts {
   headers: Headers;
   /** Raw path and query, as on the wire. */
   pathAndQuery: string;
+  /** Filled by `pinned()` (so `bind()` need not check the signature again): what the cookie said. */
+  cookie?: CookieVerdict | undefined;
 }
+
+/** What the request's persistence cookie said. */
+export interface CookieVerdict {
+  /** The server a valid cookie names (undefined: no cookie, forged, tampered, expired, unknown). */
+  server: ServerState | undefined;
+  /** The cookie is valid but past half its lifetime: send a fresh one so an active client stays. */
+  renew: boolean;
+}
+
+const NO_COOKIE: CookieVerdict = { server: undefined, renew: false };
 
 interface CookieSetup {
   name: string;
@@ -28,14 +40,28 @@ interface CookieSetup {
   byId: Map<string, ServerState>;
 }
 
+/**
+ * A pool's persistence: which server a request is bound to (`pinned`), what to remember after it was
+ * served (`bind`), and the key `hash` balances on (`hashKey`).
+ */
 export class Stickiness {
   readonly #cookie: CookieSetup | undefined;
   readonly #source: SourceAffinity | undefined;
   readonly #servers: Map<string, ServerState>;
+  readonly #primaries: readonly ServerState[];
   readonly #hashOn: { kind: string; name: string } | undefined;
+  readonly #clock: Clock;
+  readonly #wallMs: () => number;
 
-  constructor(poolName: string, config: PoolConfig, servers: readonly ServerState[], clock: Clock, fallbackKey: string) {
+  /**
+   * `clock` times source persistence (monotonic); cookie expiry uses `wallMs` (Unix ms, default
+   * `Date.now`) because a cookie outlives the process and is read by the other tenbin of an HA pair.
+   */
+  constructor(poolName: string, config: PoolConfig, servers: readonly ServerState[], clock: Clock, fallbackKey: string, wallMs: () => number = Date.now) {
+    this.#clock = clock;
+    this.#wallMs = wallMs;
     this.#servers = new Map(servers.map((s) => [s.key, s]));
+    this.#primaries = servers.filter((s) => !s.backup);
     const cookie = config.sticky?.cookie;
     if (cookie !== undefined) {
       const c = typeof cookie === "string" ? { name: cookie } : cookie;
@@ -76,36 +102,40 @@ export class Stickiness {
     return this.#cookie !== undefined || this.#source !== undefined;
   }
 
-  /** The server the client is bound to, if it is still usable. */
+  /**
+   * The server the client is bound to, if it can still take it: usable (up, not draining, not
+   * ejected, weight > 0) and, for a backup, only while no primary is usable — once the primaries
+   * are back, clients pinned during the failover return to them. The cookie wins over the source
+   * address. Records the cookie's verdict in `facts.cookie` for `bind`.
+   */
   pinned(facts: StickyFacts): ServerState | undefined {
+    const now = this.#clock.now();
     if (this.#cookie) {
-      const value = readCookie(facts.cookieHeader, this.#cookie.name);
-      if (value !== undefined) {
-        const ok = this.#cookie.signer.verify(value, Math.floor(Date.now() / 1000));
-        const server = ok ? this.#cookie.byId.get(ok.serverId) : undefined;
-        if (server && server.isUsable()) return server;
-      }
+      const verdict = this.#verdict(facts);
+      if (verdict.server && this.#canPin(verdict.server, now)) return verdict.server;
     }
     if (this.#source) {
       const key = this.#source.get(facts.clientIp);
       const server = key === undefined ? undefined : this.#servers.get(key);
-      if (server && server.isUsable()) return server;
+      if (server && this.#canPin(server, now)) return server;
     }
     return undefined;
   }
 
   /**
    * Records that the client was served by `server`; returns the Set-Cookie value to send, or
-   * undefined when the client's cookie already names that server.
+   * undefined when the client's cookie already validly names that server and is not due for
+   * renewal. A forged, tampered, expired or foreign cookie, or one naming another server (down,
+   * draining, or left on a retry), is replaced.
    */
-  bind(facts: StickyFacts, server: ServerState, pinned: ServerState | undefined): string | undefined {
-    if (this.#source) {
-      if (pinned === server) this.#source.touch(facts.clientIp);
-      else this.#source.set(facts.clientIp, server.key);
-    }
+  bind(facts: StickyFacts, server: ServerState, _pinned?: ServerState | undefined): string | undefined {
+    // `set` refreshes an entry that already names the server (same cost as a touch).
+    this.#source?.set(facts.clientIp, server.key);
     const cookie = this.#cookie;
-    if (!cookie || (pinned === server && readCookie(facts.cookieHeader, cookie.name) !== undefined)) return undefined;
-    const value = cookie.signer.sign(server.key, Math.floor(Date.now() / 1000) + cookie.lifetimeSec);
+    if (!cookie) return undefined;
+    const verdict = facts.cookie ?? this.#verdict(facts);
+    if (verdict.server === server && !verdict.renew) return undefined;
+    const value = cookie.signer.sign(server.key, this.#nowSec() + cookie.lifetimeSec);
     return buildSetCookie(cookie.name, value, cookie.options);
   }
 
@@ -128,4 +158,37 @@ export class Stickiness {
         return undefined;
     }
   }
+
+  /** Checks the request's cookie once per request; the result is kept in `facts.cookie`. */
+  #verdict(facts: StickyFacts): CookieVerdict {
+    if (facts.cookie) return facts.cookie;
+    const cookie = this.#cookie!;
+    const value = readCookie(facts.cookieHeader, cookie.name);
+    let verdict = NO_COOKIE;
+    if (value !== undefined) {
+      const now = this.#nowSec();
+      const ok = cookie.signer.verify(value, now);
+      const server = ok ? cookie.byId.get(ok.serverId) : undefined;
+      if (server) verdict = { server, renew: expiryOf(value) - now < cookie.lifetimeSec / 2 };
+    }
+    facts.cookie = verdict;
+    return verdict;
+  }
+
+  #canPin(server: ServerState, now: number): boolean {
+    if (!server.isUsable(now)) return false;
+    if (!server.backup) return true;
+    for (const primary of this.#primaries) if (primary.isUsable(now)) return false;
+    return true;
+  }
+
+  #nowSec(): number {
+    return Math.floor(this.#wallMs() / 1000);
+  }
+}
+
+/** The expiry (Unix seconds) of a cookie value that `CookieSigner.verify` accepted. */
+function expiryOf(value: string): number {
+  const first = value.indexOf(".");
+  return parseInt(value.slice(first + 1, value.indexOf(".", first + 1)), 36);
 }
