@@ -17,10 +17,10 @@ const REASONS: Record<number, string> = {
 /** A plain-text error response carrying `X-Request-Id`. */
 export function errorResponse(status: number, requestId: string): Response {
   const text = REASONS[status] ?? "Error";
-  return new Response(`${text}\nrequest id: ${requestId}\n`, {
-    status,
-    headers: { "content-type": "text/plain; charset=utf-8", "x-request-id": requestId, "cache-control": "no-store" },
-  });
+  const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8", "x-request-id": requestId, "cache-control": "no-store" };
+  // The rest of a refused body would only be read to be thrown away: close instead.
+  if (status === 413) headers.connection = "close";
+  return new Response(`${text}\nrequest id: ${requestId}\n`, { status, headers });
 }
 
 /** A pool's configured sorry page (static body). */

@@ -19,13 +19,16 @@ export interface ForwardFacts {
   hostOverride: string | undefined;
 }
 
-/** Removes hop-by-hop headers, including those named by `Connection`, in place. */
+/**
+ * Removes hop-by-hop headers, including those named by `Connection`, in place. `Host` stays even when
+ * named: a request must carry it, and a client must not be able to swap it for the server's address.
+ */
 export function stripHopByHop(headers: Headers): void {
   const connection = headers.get("connection");
   if (connection) {
     for (const token of connection.split(",")) {
       const name = token.trim().toLowerCase();
-      if (name) headers.delete(name);
+      if (name && name !== "host") headers.delete(name);
     }
   }
   for (const name of HOP_BY_HOP) headers.delete(name);

@@ -36,6 +36,14 @@ export function ipBytes(ip: string): Uint8Array | undefined {
   return out;
 }
 
+/**
+ * An IPv4 client seen through a dual-stack socket (`::ffff:192.0.2.1`) as plain IPv4, so forwarding
+ * headers, logs and source-address persistence name it the same whichever listener it came through.
+ */
+export function unmapIpv4(ip: string): string {
+  return ip.length > 7 && ip.charCodeAt(0) === 58 /* ":" */ && /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip;
+}
+
 interface Range { bytes: Uint8Array; bits: number }
 
 /** A set of address ranges; `has(ip)` answers whether an address falls in any of them. */
@@ -45,11 +53,12 @@ export class CidrSet {
   /** Throws on a malformed entry (the config schema has already checked the shape). */
   constructor(entries: readonly string[]) {
     for (const entry of entries) {
-      const [addr = "", bitsText] = entry.split("/");
+      const [addr = "", bitsText, ...extra] = entry.split("/");
       const bytes = ipBytes(addr);
       if (!bytes) throw new Error(`bad address range "${entry}"`);
-      const bits = bitsText === undefined ? bytes.length * 8 : Number(bitsText);
-      if (!(bits >= 0 && bits <= bytes.length * 8)) throw new Error(`bad prefix length in "${entry}"`);
+      // Digits only: Number("") is 0, so "10.0.0.0/" would otherwise mean every address.
+      const bits = bitsText === undefined ? bytes.length * 8 : /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
+      if (extra.length > 0 || !(bits >= 0 && bits <= bytes.length * 8)) throw new Error(`bad prefix length in "${entry}"`);
       this.#ranges.push({ bytes, bits });
     }
   }

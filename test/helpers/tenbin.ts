@@ -67,7 +67,10 @@ export async function startTenbin(yamlOrFile: string, options: StartOptions = {}
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const decoder = new TextDecoder();
-    for await (const chunk of stream) {
+    const reader = stream.getReader();
+    for (;;) {
+      const { done, value: chunk } = await reader.read();
+      if (done) break;
       text += decoder.decode(chunk, { stream: true });
       for (let i = waiters.length - 1; i >= 0; i--) {
         if (waiters[i]!.pattern.test(text)) waiters.splice(i, 1)[0]!.resolve();
@@ -94,18 +97,17 @@ export async function startTenbin(yamlOrFile: string, options: StartOptions = {}
     for (const m of text.matchAll(/listener (\S+) listening on \S+:(\d+)/g)) map.set(m[1]!, Number(m[2]));
     return map;
   };
+  const port = (listener?: string): number => {
+    const map = ports();
+    const found = listener === undefined ? [...map.values()][0] : map.get(listener);
+    if (found === undefined) throw new Error(`no port for listener ${listener ?? "(first)"}; output:\n${text}`);
+    return found;
+  };
   return {
     proc,
     configFile,
-    port(listener) {
-      const map = ports();
-      const port = listener === undefined ? [...map.values()][0] : map.get(listener);
-      if (port === undefined) throw new Error(`no port for listener ${listener ?? "(first)"}; output:\n${text}`);
-      return port;
-    },
-    url(path = "/", listener) {
-      return `http://127.0.0.1:${this.port(listener)}${path}`;
-    },
+    port,
+    url: (path = "/", listener?: string) => `http://127.0.0.1:${port(listener)}${path}`,
     output: () => text,
     waitFor,
     async stop(signal = "SIGTERM", timeoutMs = 10_000) {

@@ -1,0 +1,110 @@
+/**
+ * The admin plane as a Hono app, built from its dependencies (no globals): health check, JSON status,
+ * run-time server changes, reload, Prometheus metrics and the dashboard page. Served on its own
+ * listener (start.ts), never on a traffic listener, so Hono stays off the request path.
+ */
+import { Hono, type Context } from "hono";
+import { applyServerAction, findServer, isServerAction, parseWeight } from "./actions.ts";
+import { authorized } from "./auth.ts";
+import { DASHBOARD_HTML } from "./dashboard-page.ts";
+import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./prometheus.ts";
+import { buildStatus, serverStatus } from "./status.ts";
+import { type AdminDeps, allListenersBound } from "./view.ts";
+
+const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)?$/i;
+
+/** Builds the admin app; `app.fetch` is the handler of the admin listener. */
+export function createAdminApp(deps: AdminDeps): Hono {
+  const { view } = deps;
+  const now = deps.now ?? Date.now;
+  const startedAt = deps.startedAt ?? now();
+  const info = { version: deps.version, runtime: deps.runtime };
+  const app = new Hono();
+
+  // Before the auth middleware: keepalived and container probes carry no token.
+  app.get("/healthz", (c) => {
+    if (!view.accepting) return c.text("stopping\n", 503);
+    if (!allListenersBound(view)) return c.text("not every listener is bound\n", 503);
+    if (c.req.query("pools") === "1" || c.req.query("pools") === "true") {
+      const empty = [...view.pools.values()].filter((p) => !p.servers.some((s) => s.isUsable())).map((p) => p.name);
+      if (empty.length > 0) return c.text(`no available server in pool ${empty.map((n) => JSON.stringify(n)).join(", ")}\n`, 503);
+    }
+    return c.text("ok\n");
+  });
+
+  app.use("*", async (c, next) => {
+    const token = view.config.admin.token;
+    if (token !== undefined && !authorized(c.req.header("authorization"), token)) {
+      // The page gets a Basic challenge so a browser asks for the token; API clients get Bearer.
+      const challenge = c.req.path === "/" ? 'Basic realm="tenbin admin", charset="UTF-8"' : 'Bearer realm="tenbin admin"';
+      return c.json({ error: "missing or wrong token; send Authorization: Bearer <admin.token>" }, 401, { "www-authenticate": challenge });
+    }
+    // Without a token only loopback names reach the admin: stops DNS rebinding from a web page.
+    // (The runtime builds the request URL from the Host header.)
+    const host = new URL(c.req.url).host;
+    if (token === undefined && !LOOPBACK_HOST.test(host)) {
+      return c.json({ error: `host ${JSON.stringify(host)} is not loopback; set admin.token to reach the admin from elsewhere` }, 403);
+    }
+    // A web page from another origin may POST to localhost; browsers always say where they come from.
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      const origin = c.req.header("origin");
+      if (origin !== undefined && origin !== "null" && hostOf(origin) !== host) {
+        return c.json({ error: `cross-origin request from ${JSON.stringify(origin)} refused` }, 403);
+      }
+      if (origin === "null") return c.json({ error: "cross-origin request refused" }, 403);
+    }
+    await next();
+  });
+
+  app.get("/", (c) => c.html(DASHBOARD_HTML, 200, { "cache-control": "no-store" }));
+  app.get("/api/status", (c) => c.json(buildStatus(view, { ...info, now: now(), startedAt }), 200, { "cache-control": "no-store" }));
+  app.get("/metrics", (c) => c.body(renderMetrics(view, info), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }));
+
+  app.post("/api/reload", async (c) => {
+    const result = await deps.reload();
+    return c.json(result, result.ok ? 200 : 422);
+  });
+
+  app.post("/api/pools/:pool/servers/:server/:action", (c) => {
+    const action = c.req.param("action");
+    if (!isServerAction(action)) return c.json({ error: `unknown action ${JSON.stringify(action)}; expected drain, enable or disable` }, 404);
+    const found = lookup(c);
+    if (found instanceof Response) return found;
+    applyServerAction(found.pool, found.server, action);
+    deps.logger?.info(`admin: ${action} ${found.pool.name}/${found.server.name}`);
+    return c.json(serverStatus(found.pool, found.server));
+  });
+
+  app.put("/api/pools/:pool/servers/:server/weight", async (c) => {
+    const found = lookup(c);
+    if (found instanceof Response) return found;
+    const weight = parseWeight(await c.req.text());
+    if (typeof weight === "string") return c.json({ error: weight }, 400);
+    found.server.weightOverride = weight;
+    found.pool.wake();
+    deps.logger?.info(`admin: weight ${found.pool.name}/${found.server.name} = ${weight}`);
+    return c.json(serverStatus(found.pool, found.server));
+  });
+
+  app.notFound((c) => c.json({ error: `no admin endpoint ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((error, c) => c.json({ error: error.message }, 500));
+  return app;
+
+  function lookup(c: Context) {
+    const poolName = c.req.param("pool") ?? "";
+    const serverName = c.req.param("server") ?? "";
+    const pool = view.pools.get(poolName);
+    if (!pool) return c.json({ error: `unknown pool ${JSON.stringify(poolName)}; expected one of ${[...view.pools.keys()].join(", ")}` }, 404);
+    const server = findServer(pool, serverName);
+    if (!server) return c.json({ error: `unknown server ${JSON.stringify(serverName)} in pool ${JSON.stringify(poolName)}; expected one of ${pool.servers.map((s) => s.name).join(", ")}` }, 404);
+    return { pool, server };
+  }
+}
+
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * `GET /metrics` in the Prometheus text exposition format (0.0.4). Labels are put together here, at
+ * scrape time, from the counters the request path keeps in preallocated arrays.
+ */
+import { LATENCY_BUCKETS_MS, type LatencyHistogram, STATUS_CLASSES } from "../observe/metrics.ts";
+import { labelValue } from "./format.ts";
+import type { AdminView } from "./view.ts";
+
+/** Content-Type of the text format. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+const LE = [...LATENCY_BUCKETS_MS.map((ms) => String(ms / 1000)), "+Inf"];
+
+/** Collects metric families; each family's HELP and TYPE come once, before its samples. */
+class Exposition {
+  readonly #lines: string[] = [];
+
+  family(name: string, type: "counter" | "gauge" | "histogram", help: string): this {
+    this.#lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    return this;
+  }
+
+  sample(name: string, labels: Record<string, string>, value: number): this {
+    this.#lines.push(`${name}${renderLabels(labels)} ${formatValue(value)}`);
+    return this;
+  }
+
+  histogram(name: string, labels: Record<string, string>, h: LatencyHistogram): this {
+    let cumulative = 0;
+    for (let i = 0; i < LE.length; i++) {
+      cumulative += h.counts[i]!;
+      this.sample(`${name}_bucket`, { ...labels, le: LE[i]! }, cumulative);
+    }
+    this.sample(`${name}_sum`, labels, h.sumMs / 1000);
+    this.sample(`${name}_count`, labels, h.count);
+    return this;
+  }
+
+  text(): string {
+    return this.#lines.join("\n") + "\n";
+  }
+}
+
+function renderLabels(labels: Record<string, string>): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${labelValue(v)}"`);
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value);
+}
+
+/** The whole `/metrics` page of `view`. */
+export function renderMetrics(view: AdminView, info: { version: string; runtime: string }): string {
+  const out = new Exposition();
+  const { metrics } = view;
+  out.family("tenbin_build_info", "gauge", "Version and runtime of this tenbin").sample("tenbin_build_info", info, 1);
+
+  const bound = new Set(view.listeners.map((l) => l.name));
+  out.family("tenbin_listener_up", "gauge", "1 when the listener is bound");
+  for (const l of view.config.listeners) out.sample("tenbin_listener_up", { listener: l.name }, bound.has(l.name) ? 1 : 0);
+
+  out.family("tenbin_listener_requests_total", "counter", "Requests answered by an HTTP listener, by status class");
+  for (const [listener, stats] of metrics.listeners) {
+    STATUS_CLASSES.forEach((cls, i) => out.sample("tenbin_listener_requests_total", { listener, class: cls }, stats.byClass[i]!));
+  }
+  out.family("tenbin_route_requests_total", "counter", "Requests answered on a route, by status class");
+  for (const [listener, route, stats] of metrics.routes()) {
+    const config = view.config.listeners.find((l) => l.name === listener);
+    const pool = config?.mode === "http" ? config.routes.find((r, i) => (r.name ?? `route${i}`) === route)?.pool ?? "" : "";
+    STATUS_CLASSES.forEach((cls, i) => out.sample("tenbin_route_requests_total", { listener, route, pool, class: cls }, stats.byClass[i]!));
+  }
+
+  out.family("tenbin_pool_requests_total", "counter", "Requests routed to a pool, by the status class of the answer");
+  for (const [pool, stats] of metrics.pools) {
+    STATUS_CLASSES.forEach((cls, i) => out.sample("tenbin_pool_requests_total", { pool, class: cls }, stats.byClass[i]!));
+  }
+  out.family("tenbin_pool_response_seconds", "histogram", "Time from request to response headers, per pool (retries and queueing included)");
+  for (const [pool, stats] of metrics.pools) out.histogram("tenbin_pool_response_seconds", { pool }, stats.latency);
+  out.family("tenbin_pool_queue_length", "gauge", "Requests waiting for a free server");
+  for (const pool of view.pools.values()) out.sample("tenbin_pool_queue_length", { pool: pool.name }, pool.queued);
+  out.family("tenbin_pool_available_servers", "gauge", "Servers that can take new requests");
+  for (const pool of view.pools.values()) out.sample("tenbin_pool_available_servers", { pool: pool.name }, pool.servers.filter((s) => s.isUsable()).length);
+
+  renderServers(out, view);
+
+  const reload = view.lastReload;
+  out.family("tenbin_reloads_total", "counter", "Config reloads, by result")
+    .sample("tenbin_reloads_total", { result: "success" }, metrics.reloads.succeeded)
+    .sample("tenbin_reloads_total", { result: "failure" }, metrics.reloads.failed);
+  if (reload) {
+    out.family("tenbin_last_reload_success", "gauge", "1 when the latest reload succeeded").sample("tenbin_last_reload_success", {}, reload.ok ? 1 : 0);
+    out.family("tenbin_last_reload_timestamp_seconds", "gauge", "When the latest reload finished")
+      .sample("tenbin_last_reload_timestamp_seconds", {}, Date.parse(reload.at) / 1000);
+  }
+
+  out.family("tenbin_l4_connections_total", "counter", "Connections (TCP) or flows (UDP) accepted by an L4 listener");
+  for (const [listener, l4] of metrics.l4Listeners) out.sample("tenbin_l4_connections_total", { listener }, l4.connections);
+  out.family("tenbin_l4_active_connections", "gauge", "Open L4 connections or flows");
+  for (const [listener, l4] of metrics.l4Listeners) out.sample("tenbin_l4_active_connections", { listener }, l4.active);
+  out.family("tenbin_l4_bytes_total", "counter", "Bytes relayed by an L4 listener (in: client to server, out: server to client)");
+  for (const [listener, l4] of metrics.l4Listeners) {
+    out.sample("tenbin_l4_bytes_total", { listener, direction: "in" }, l4.bytesIn);
+    out.sample("tenbin_l4_bytes_total", { listener, direction: "out" }, l4.bytesOut);
+  }
+  out.family("tenbin_access_log_dropped_total", "counter", "Access log lines dropped because the writer fell behind")
+    .sample("tenbin_access_log_dropped_total", {}, metrics.accessLogDropped);
+  return out.text();
+}
+
+function renderServers(out: Exposition, view: AdminView): void {
+  const pools = [...view.pools.values()];
+  const each = (fn: (labels: Record<string, string>, s: (typeof pools)[number]["servers"][number], pool: (typeof pools)[number]) => void) => {
+    for (const pool of pools) for (const s of pool.servers) fn({ pool: pool.name, server: s.name }, s, pool);
+  };
+  out.family("tenbin_server_up", "gauge", "1 when the server takes new requests (healthy, not ejected, draining or disabled)");
+  each((l, s) => out.sample("tenbin_server_up", l, s.isUsable() ? 1 : 0));
+  out.family("tenbin_server_healthy", "gauge", "Active health verdict (1 up, 0 down)");
+  each((l, s) => out.sample("tenbin_server_healthy", l, s.healthy ? 1 : 0));
+  out.family("tenbin_server_weight", "gauge", "Weight in force (admin override or config)");
+  each((l, s) => out.sample("tenbin_server_weight", l, s.weight));
+  out.family("tenbin_server_in_flight", "gauge", "Requests or L4 connections in flight");
+  each((l, s) => out.sample("tenbin_server_in_flight", l, s.inFlight));
+  out.family("tenbin_server_requests_total", "counter", "Attempts sent to the server (each retry counts)");
+  each((l, s) => out.sample("tenbin_server_requests_total", l, s.requests));
+  out.family("tenbin_server_responses_total", "counter", "Responses from the server, by status class");
+  each((l, s) => {
+    const counts = [s.responses1xx, s.responses2xx, s.responses3xx, s.responses4xx, s.responses5xx];
+    STATUS_CLASSES.forEach((cls, i) => out.sample("tenbin_server_responses_total", { ...l, class: cls }, counts[i]!));
+  });
+  out.family("tenbin_server_failures_total", "counter", "Attempts without a response (connect error, timeout, reset)");
+  each((l, s) => out.sample("tenbin_server_failures_total", l, s.failures));
+  out.family("tenbin_server_response_seconds", "histogram", "Time to the server's response headers");
+  each((l, s) => out.histogram("tenbin_server_response_seconds", l, s.latency));
+  out.family("tenbin_server_ewma_response_seconds", "gauge", "EWMA of the time to response headers (least_time's input)");
+  each((l, s) => {
+    if (s.ewmaMs >= 0) out.sample("tenbin_server_ewma_response_seconds", l, s.ewmaMs / 1000);
+  });
+  out.family("tenbin_server_probes_total", "counter", "Active health probes since the pool was built, by result");
+  each((l, s, pool) => {
+    const stats = pool.active?.stats(s);
+    if (!stats) return;
+    out.sample("tenbin_server_probes_total", { ...l, result: "pass" }, stats.probes - stats.failures);
+    out.sample("tenbin_server_probes_total", { ...l, result: "fail" }, stats.failures);
+  });
+  out.family("tenbin_server_last_probe_success", "gauge", "1 when the latest probe passed");
+  each((l, s, pool) => {
+    const stats = pool.active?.stats(s);
+    if (stats && stats.lastProbeAt >= 0) out.sample("tenbin_server_last_probe_success", l, stats.consecutiveFailures === 0 ? 1 : 0);
+  });
+}
