@@ -6,8 +6,9 @@
  *
  * Passive ejections and active probes meet here, in one place: when a server that the outlier
  * detector ejected passes `rise` probes in a row *after* the ejection began, ActiveHealth clears
- * `ejectedUntil` itself (and logs "readmitted"). PassiveOutlier needs no hook for that: it reads
- * `ejectedUntil` afresh on every event.
+ * `ejectedUntil` itself (and logs "readmitted"), unless `mayReadmit` says the probes cannot vouch for
+ * that ejection (PassiveOutlier.probesMayReadmit: not for failing statuses). PassiveOutlier needs no
+ * other hook: it reads `ejectedUntil` afresh on every event.
  */
 import type { HealthConfig } from "../../config/schema.ts";
 import type { Logger } from "../../observe/log.ts";
@@ -15,6 +16,7 @@ import type { UpstreamFetch, UpstreamTls } from "../../runtime/types.ts";
 import { systemClock, type Clock, type Random } from "../../util/clock.ts";
 import type { ServerState } from "../server-state.ts";
 import { createHttpProbe, DEFAULT_HTTP_PROBE } from "./http-probe.ts";
+import { runLimitedProbe, sharedProbeLimiter, type ProbeLimiter } from "./probe-limiter.ts";
 import { probeTarget, type ProbeFn, type ProbeTarget } from "./probe-target.ts";
 import { runProbe, type ProbeResult } from "./run-probe.ts";
 import { createTcpProbe } from "./tcp-probe.ts";
@@ -59,6 +61,10 @@ export interface ActiveHealthOptions {
    * reload passes the servers the registry already knew, so a reload never flaps a pool.
    */
   keepState?: (server: ServerState) => boolean;
+  /** Whether passing probes may end this server's passive ejection early; always, when absent. */
+  mayReadmit?: (server: ServerState) => boolean;
+  /** Caps HTTP probes in flight (they share the fetch client with requests); a process-wide one by default. */
+  limiter?: ProbeLimiter;
 }
 
 /** The first probe of each server starts within this many ms of `start()` (or one interval). */
@@ -86,6 +92,8 @@ export class ActiveHealth {
   readonly #random: Random;
   readonly #onChange: HealthChangeListener | undefined;
   readonly #keepState: ((server: ServerState) => boolean) | undefined;
+  readonly #mayReadmit: ((server: ServerState) => boolean) | undefined;
+  readonly #limiter: ProbeLimiter;
   readonly #slots = new Map<ServerState, Slot>();
   readonly #explicitProbe: ProbeFn | undefined;
   readonly #httpProbe: ProbeFn;
@@ -104,6 +112,8 @@ export class ActiveHealth {
     this.#random = options.random ?? Math.random;
     this.#onChange = options.onChange;
     this.#keepState = options.keepState;
+    this.#mayReadmit = options.mayReadmit;
+    this.#limiter = options.limiter ?? sharedProbeLimiter;
     this.#httpProbe = createHttpProbe(config.http ?? DEFAULT_HTTP_PROBE, options.fetch, options.tls);
     this.#tcpProbe = createTcpProbe(config.tcp ?? {});
     this.#explicitProbe = config.http ? this.#httpProbe : config.tcp ? this.#tcpProbe : undefined;
@@ -156,14 +166,14 @@ export class ActiveHealth {
     }
   }
 
-  /** Probes a server once, now, without touching its state or counters (`tenbin probe`). */
-  probeOnce(server: ServerState): Promise<ProbeResult> {
+  /** Probes a server once, as soon as the limiter allows, without touching its state or counters (`tenbin probe`). */
+  async probeOnce(server: ServerState): Promise<ProbeResult> {
     const slot = this.#slots.get(server);
     const probe = slot ? slot.probe : this.#probeFor(server);
-    if (!probe) {
-      return Promise.resolve({ ok: true, latencyMs: 0, reason: `not probed: ${server.protocol} server`, skipped: true });
-    }
-    return runProbe(probe, slot?.target ?? probeTarget(server, this.#config.port), this.#config.timeout, this.#clock);
+    if (!probe) return { ok: true, latencyMs: 0, reason: `not probed: ${server.protocol} server`, skipped: true };
+    // Nothing aborts this controller, so the result is always there.
+    const result = await this.#limited(probe, slot?.target ?? probeTarget(server, this.#config.port), new AbortController());
+    return result ?? { ok: false, latencyMs: 0, reason: "probe aborted" };
   }
 
   /** The probe counters of a server of this pool. */
@@ -186,14 +196,21 @@ export class ActiveHealth {
     slot.timer = undefined;
     const controller = new AbortController();
     slot.controller = controller;
-    const result = await runProbe(slot.probe!, slot.target, this.#config.timeout, this.#clock, controller);
+    const result = await this.#limited(slot.probe!, slot.target, controller);
     if (slot.controller === controller) slot.controller = undefined;
-    if (generation !== this.#generation) return;
+    if (generation !== this.#generation || result === undefined) return;
     this.#record(slot, result);
     const { interval, jitter } = this.#config;
     // Interval ± jitter, counted from the probe's start so a slow server keeps its cadence.
     const next = interval * (1 + jitter * (2 * this.#random() - 1));
     this.#schedule(slot, Math.max(0, next - result.latencyMs), generation);
+  }
+
+  /** Runs a probe; HTTP probes (fetch) go through the limiter. Undefined: stopped while waiting. */
+  #limited(probe: ProbeFn, target: ProbeTarget, controller: AbortController): Promise<ProbeResult | undefined> {
+    const { timeout } = this.#config;
+    if (probe !== this.#httpProbe) return runProbe(probe, target, timeout, this.#clock, controller);
+    return runLimitedProbe(this.#limiter, probe, target, timeout, this.#clock, controller);
   }
 
   #record(slot: Slot, result: ProbeResult): void {
@@ -237,7 +254,7 @@ export class ActiveHealth {
       slot.ejectSeen = until;
       slot.ejectPasses = 0;
     }
-    if (!ok) {
+    if (!ok || this.#mayReadmit?.(server) === false) {
       slot.ejectPasses = 0;
       return;
     }

@@ -14,8 +14,11 @@
  *   happen, nor (unless the percent is 100) one that would leave no other usable server: a struggling
  *   server is better than none. It is logged once per run of failures.
  * - The ejection ends by itself (`ServerState.isUsable` compares `ejectedUntil` with now), or earlier
- *   when active probes pass `rise` times in a row (ActiveHealth clears `ejectedUntil`). `upSince` is
- *   set to the end of the ejection so slow start ramps from there.
+ *   when active probes pass `rise` times in a row (ActiveHealth clears `ejectedUntil`) — but only when
+ *   the run of failures was connect errors and timeouts, which a probe tests again. A run with a
+ *   failing status lasts its full time: a health endpoint that passes says nothing about the statuses
+ *   real requests got (it passed all along), so readmitting on it would defeat the ejection.
+ *   `upSince` is set to the end of the ejection so slow start ramps from there.
  */
 import type { OutlierConfig } from "../../config/schema.ts";
 import type { Logger } from "../../observe/log.ts";
@@ -53,6 +56,10 @@ export interface PassiveOutlierOptions {
 interface Entry extends OutlierStats {
   /** The current run of failures was refused and logged already. */
   refusalLogged: boolean;
+  /** The current run of failures includes a failing status. */
+  runHasStatus: boolean;
+  /** The current (or last) ejection may be ended early by passing probes. */
+  probesMayReadmit: boolean;
 }
 
 /** Counts each server's outcomes on the forward path and ejects the ones that keep failing. */
@@ -80,22 +87,27 @@ export class PassiveOutlier {
     const entry = this.#entry(server);
     entry.consecutiveFailures = 0;
     entry.refusalLogged = false;
+    entry.runHasStatus = false;
     if (entry.level > 0 && this.#clock.now() >= entry.lastEjectEnd + entry.lastEjectForMs) entry.level = 0;
   }
 
   /** A connect error or timeout, with the reason the proxy logged (`connect ECONNREFUSED ...`). */
   onFailure(server: ServerState, reason: string): void {
-    const now = this.#clock.now();
-    if (server.ejectedUntil > now) return;
-    const entry = this.#entry(server);
-    entry.consecutiveFailures++;
-    if (entry.consecutiveFailures >= this.#config.consecutive_failures) this.#eject(server, entry, reason, now);
+    this.#fail(server, reason, false);
   }
 
   /** A response status: a failure when it is in `failure_statuses`, else a success. */
   onStatus(server: ServerState, status: number): void {
-    if (this.#isFailureStatus(status)) this.onFailure(server, `status ${status}`);
+    if (this.#isFailureStatus(status)) this.#fail(server, `status ${status}`, true);
     else this.onSuccess(server);
+  }
+
+  /**
+   * Whether passing active probes may end this server's ejection before `ejectedUntil`: only when
+   * it was ejected for connect errors and timeouts, never for failing statuses (see the file comment).
+   */
+  probesMayReadmit(server: ServerState): boolean {
+    return this.#entries.get(server)?.probesMayReadmit ?? true;
   }
 
   /** The outlier counters of a server. */
@@ -103,10 +115,19 @@ export class PassiveOutlier {
     return this.#entries.get(server);
   }
 
+  #fail(server: ServerState, reason: string, byStatus: boolean): void {
+    const now = this.#clock.now();
+    if (server.ejectedUntil > now) return;
+    const entry = this.#entry(server);
+    entry.consecutiveFailures++;
+    if (byStatus) entry.runHasStatus = true;
+    if (entry.consecutiveFailures >= this.#config.consecutive_failures) this.#eject(server, entry, reason, now);
+  }
+
   #entry(server: ServerState): Entry {
     let entry = this.#entries.get(server);
     if (!entry) {
-      entry = { consecutiveFailures: 0, ejections: 0, level: 0, lastEjectForMs: 0, lastEjectEnd: 0, refused: 0, refusalLogged: false };
+      entry = { consecutiveFailures: 0, ejections: 0, level: 0, lastEjectForMs: 0, lastEjectEnd: 0, refused: 0, refusalLogged: false, runHasStatus: false, probesMayReadmit: true };
       this.#entries.set(server, entry);
     }
     return entry;
@@ -132,8 +153,10 @@ export class PassiveOutlier {
     server.ejectedUntil = now + ejectFor;
     server.upSince = server.ejectedUntil;
     server.lastReason = `ejected: ${failures}, last: ${reason}`;
+    entry.probesMayReadmit = !entry.runHasStatus;
     entry.consecutiveFailures = 0;
     entry.refusalLogged = false;
+    entry.runHasStatus = false;
     entry.ejections++;
     entry.lastEjectForMs = ejectFor;
     entry.lastEjectEnd = now + ejectFor;
