@@ -1,4 +1,5 @@
 /** The macro benchmark's scenarios; the first `DEFAULT_SCENARIOS` run when none is chosen. */
+import { l4TcpConfigs } from "./l4-tcp.ts";
 import { l7HttpConfigs } from "./l7-http.ts";
 import type { Scenario } from "./types.ts";
 
@@ -22,6 +23,22 @@ export const SCENARIOS: readonly Scenario[] = [
     path: "/100k",
     bodyBytes: 100 * 1024,
     configs: l7HttpConfigs,
+  },
+  {
+    name: "l4-1k",
+    title: "TCP passthrough (HTTP/1.1 keep-alive through it), 1 KB responses",
+    scheme: "http",
+    path: "/1k",
+    bodyBytes: 1024,
+    configs: l4TcpConfigs,
+  },
+  {
+    name: "l4-100k",
+    title: "TCP passthrough (HTTP/1.1 keep-alive through it), 100 KB responses",
+    scheme: "http",
+    path: "/100k",
+    bodyBytes: 100 * 1024,
+    configs: l4TcpConfigs,
   },
 ];
 

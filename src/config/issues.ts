@@ -86,7 +86,7 @@ function describe(issue: Issue, base: readonly KeySegment[], root: z.ZodType): D
   const ours = issue.message.startsWith(OURS);
   switch (issue.code) {
     case "unrecognized_keys":
-      return issue.keys.map((key) => ({ path: [...path, key], target: "key", ...unknownKey(key, allowedKeysAt(root, path)) }));
+      return issue.keys.map((key) => ({ path: [...path, key], target: "key", ...unknownKey(key, allowedKeysAt(root, path, issue.input)) }));
     case "invalid_union":
       return describeUnion(issue, path, root);
     case "invalid_key":
@@ -119,6 +119,13 @@ function describe(issue: Issue, base: readonly KeySegment[], root: z.ZodType): D
 
 function describeUnion(issue: Extract<Issue, { code: "invalid_union" }>, path: KeySegment[], root: z.ZodType): Described[] {
   const branches = issue.errors;
+  // A discriminated union (listeners by `mode`) whose key names no branch: `unknown mode "udpx"`.
+  if (issue.discriminator !== undefined && branches.length === 0 && "options" in issue && issue.options) {
+    const key = issue.discriminator;
+    const value = isRecord(issue.input) ? issue.input[key] : issue.input;
+    const at = path.at(-1) === key ? path : [...path, key];
+    return [{ path: at, message: unknownValue(at, value, issue.options.filter((o) => o !== undefined && o !== null)) }];
+  }
   const candidates = branches.filter((branch) => !branch.some((i) => isTypeMismatch(i, issue.input)));
   if (candidates.length === 0) {
     // No branch took a value of this type: say which types would do.
@@ -177,9 +184,17 @@ function wantedAt(root: z.ZodType, path: readonly KeySegment[]): string | undefi
   return kind ? KIND_TEXT[kind] : undefined;
 }
 
+// Keys of one listener mode written on a listener of another: say which mode they belong to.
+const MODE_KEYS: Record<string, string> = {
+  pool: "an http listener has routes: [{ pool: NAME }]; pool alone is for mode: tcp or mode: udp",
+  routes: "routes are for http listeners; a tcp or udp listener names one pool",
+};
+
 function unknownKey(key: string, allowed: readonly string[]): { message: string; hint?: string } {
   const hint = closest(key, allowed);
   if (hint) return { message: `unknown key ${quote(key)}; did you mean ${quote(hint)}?`, hint };
+  const mode = MODE_KEYS[key];
+  if (mode && allowed.includes("listen")) return { message: `unknown key ${quote(key)}; ${mode}` };
   return { message: allowed.length > 0 ? `unknown key ${quote(key)}; expected one of ${allowed.join(", ")}` : `unknown key ${quote(key)}` };
 }
 

@@ -14,6 +14,8 @@ type JsonSchema = {
   additionalProperties?: JsonSchema | boolean;
   items?: JsonSchema;
   anyOf?: JsonSchema[];
+  /** A discriminated union (listeners by `mode`). */
+  oneOf?: JsonSchema[];
   enum?: unknown[];
   const?: unknown;
   pattern?: string;
@@ -96,10 +98,14 @@ function walk(schema: JsonSchema, path: string, required: boolean, out: string[]
   const objects = objectShapes(schema);
   // A list item or map value that is just a map gets no row of its own: its keys follow.
   const isEntry = path.endsWith("[]") || path.endsWith(".<name>");
-  if (!(isEntry && schema.type === "object")) out.push(row(path, schema, required));
-  for (const shape of objects) {
+  if (!(isEntry && schema.type === "object") && !(isEntry && schema.oneOf)) out.push(row(path, schema, required));
+  for (const [i, shape] of objects.entries()) {
     const needed = new Set(shape.required ?? []);
-    for (const [key, child] of Object.entries(shape.properties ?? {})) walk(child, `${path}.${key}`, needed.has(key), out);
+    // Branches of a discriminated union after the first (the default) are named by their key:
+    // `listeners[mode=tcp].pool`.
+    const tag = schema.oneOf && i > 0 ? discriminatorOf(shape) : undefined;
+    const at = tag ? path.replace(/\[\]$/, `[${tag}]`) : path;
+    for (const [key, child] of Object.entries(shape.properties ?? {})) walk(child, `${at}.${key}`, needed.has(key), out);
     if (typeof shape.additionalProperties === "object") {
       walk(shape.additionalProperties, `${path}.<name>`, false, out);
     }
@@ -111,7 +117,16 @@ function walk(schema: JsonSchema, path: string, required: boolean, out: string[]
 /** The object schemas a value may take (itself, or the object branches of a union). */
 function objectShapes(schema: JsonSchema): JsonSchema[] {
   if (schema.type === "object") return [schema];
-  return (schema.anyOf ?? []).filter((s) => s.type === "object");
+  return (schema.anyOf ?? schema.oneOf ?? []).filter((s) => s.type === "object");
+}
+
+/** `mode=tcp` for a branch whose required key holds a constant. */
+function discriminatorOf(shape: JsonSchema): string | undefined {
+  for (const key of shape.required ?? []) {
+    const value = shape.properties?.[key]?.const;
+    if (value !== undefined) return `${key}=${String(value)}`;
+  }
+  return undefined;
 }
 
 function row(path: string, schema: JsonSchema, required: boolean): string {
@@ -124,6 +139,7 @@ function row(path: string, schema: JsonSchema, required: boolean): string {
 function typeOf(schema: JsonSchema): string {
   if (schema[KIND]) return schema[KIND];
   if (schema.anyOf) return [...new Set(schema.anyOf.map(typeOf))].join(" or ");
+  if (schema.oneOf) return [...new Set(schema.oneOf.map(typeOf))].join(" or ");
   if (schema.const !== undefined) return `\`${JSON.stringify(schema.const)}\``;
   if (schema.enum) return `one of ${schema.enum.map((v) => `\`${String(v)}\``).join(", ")}`;
   switch (schema.type) {

@@ -71,14 +71,36 @@ export function valueKindAt<K extends string>(root: z.ZodType, path: readonly Ke
   return undefined;
 }
 
-/** Keys the objects at `path` allow, in schema order, without repeats. */
-export function allowedKeysAt(root: z.ZodType, path: readonly KeySegment[]): string[] {
+/**
+ * Keys the objects at `path` allow, in schema order, without repeats. With the `input` object, the
+ * branches of a union whose literal keys (such as a listener's `mode`) it contradicts are left out.
+ */
+export function allowedKeysAt(root: z.ZodType, path: readonly KeySegment[], input?: unknown): string[] {
   const keys = new Set<string>();
   for (const schema of schemasAt(root, path)) {
     const def = defOf(schema)!;
-    if (def.type === "object" && def.shape) for (const key of Object.keys(def.shape)) keys.add(key);
+    if (def.type !== "object" || !def.shape || !fitsLiterals(def.shape, input)) continue;
+    for (const key of Object.keys(def.shape)) keys.add(key);
   }
   return [...keys];
+}
+
+/** Whether `input` agrees with every literal-valued key of `shape` (a missing key agrees with a default). */
+function fitsLiterals(shape: Record<string, unknown>, input: unknown): boolean {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return true;
+  for (const [key, schema] of Object.entries(shape)) {
+    let def = defOf(schema);
+    let hasDefault = false;
+    while (def?.innerType !== undefined) {
+      hasDefault ||= def.type === "default" || def.type === "optional";
+      def = defOf(def.innerType);
+    }
+    const values = (def as { values?: unknown[] } | undefined)?.values;
+    if (def?.type !== "literal" || !values) continue;
+    const given = (input as Record<string, unknown>)[key];
+    if (given === undefined ? !hasDefault : !values.includes(given)) return false;
+  }
+  return true;
 }
 
 /** Edit distance with transpositions (optimal string alignment), for "did you mean" hints. */

@@ -106,7 +106,7 @@ describe("loadConfigText: environment variables", () => {
 
   test("map keys are not expanded", () => {
     expect(errorLines(config(":8080", "{ url: http://a:1, ${K:-weight}: 2 }"))).toEqual([
-      'tenbin.yaml:9:28 pools.api.servers[0]["${K:-weight}"]: unknown key "${K:-weight}"; expected one of url, name, weight, max_conns, backup, drain',
+      'tenbin.yaml:9:28 pools.api.servers[0]["${K:-weight}"]: unknown key "${K:-weight}"; expected one of url, name, weight, max_conns, backup, drain, tls',
     ]);
   });
 });

@@ -37,7 +37,7 @@ describe("loadConfigText: schema errors name file:line:column", () => {
 
   test("unknown key far from every valid key lists them instead", () => {
     expect(errorLines(base({ extra: "    colour: blue" }))).toEqual([
-      'tenbin.yaml:9:5 pools.api.colour: unknown key "colour"; expected one of balance, hash_on, hash_fallback, ewma_decay, servers, sticky, health, outlier, timeouts, host_header, retries, retry_on, max_queue, queue_timeout, slow_start, sorry',
+      'tenbin.yaml:9:5 pools.api.colour: unknown key "colour"; expected one of balance, hash_on, hash_fallback, ewma_decay, servers, sticky, health, outlier, timeouts, host_header, retries, retry_on, max_queue, queue_timeout, slow_start, sorry, tls, send_proxy',
     ]);
   });
 
@@ -82,7 +82,7 @@ describe("loadConfigText: schema errors name file:line:column", () => {
 
   test("several missing keys of one map are one error", () => {
     expect(errorLines(yaml("listeners: [{}]", "pools: {}"))).toEqual([
-      'tenbin.yaml:1:13 listeners[0]: missing required keys "name", "listen" and "routes"',
+      'tenbin.yaml:1:13 listeners[0]: missing required keys "name" and "listen"',
     ]);
   });
 
@@ -140,7 +140,7 @@ describe("loadConfigText: schema errors name file:line:column", () => {
     );
     expect(errorLines(text)).toEqual([
       'tenbin.yaml:3:13 listeners[0].listen: bad address "nowhere"; expected host:port such as 127.0.0.1:8080, [::1]:8080 or :8080',
-      'tenbin.yaml:5:5 listeners[0].colour: unknown key "colour"; expected one of name, listen, mode, routes, trusted_proxies, max_body, idle_timeout',
+      'tenbin.yaml:5:5 listeners[0].colour: unknown key "colour"; expected one of name, listen, mode, routes, trusted_proxies, accept_proxy, max_body, idle_timeout, access_log, tls, http2, redirect_https, hsts',
       'tenbin.yaml:8:14 pools.api.balance: unknown algorithm "fastest"; expected one of round_robin, least_conn, least_time, random_two, hash, first',
       "tenbin.yaml:9:14 pools.api.servers: a pool needs at least one server",
     ]);
@@ -158,7 +158,7 @@ describe("loadConfigText: schema errors name file:line:column", () => {
     const error = caught as ConfigError;
     expect(error.errors.length).toBe(MAX_CONFIG_ISSUES);
     expect(error.omitted).toBe(10);
-    expect(error.errors[0]).toEqual({ file: "tenbin.yaml", line: 9, column: 5, path: "pools.api.unknown_0", message: 'unknown key "unknown_0"; expected one of balance, hash_on, hash_fallback, ewma_decay, servers, sticky, health, outlier, timeouts, host_header, retries, retry_on, max_queue, queue_timeout, slow_start, sorry' });
+    expect(error.errors[0]).toEqual({ file: "tenbin.yaml", line: 9, column: 5, path: "pools.api.unknown_0", message: 'unknown key "unknown_0"; expected one of balance, hash_on, hash_fallback, ewma_decay, servers, sticky, health, outlier, timeouts, host_header, retries, retry_on, max_queue, queue_timeout, slow_start, sorry, tls, send_proxy' });
     expect(error.format().split("\n").at(-1)).toBe("... and 10 more problems not shown");
   });
 });
@@ -252,7 +252,7 @@ describe("loadConfigText: a full config", () => {
   test("the full example loads, with defaults filled in", async () => {
     const config = await loadConfigFile(fileURLToPath(new URL("../../config/examples/full.yaml", import.meta.url)), {});
     expect(config.shutdown_timeout).toBe(20_000);
-    const [listener] = config.listeners;
+    const listener = config.listeners[0]?.mode === "http" ? config.listeners[0] : undefined;
     expect(listener?.listen).toEqual({ host: "0.0.0.0", port: 8080 });
     expect(listener?.max_body).toBe(10_000_000);
     expect(listener?.routes.map((r) => r.pool)).toEqual(["api", "api", "web", "web"]);
@@ -276,7 +276,7 @@ describe("loadConfigText: a full config", () => {
     expect(config.shutdown_timeout).toBe(30_000);
     expect(config.listeners[0]).toEqual({
       name: "web", listen: { host: "127.0.0.1", port: 8080 }, mode: "http", routes: [{ pool: "api" }],
-      trusted_proxies: [], max_body: 100_000_000, idle_timeout: 60_000,
+      trusted_proxies: [], accept_proxy: false, max_body: 100_000_000, idle_timeout: 60_000,
     });
     const api = config.pools.api!;
     expect(api.timeouts).toEqual({ connect: 5000, response: 60_000, idle: 60_000 });

@@ -113,7 +113,7 @@ describe("checkSemantics through loadConfigText", () => {
       "    servers: [{ url: 'udp://10.0.0.1:53' }, { url: 'ftp://10.0.0.1' }]",
     );
     expect(errorLines(text)).toEqual([
-      'tenbin.yaml:5:22 pools.api.servers[0].url: server url "tcp://10.0.0.1:3306" is not http:// or https://; pools of http listeners need http(s) servers (tcp:// and udp:// are for L4 listeners, which are not supported yet)',
+      'tenbin.yaml:5:22 pools.api.servers[0].url: server url "tcp://10.0.0.1:3306" is not http:// or https://; pools of http listeners need http(s) servers (tcp:// and udp:// servers are for tcp and udp listeners)',
       'tenbin.yaml:5:54 pools.api.servers[1].url: bad url "http//oops"; expected http://host:port or https://host:port',
       'tenbin.yaml:7:52 pools.spare.servers[1].url: unsupported scheme in url "ftp://10.0.0.1"; expected http://, https://, tcp:// or udp://',
     ]);

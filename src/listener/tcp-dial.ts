@@ -1,0 +1,53 @@
+/**
+ * One connect attempt of a TCP session to a server, bounded by the pool's connect timeout. A
+ * failure is accounted where every part of tenbin looks for it (the server's counters, passive
+ * outlier detection, the log) and the server's slot is given back, so the caller just tries the next.
+ */
+import type { Logger } from "../observe/log.ts";
+import { describeProbeError, probeTarget } from "../pool/health/probe-target.ts";
+import type { Pool } from "../pool/pool.ts";
+import type { ServerState } from "../pool/server-state.ts";
+import type { TcpConn, TcpConnectOptions, TcpEvents } from "../runtime/types.ts";
+
+/** What a connect attempt needs. */
+export interface DialOptions {
+  pool: Pool;
+  /** Acquired from `pool`; released here when the attempt fails. */
+  server: ServerState;
+  connect: (options: TcpConnectOptions) => Promise<TcpConn>;
+  /** Handlers of the new connection; the caller ignores them once it gave up on this attempt. */
+  events: TcpEvents;
+  logger: Logger;
+  /** For log lines. */
+  listener: string;
+  /** False once the client left: a failure is then not worth a warning. */
+  wanted: () => boolean;
+}
+
+/** The connection, or undefined when it failed or timed out (a late success is closed at once). */
+export async function dialServer(options: DialOptions): Promise<TcpConn | undefined> {
+  const { pool, server, logger } = options;
+  const timeoutMs = pool.config.timeouts.connect;
+  server.requests++;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const dialing = options.connect({ hostname: server.host, port: server.port, events: options.events });
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`connect timeout after ${timeoutMs}ms to ${probeTarget(server).label}`)), timeoutMs);
+    });
+    return await Promise.race([dialing, timeout]);
+  } catch (error) {
+    dialing.then((late) => late.destroy(), () => undefined);
+    const reason = error instanceof TimeoutError ? error.message : describeProbeError(error, probeTarget(server));
+    pool.release(server);
+    server.failures++;
+    server.lastReason = reason;
+    pool.passive?.onFailure(server, reason);
+    if (options.wanted()) logger.warn(`${pool.name}/${server.name}: ${reason}`, { listener: options.listener });
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class TimeoutError extends Error {}

@@ -1,0 +1,143 @@
+/**
+ * TCP and UDP through `node:net` and `node:dgram`, behind the neutral types of `socket-types.ts`.
+ * Deno uses these (its Node layer is stable, while `Deno.listenDatagram` still needs a flag); they
+ * would run on Bun too. Node's streams buffer every write, so `write` answers with Node's own
+ * backpressure verdict and the caller's pause keeps the buffer to about one chunk.
+ */
+import { createSocket } from "node:dgram";
+import { connect, createServer, type Socket } from "node:net";
+import type { TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
+
+/** Datagrams handed to node:dgram but not yet sent; more are dropped (send answers false). */
+const MAX_UDP_IN_FLIGHT = 256;
+
+class NodeTcpConn implements TcpConn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly #socket: Socket;
+  #ending = false;
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    this.remoteAddress = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = socket.localAddress ?? "";
+    this.localPort = socket.localPort ?? 0;
+    socket.setNoDelay(true);
+  }
+
+  get pending(): number {
+    return this.#socket.writableLength;
+  }
+
+  write(data: Uint8Array): boolean {
+    if (this.#ending || this.#socket.destroyed) return true;
+    return this.#socket.write(data);
+  }
+
+  shutdownWrite(): void {
+    if (this.#ending || this.#socket.destroyed) return;
+    this.#ending = true;
+    this.#socket.end(); // with allowHalfOpen, a FIN after the buffered bytes; reading goes on
+  }
+
+  end(): void {
+    if (this.#socket.destroyed) return;
+    this.#ending = true;
+    if (this.#socket.writableFinished) this.#socket.destroy();
+    else this.#socket.end(() => this.#socket.destroy());
+  }
+
+  destroy(): void {
+    if (this.#socket.destroyed) return;
+    // resetAndDestroy sends RST where supported; older layers only have destroy.
+    const s = this.#socket as Socket & { resetAndDestroy?: () => void };
+    if (typeof s.resetAndDestroy === "function") s.resetAndDestroy();
+    else s.destroy();
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+}
+
+function attach(socket: Socket, events: TcpEvents): void {
+  let error: Error | undefined;
+  socket.on("data", (chunk: Uint8Array) => events.data(chunk));
+  socket.on("drain", () => events.drain());
+  socket.on("end", () => events.end());
+  socket.on("error", (e: Error) => (error ??= e));
+  socket.on("close", () => events.close(error));
+}
+
+async function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    attach(socket, options.accept(new NodeTcpConn(socket)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  return {
+    hostname: options.hostname,
+    port: typeof address === "object" && address !== null ? address.port : options.port,
+    stop: () => void server.close(),
+  };
+}
+
+function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: options.hostname, port: options.port, allowHalfOpen: true });
+    const onError = (error: Error) => reject(error);
+    socket.once("error", onError);
+    socket.once("connect", () => {
+      socket.off("error", onError);
+      const conn = new NodeTcpConn(socket);
+      attach(socket, options.events);
+      resolve(conn);
+    });
+  });
+}
+
+async function udpSocket(options: UdpSocketOptions): Promise<UdpSocket> {
+  const family = options.hostname.includes(":") ? "udp6" : "udp4";
+  const socket = createSocket(family);
+  socket.on("message", (data, info) => options.message(data, info.address, info.port));
+  socket.on("error", () => undefined); // a failed send is a lost datagram, as UDP allows
+  await new Promise<void>((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(options.port, options.hostname, () => {
+      socket.off("error", reject);
+      resolve();
+    });
+  });
+  let inFlight = 0;
+  let closed = false;
+  return {
+    hostname: options.hostname,
+    port: socket.address().port,
+    send(data, port, address) {
+      if (closed || inFlight >= MAX_UDP_IN_FLIGHT) return false;
+      inFlight++;
+      socket.send(data, port, address, () => inFlight--);
+      return true;
+    },
+    close() {
+      closed = true;
+      socket.close();
+    },
+  };
+}
+
+/** node:net / node:dgram TCP and UDP for the `Runtime`. */
+export const nodeSockets = { listenTcp, connectTcp, udpSocket };

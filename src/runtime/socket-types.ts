@@ -1,0 +1,89 @@
+/**
+ * Runtime-neutral TCP and UDP sockets for the L4 listeners. The contract is Node's stream one, made
+ * explicit: `write` always takes the bytes but answers `false` once the caller must wait for `drain`,
+ * so a pipe that pauses its source on `false` holds at most one chunk per direction in user space.
+ * (Bun's own `socket.write` takes only what the kernel accepts; `bun-sockets.ts` keeps the rest.)
+ */
+
+/** Handlers of one TCP connection. Each fires at most once, except `data` and `drain`. */
+export interface TcpEvents {
+  /** Bytes from the peer. The array is the handler's to keep. */
+  data(chunk: Uint8Array): void;
+  /** Every byte queued by `write` is in the kernel now (fires only after `write` returned false). */
+  drain(): void;
+  /** The peer sent FIN: it will send nothing more, but may still read (half-close). */
+  end(): void;
+  /** The connection is gone; `error` when it did not end cleanly (reset, broken pipe). */
+  close(error?: Error): void;
+}
+
+/** One TCP connection, accepted or dialed. */
+export interface TcpConn {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** Bytes written but not yet taken by the kernel. */
+  readonly pending: number;
+  /**
+   * Sends `data` (the connection may keep a reference until it is sent). Returns false when bytes
+   * are left queued: stop writing until `drain`. Writes after `end`/`destroy` are dropped.
+   */
+  write(data: Uint8Array): boolean;
+  /** Sends FIN once the queue is empty; the connection still reads (half-close). */
+  shutdownWrite(): void;
+  /** Closes both directions once the queue is empty. */
+  end(): void;
+  /** Closes at once and drops the queue (a reset where the runtime can). */
+  destroy(): void;
+  /** Stops reading from the peer; the kernel buffers fill and TCP slows the sender down. */
+  pause(): void;
+  resume(): void;
+}
+
+/** A TCP listener's options. */
+export interface TcpListenOptions {
+  hostname: string;
+  /** 0 picks a free port; read it back from `TcpListener.port`. */
+  port: number;
+  /** Share the port with another listener (a replacement bound before the old one stops). */
+  reusePort?: boolean | undefined;
+  /** Called once per accepted connection, before any byte arrives; returns its handlers. */
+  accept(conn: TcpConn): TcpEvents;
+}
+
+/** A bound TCP listener. */
+export interface TcpListener {
+  readonly hostname: string;
+  readonly port: number;
+  /** Stops accepting; connections already accepted are left to their owners. */
+  stop(): void;
+}
+
+/** Where and how to dial. */
+export interface TcpConnectOptions {
+  hostname: string;
+  port: number;
+  events: TcpEvents;
+}
+
+/** A bound UDP socket. */
+export interface UdpSocket {
+  readonly hostname: string;
+  readonly port: number;
+  /**
+   * Sends one datagram to `address` (an IP, not a name). Returns false when the socket cannot take
+   * it now; the datagram is then dropped, never queued (UDP may lose packets; memory stays bounded).
+   */
+  send(data: Uint8Array, port: number, address: string): boolean;
+  close(): void;
+}
+
+/** A UDP socket's options. */
+export interface UdpSocketOptions {
+  hostname: string;
+  /** 0 binds an ephemeral port. */
+  port: number;
+  /** One datagram received from `address`:`port`. */
+  message(data: Uint8Array, address: string, port: number): void;
+}
