@@ -5,16 +5,19 @@ import { flagValue, parseArgs, UsageError, type FlagSpec } from "./cli/args.ts";
 import { startDemoBackends } from "./cli/demo.ts";
 import { runProbeCommand } from "./cli/probe.ts";
 import { explainRoute } from "./cli/route.ts";
-import { ConfigError } from "./config/config-error.ts";
+import { ConfigError, formatConfigIssue, type ConfigIssue } from "./config/config-error.ts";
 import { loadConfigFile } from "./config/load.ts";
 import { renderJsonSchema } from "./config/reference.ts";
-import type { Config } from "./config/schema.ts";
 import { parseDuration } from "./config/units.ts";
-import { createLogger, type Logger } from "./observe/log.ts";
+import { watchConfigFile } from "./admin/watch.ts";
+import { createLogger } from "./observe/log.ts";
 import { loadRuntime } from "./runtime/index.ts";
 import type { HttpServer, Runtime } from "./runtime/types.ts";
 import { Tenbin } from "./start.ts";
 import { VERSION } from "./version.ts";
+import { WorkerSupervisor } from "./workers/supervisor.ts";
+import { resolveWorkerCount } from "./workers/worker-config.ts";
+import { runWorker } from "./workers/worker-process.ts";
 
 const USAGE = `tenbin ${VERSION} — a load balancer for HTTP, HTTPS, TCP and UDP
 
@@ -30,7 +33,7 @@ Usage:
   tenbin version                    print the version
   tenbin help                       print this text
 
-Signals: SIGHUP reloads the config, SIGTERM/SIGINT stop gracefully.
+Signals: SIGHUP reloads the config, SIGUSR1 reopens access logs, SIGTERM/SIGINT stop gracefully.
 `;
 
 const CONFIG_FLAG: FlagSpec = { config: { value: true, alias: "c" } };
@@ -55,7 +58,9 @@ async function main(runtime: Runtime): Promise<number> {
     case "check": {
       const args = parseArgs(rest, CONFIG_FLAG);
       const file = flagValue(args, "config", args.positional[0] ?? "tenbin.yaml");
-      const config = await loadConfigFile(file, runtime.envAll());
+      // Warnings (an expired certificate) do not fail the check; they go to standard error.
+      const onWarning = (w: ConfigIssue) => runtime.stderr(`${formatConfigIssue({ ...w, message: `warning: ${w.message}` })}\n`);
+      const config = await loadConfigFile(file, runtime.envAll(), { onWarning });
       out(`${file}: ok (${config.listeners.length} listeners, ${Object.keys(config.pools).length} pools)\n`);
       return 0;
     }
@@ -83,6 +88,12 @@ async function main(runtime: Runtime): Promise<number> {
       const file = flagValue(args, "config", command === "demo" ? "config/tenbin.yaml" : "tenbin.yaml");
       return await run(runtime, file, command === "demo");
     }
+    case "worker": {
+      // Not for people: `tenbin run` starts these for `workers: N` (src/workers/).
+      const args = parseArgs(rest, { ...CONFIG_FLAG, id: { value: true } });
+      const logger = createLogger({ write: runtime.stderr, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
+      return await runWorker(runtime, logger, Number(flagValue(args, "id", "1")), flagValue(args, "config", "tenbin.yaml"));
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -90,23 +101,39 @@ async function main(runtime: Runtime): Promise<number> {
 
 async function run(runtime: Runtime, file: string, demo: boolean): Promise<number> {
   const logger = createLogger({ write: runtime.stderr, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
-  const config = await loadConfigFile(file, runtime.envAll());
+  const onWarning = (w: ConfigIssue) => logger.warn(formatConfigIssue(w));
+  const config = await loadConfigFile(file, runtime.envAll(), { onWarning });
   const backends: HttpServer[] = demo ? await startDemoBackends(config, runtime) : [];
-  const tenbin = await Tenbin.start(config, { runtime, logger });
+  const processes = resolveWorkerCount(config.workers);
+  const tenbin = await Tenbin.start(config, {
+    runtime,
+    logger,
+    reusePort: processes > 1,
+    loadConfig: () => loadConfigFile(file, runtime.envAll(), { onWarning }),
+    configSource: file,
+  });
   if (demo) {
     const first = tenbin.listeners[0];
     if (first) {
       const url = `http://${first.hostname}:${first.port}/`;
       runtime.stdout(`tenbin demo: ${backends.length} demo backends behind ${url}\n  try: curl -s ${url}   (repeat it: the backend rotates)\n`);
     }
+    const admin = tenbin.adminAddress;
+    if (admin) runtime.stdout(`  dashboard: http://${admin.hostname}:${admin.port}/\n`);
   }
+  // Always watching is cheap; whether a change reloads follows `watch` of the config in force.
+  const watcher = watchConfigFile(file, () => {
+    if (tenbin.config.watch) void tenbin.reloadFromSource("watch");
+  }, { onError: (message) => tenbin.config.watch && logger.warn(message) });
+  const workers = processes > 1 ? WorkerSupervisor.start({ runtime, logger, tenbin, configFile: file, processes }) : undefined;
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
+      watcher.close();
       logger.info(`${signal}: stopping; waiting for in-flight requests`);
-      void tenbin.stop().then(async () => {
+      void Promise.all([tenbin.stop(), workers?.stop()]).then(async () => {
         await Promise.all(backends.map((b) => b.stop(true)));
         logger.info("stopped");
         resolve(0);
@@ -114,20 +141,13 @@ async function run(runtime: Runtime, file: string, demo: boolean): Promise<numbe
     };
     runtime.onSignal("SIGTERM", () => stop("SIGTERM"));
     runtime.onSignal("SIGINT", () => stop("SIGINT"));
-    runtime.onSignal("SIGHUP", () => void reload(tenbin, runtime, file, logger));
+    // SIGHUP, the file watch and POST /api/reload share one path: Tenbin.reloadFromSource.
+    runtime.onSignal("SIGHUP", () => void tenbin.reloadFromSource("SIGHUP"));
+    runtime.onSignal("SIGUSR1", () => {
+      tenbin.reopenLogs();
+      workers?.reopenLogs();
+    });
   });
-}
-
-async function reload(tenbin: Tenbin, runtime: Runtime, file: string, logger: Logger): Promise<void> {
-  let config: Config;
-  try {
-    config = await loadConfigFile(file, runtime.envAll());
-    await tenbin.reload(config);
-    logger.info(`reloaded ${file}`);
-  } catch (error) {
-    const text = error instanceof ConfigError ? error.format() : String(error);
-    logger.error(`reload failed; still serving the previous config\n${text}`);
-  }
 }
 
 const runtime = await loadRuntime();

@@ -4,15 +4,27 @@
  * address, so a reload keeps health, counters and EWMA of servers that stay.
  */
 import { readFile } from "node:fs/promises";
-import type { Config, ListenerConfig, PoolConfig, ServerConfig } from "./config/schema.ts";
+import type { Config, HealthConfig, ListenerConfig, PoolConfig, ServerConfig } from "./config/schema.ts";
+import { AdminPlane } from "./admin/plane.ts";
+import type { ReloadResult } from "./admin/reloader.ts";
+import type { WorkerStatusJson } from "./admin/status.ts";
 import { createHttpHandler, type ListenerSnapshot } from "./listener/http.ts";
+import { bindL4Listener, type L4Snapshot, type L4Stats, l4StatsOf } from "./listener/l4.ts";
+import { serveHttpBehindProxyHeader } from "./listener/proxy-front.ts";
+import { AccessLogs } from "./observe/access-log.ts";
+import { buildListenerObserver } from "./observe/listener-observer.ts";
 import type { Logger } from "./observe/log.ts";
+import { MetricsRegistry } from "./observe/metrics.ts";
 import { Pool } from "./pool/pool.ts";
 import { ServerState } from "./pool/server-state.ts";
 import type { SorryPage } from "./proxy/errors.ts";
 import { Forwarder } from "./proxy/forward.ts";
+import { WebSocketProxy } from "./proxy/websocket.ts";
+import { CertificateWatches, tlsBindKey } from "./tls/cert-watches.ts";
+import { loadListenerTls, type ListenerTls } from "./tls/listener-tls.ts";
+import { upstreamTlsMap } from "./tls/upstream.ts";
 import { compileRoutes } from "./router/route-table.ts";
-import type { HttpServer, Runtime } from "./runtime/types.ts";
+import type { HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
 import { type Clock, type Random, systemClock } from "./util/clock.ts";
 
 /** What the composition root needs from outside. */
@@ -21,6 +33,17 @@ export interface TenbinDeps {
   logger: Logger;
   clock?: Clock;
   random?: Random;
+  /** Reads and validates the config source again; reloads (SIGHUP, API, file watch) need it. */
+  loadConfig?: () => Promise<Config>;
+  /** Names the config source in reload messages (the file path). */
+  configSource?: string;
+  /** Bind every HTTP and TCP listener with reusePort, so worker processes share its port (`workers`). */
+  reusePort?: boolean;
+  /**
+   * Set in a worker process, whose primary runs the probes: none run here, and each server of a pool
+   * with a `health` section takes its state from this as its pool is built (src/workers/).
+   */
+  remoteHealth?: (pool: string, server: ServerState, health: HealthConfig) => void;
 }
 
 /** One config's worth of built parts; requests read the one in force when they arrive. */
@@ -28,11 +51,17 @@ interface Generation {
   config: Config;
   pools: Map<string, Pool>;
   listeners: Map<string, ListenerSnapshot>;
+  /** TCP and UDP listeners' config and pool. */
+  l4: Map<string, L4Snapshot>;
 }
 
 interface RunningListener {
-  server: HttpServer;
+  /** An HttpServer, or a TcpProxy / UdpProxy. */
+  server: Pick<HttpServer, "hostname" | "port" | "stop">;
+  /** Mode and address (and for HTTP what it serves: certificates, protocols): a change binds anew. */
   listen: string;
+  /** Bound with reusePort (TLS listeners, workers), so a successor can bind beside it. */
+  reusePort?: boolean;
 }
 
 /** A bound listener, for logs and tests. */
@@ -43,16 +72,79 @@ export interface BoundListener {
 }
 
 export class Tenbin {
-  readonly #deps: Required<TenbinDeps>;
+  readonly #deps: TenbinDeps & Required<Pick<TenbinDeps, "clock" | "random">>;
+  /** Counters of listeners, routes, pools and reloads (servers count on their ServerState). */
+  readonly metrics = new MetricsRegistry();
+  readonly #accessLogs: AccessLogs;
+  readonly #admin: AdminPlane;
+  #accepting = true;
   readonly #forwarder: Forwarder;
   readonly #registry = new Map<string, ServerState>();
   readonly #running = new Map<string, RunningListener>();
   readonly #cookieKey = crypto.randomUUID();
+  readonly #websockets: WebSocketProxy;
+  readonly #certWatches = new CertificateWatches((name) => void this.#reloadCertificates(name));
+  readonly #reloadListeners = new Set<(config: Config) => void>();
+  #workerStatus: (() => readonly WorkerStatusJson[]) | undefined;
   #generation: Generation | undefined;
 
   private constructor(deps: TenbinDeps) {
     this.#deps = { clock: systemClock, random: Math.random, ...deps };
     this.#forwarder = new Forwarder(deps.runtime.fetchUpstream, deps.logger);
+    this.#websockets = new WebSocketProxy(deps.runtime.connectWebSocket, deps.logger);
+    this.#accessLogs = new AccessLogs({ onDrop: () => this.metrics.accessLogDropped++, onError: (m) => deps.logger.error(m) });
+    this.#admin = new AdminPlane({
+      view: this,
+      runtime: deps.runtime,
+      logger: deps.logger,
+      load: deps.loadConfig,
+      source: deps.configSource,
+      apply: (config) => this.reload(config),
+    });
+  }
+
+  /** False once `stop()` began (the admin /healthz then fails). */
+  get accepting(): boolean {
+    return this.#accepting;
+  }
+
+  /** The latest reload's result; undefined when started without `loadConfig`. */
+  get lastReload(): ReloadResult | undefined {
+    return this.#admin.lastReload;
+  }
+
+  /** Where the admin listener is bound, if it runs. */
+  /** Processes of `workers` (with their counts), when more than one serves; for the admin plane. */
+  get workers(): readonly WorkerStatusJson[] | undefined {
+    return this.#workerStatus?.();
+  }
+
+  /** Where `workers` reads per-process status from (the worker supervisor sets it). */
+  setWorkerStatus(source: (() => readonly WorkerStatusJson[]) | undefined): void {
+    this.#workerStatus = source;
+  }
+
+  /** Calls `listener` after each reload that switched config (not the first start); returns an unsubscribe. */
+  onReload(listener: (config: Config) => void): () => void {
+    this.#reloadListeners.add(listener);
+    return () => this.#reloadListeners.delete(listener);
+  }
+
+  get adminAddress(): { hostname: string; port: number } | undefined {
+    return this.#admin.address;
+  }
+
+  /**
+   * Reads the config source again and switches to it if it is valid; an invalid one leaves the
+   * running config alone. The one reload path of SIGHUP, the file watch and `POST /api/reload`.
+   */
+  reloadFromSource(trigger: string): Promise<ReloadResult> {
+    return this.#admin.reload(trigger);
+  }
+
+  /** Reopens access log files (SIGUSR1, after logrotate moved them). */
+  reopenLogs(): void {
+    this.#accessLogs.reopenAll();
   }
 
   /** Builds everything from `config` and binds the listeners. */
@@ -77,6 +169,16 @@ export class Tenbin {
     return [...this.#running].map(([name, r]) => ({ name, hostname: r.server.hostname, port: r.server.port }));
   }
 
+  /** Counters of the TCP and UDP listeners by name: connections, bytes, flows, drops. */
+  get l4Stats(): Map<string, L4Stats> {
+    const out = new Map<string, L4Stats>();
+    for (const [name, r] of this.#running) {
+      const stats = l4StatsOf(r.server);
+      if (stats) out.set(name, stats);
+    }
+    return out;
+  }
+
   /**
    * Switches to `config`: builds new pools and routes, starts listeners that are new or moved,
    * swaps, then stops what the old config had alone. Requests in flight finish on the old parts.
@@ -84,20 +186,32 @@ export class Tenbin {
   async reload(config: Config): Promise<void> {
     const previous = this.#generation;
     const next = await this.#build(config, previous);
-    for (const pool of next.pools.values()) pool.start();
+    if (!this.#deps.remoteHealth) for (const pool of next.pools.values()) pool.start();
     const started: string[] = [];
     try {
       for (const listener of config.listeners) {
-        const listen = `${listener.listen.host}:${listener.listen.port}`;
+        const address = `${listener.mode} ${listener.listen.host}:${listener.listen.port}`;
+        const tls = listener.mode === "http" && listener.tls ? loadListenerTls(listener.tls) : undefined;
+        const listen = listener.mode === "http" ? `${address} ${tlsBindKey(listener, tls)}` : address;
         const running = this.#running.get(listener.name);
         if (running && running.listen === listen) continue;
-        const server = await this.#bind(listener);
+        // Same address, new certificates or protocols: the new socket takes the same (maybe picked) port.
+        const samePort = running?.listen.startsWith(`${address} `) ? running.server.port : undefined;
+        const shareable = listener.mode === "http" && (tls !== undefined || this.#deps.reusePort === true);
+        if (running && samePort !== undefined && !(running.reusePort && shareable)) {
+          this.#running.delete(listener.name); // the two cannot share the port: free it first
+          void running.server.stop();
+        }
+        const server = listener.mode === "http"
+          ? await this.#bind(listener, tls, samePort)
+          : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), { ...this.#deps, clock: this.#deps.clock });
         const old = this.#running.get(listener.name);
-        this.#running.set(listener.name, { server, listen });
+        this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true });
         started.push(listener.name);
         if (old) void old.server.stop();
-        this.#deps.logger.info(`listener ${listener.name} listening on http://${server.hostname}:${server.port}`);
+        this.#deps.logger.info(`listener ${listener.name} listening on ${tls ? "https" : listener.mode}://${server.hostname}:${server.port}`);
       }
+      await this.#admin.apply(config, previous === undefined);
     } catch (error) {
       for (const pool of next.pools.values()) pool.stop();
       throw error;
@@ -111,10 +225,22 @@ export class Tenbin {
     }
     if (previous) for (const pool of previous.pools.values()) pool.stop();
     this.#forgetRemovedServers(next);
+    this.#certWatches.sync(config.listeners);
+    const http = config.listeners.flatMap((l) => (l.mode === "http" ? [l] : []));
+    this.#accessLogs.retain(new Set(http.flatMap((l) => (l.access_log ? [l.access_log.path] : []))));
+    this.metrics.prune({
+      listeners: names,
+      routes: new Set(http.flatMap((l) => l.routes.map((r, i) => MetricsRegistry.routeKey(l.name, r.name ?? `route${i}`)))),
+      pools: new Set(Object.keys(config.pools)),
+    });
+    if (previous) for (const listener of this.#reloadListeners) listener(config);
   }
 
   /** Stops accepting, waits for in-flight requests up to `timeoutMs`, then cuts the rest. */
   async stop(timeoutMs = this.#generation?.config.shutdown_timeout ?? 30_000): Promise<void> {
+    this.#accepting = false;
+    this.#certWatches.stopAll();
+    this.#websockets.closeAll();
     for (const pool of this.#generation?.pools.values() ?? []) pool.stop();
     const servers = [...this.#running.values()].map((r) => r.server);
     this.#running.clear();
@@ -127,19 +253,62 @@ export class Tenbin {
       this.#deps.logger.warn(`shutdown timeout of ${timeoutMs}ms reached; closing remaining connections`);
       await Promise.all(servers.map((s) => s.stop(true)));
     }
+    await this.#admin.stop();
+    await this.#accessLogs.closeAll();
   }
 
-  async #bind(listener: ListenerConfig): Promise<HttpServer> {
+  async #bind(listener: ListenerConfig, tls: ListenerTls | undefined, port = listener.listen.port): Promise<HttpServer> {
     const name = listener.name;
-    const handler = createHttpHandler(() => this.#generation!.listeners.get(name)!, this.#forwarder, "http");
-    return await this.#deps.runtime.serveHttp({
+    const handler = createHttpHandler(() => this.#generation!.listeners.get(name)!, this.#forwarder, tls ? "https" : "http", this.#websockets);
+    const options: HttpServeOptions = {
       hostname: listener.listen.host,
-      port: listener.listen.port,
+      port,
       handler,
+      tls: tls?.serve,
+      http2: listener.http2,
+      // A TLS listener is replaced by a new socket on the same port when its certificates change.
+      reusePort: tls !== undefined || this.#deps.reusePort === true,
       idleTimeoutSec: Math.ceil(listener.idle_timeout / 1000),
-      // The runtime's own limit is a backstop for chunked bodies; declared lengths get a 413 first.
-      maxRequestBodySize: listener.max_body,
-    });
+      // tenbin enforces max_body itself (listener: declared lengths, forward: chunked bodies) so the
+      // 413 carries a request id and reaches the access log; the runtime's own refusal would answer
+      // first with neither, so its limit is set out of the way.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    };
+    if (!listener.accept_proxy) return await this.#deps.runtime.serveHttp(options);
+    const { runtime, logger, clock } = this.#deps;
+    return await serveHttpBehindProxyHeader(options, { name, trustedProxies: listener.trusted_proxies, idleTimeoutMs: listener.idle_timeout, runtime, logger, clock });
+  }
+
+  /**
+   * A TLS listener's files changed: bind a listener with the new certificates beside the old one
+   * (same port, reusePort), then retire the old one gracefully. Files that cannot be loaded (a key
+   * written before its certificate) leave the old certificates in use. Where the runtime could not
+   * share the port (Deno without --unstable-net), the old socket is closed first: a short gap.
+   */
+  async #reloadCertificates(name: string): Promise<void> {
+    const listener = this.#generation?.config.listeners.find((l) => l.name === name);
+    const running = this.#running.get(name);
+    if (!listener || listener.mode !== "http" || !listener.tls || !running) return;
+    const { logger } = this.#deps;
+    let tls: ListenerTls;
+    try {
+      tls = loadListenerTls(listener.tls);
+    } catch (error) {
+      logger.error(`listener ${name}: certificate files changed but cannot be used; still serving the previous ones: ${(error as Error).message}`);
+      return;
+    }
+    const listen = `${listener.mode} ${listener.listen.host}:${listener.listen.port} ${tlsBindKey(listener, tls)}`;
+    if (running.listen === listen) return;
+    for (const warning of tls.warnings) logger.warn(`listener ${name}: ${warning}`);
+    if (!running.reusePort) void running.server.stop();
+    const server = await this.#bind(listener, tls, running.server.port);
+    if (this.#running.get(name) !== running) {
+      void server.stop(); // a reload replaced the listener meanwhile
+      return;
+    }
+    this.#running.set(name, { server, listen, reusePort: server.reusePort === true });
+    if (running.reusePort) void running.server.stop();
+    logger.info(`listener ${name}: certificates reloaded; new handshakes on https://${server.hostname}:${server.port} use them`);
   }
 
   async #build(config: Config, previous: Generation | undefined): Promise<Generation> {
@@ -148,10 +317,16 @@ export class Tenbin {
       pools.set(name, await this.#buildPool(name, poolConfig, previous));
     }
     const listeners = new Map<string, ListenerSnapshot>();
+    const l4 = new Map<string, L4Snapshot>();
     for (const listener of config.listeners) {
-      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes), pools });
+      if (listener.mode !== "http") {
+        l4.set(listener.name, { config: listener, pool: pools.get(listener.pool) });
+        continue;
+      }
+      const observer = buildListenerObserver(listener, this.metrics, this.#accessLogs, new Set(pools.keys()));
+      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes), pools, observer });
     }
-    return { config, pools, listeners };
+    return { config, pools, listeners, l4 };
   }
 
   async #buildPool(name: string, config: PoolConfig, previous: Generation | undefined): Promise<Pool> {
@@ -165,6 +340,7 @@ export class Tenbin {
           // The config changed this server: run-time overrides give way to the file.
           state.weightOverride = undefined;
           state.drainOverride = undefined;
+          state.disabled = false;
         }
         state.config = serverConfig;
         if (previous?.pools.get(name)?.config.health) kept.add(state);
@@ -173,6 +349,7 @@ export class Tenbin {
         this.#registry.set(key, state);
       }
       if (!config.health) state.healthy = true;
+      else this.#deps.remoteHealth?.(name, state, config.health);
       return state;
     });
     if (config.sticky?.cookie !== undefined && (typeof config.sticky.cookie === "string" || !config.sticky.cookie.key)) {
@@ -197,6 +374,7 @@ export class Tenbin {
       sorryPage,
       sorryServer,
       fallbackCookieKey: this.#cookieKey,
+      upstreamTls: upstreamTlsMap(config, sorryServer ? [...servers, sorryServer] : servers),
     });
   }
 

@@ -52,6 +52,9 @@ export class AdminPlane {
       get accepting() {
         return view.accepting;
       },
+      get workers() {
+        return view.workers;
+      },
       get lastReload() {
         return plane.lastReload;
       },

@@ -74,6 +74,26 @@ export interface StatusJson {
     routes: { name: string; pool: string; requests: ClassCounts }[];
   }[];
   pools: PoolStatusJson[];
+  /**
+   * With `workers: N`: one entry per process. Request counters everywhere else in this document are
+   * totals over all of them (gauges such as `in_flight` and `queued` are the primary's own).
+   */
+  workers?: readonly WorkerStatusJson[];
+}
+
+/** One process of `workers: N` in `/api/status`. */
+export interface WorkerStatusJson {
+  /** 0 = the primary (admin plane, probes, UDP listeners); 1..N-1 = workers. */
+  id: number;
+  /** null while a worker is being restarted. */
+  pid: number | null;
+  state: "starting" | "running" | "restarting" | "stopped";
+  /** HTTP requests this process answered (as of its last report, sent each second). */
+  requests: number;
+  /** TCP connections this process accepted. */
+  connections: number;
+  /** Times this worker was restarted after it died. */
+  restarts: number;
 }
 
 /** Builds the status document of `view` at `now`. */
@@ -103,6 +123,7 @@ export function buildStatus(view: AdminView, info: { version: string; runtime: s
       };
     }),
     pools: [...view.pools.values()].map((pool) => poolStatus(pool, metrics.pools.get(pool.name))),
+    ...(view.workers ? { workers: view.workers } : {}),
   };
 }
 

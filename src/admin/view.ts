@@ -6,6 +6,7 @@ import type { Config } from "../config/schema.ts";
 import type { MetricsRegistry } from "../observe/metrics.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ReloadResult } from "./reloader.ts";
+import type { WorkerStatusJson } from "./status.ts";
 
 /** A bound listener and its real port. */
 export interface AdminListener {
@@ -27,6 +28,8 @@ export interface AdminView {
   readonly lastReload: ReloadResult | undefined;
   /** False once shutdown began: /healthz then fails so a peer takes over. */
   readonly accepting: boolean;
+  /** The processes of `workers: N` and what each served; undefined when one process serves. */
+  readonly workers?: readonly WorkerStatusJson[] | undefined;
 }
 
 /** Everything `createAdminApp` needs. */

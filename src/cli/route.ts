@@ -30,6 +30,7 @@ export function explainRoute(config: Config, method: string, rawUrl: string, hea
   // The listener on the URL's port, else the only listener.
   const listener = config.listeners.find((l) => l.listen.port === port) ?? (config.listeners.length === 1 ? config.listeners[0] : undefined);
   if (!listener) return `no listener on port ${port}\n`;
+  if (listener.mode !== "http") return `listener: ${listener.name} (${listener.listen.host}:${listener.listen.port}) is a ${listener.mode} listener of pool ${listener.pool}; it has no routes\n`;
   const facts = { method: method.toUpperCase(), host: headers.get("host"), path: url.pathname, query: url.search.slice(1), headers };
   const route = compileRoutes(listener.routes).match(facts);
   const lines = [`listener: ${listener.name} (${listener.listen.host}:${listener.listen.port})`];

@@ -10,27 +10,33 @@ import { expandDocumentEnv, protectReferences, restoreReferences } from "./env.t
 import { describeIssues, leafMessage } from "./issues.ts";
 import { configSchema, type Config } from "./schema.ts";
 import { checkSemantics } from "./semantic.ts";
-import { YamlSource } from "./yaml-source.ts";
+import { YamlSource, type PathIssue } from "./yaml-source.ts";
 
 /** Environment variables as `${NAME}` expansion sees them. */
 export type ConfigEnv = Readonly<Record<string, string | undefined>>;
 
+/** Options of a load. */
+export interface LoadOptions {
+  /** Told of each problem that does not stop the config (an expired certificate), with its position. */
+  onWarning?: (issue: ConfigIssue) => void;
+}
+
 /** Reads and loads a config file; a missing or unreadable file is a `ConfigError` naming the OS reason. */
-export async function loadConfigFile(path: string, env: ConfigEnv): Promise<Config> {
+export async function loadConfigFile(path: string, env: ConfigEnv, options: LoadOptions = {}): Promise<Config> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
     throw new ConfigError([{ file: path, line: 0, column: 0, path: "", message: `cannot read the config file: ${osReason(error)}` }]);
   }
-  return loadConfigText(text, path, env);
+  return loadConfigText(text, path, env, options);
 }
 
 /**
  * Parses, expands, validates and checks config text; `file` only names it in messages.
  * Throws `ConfigError` listing every problem found.
  */
-export function loadConfigText(text: string, file: string, env: ConfigEnv): Config {
+export function loadConfigText(text: string, file: string, env: ConfigEnv, options: LoadOptions = {}): Config {
   const lines = new LineCounter();
   const protectedText = protectReferences(text);
   const doc = parseDocument(protectedText, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -59,8 +65,10 @@ export function loadConfigText(text: string, file: string, env: ConfigEnv): Conf
   if (!parsed.success) {
     throw new ConfigError(describeIssues(parsed.error.issues, configSchema).map((issue) => source.issueAt(issue)));
   }
-  const problems = checkSemantics(parsed.data);
+  const warnings: PathIssue[] = [];
+  const problems = checkSemantics(parsed.data, warnings);
   if (problems.length > 0) throw new ConfigError(problems.map((issue) => source.issueAt(issue)));
+  for (const warning of warnings) options.onWarning?.(source.issueAt(warning));
   return parsed.data;
 }
 

@@ -76,6 +76,13 @@ export const routeSchema = z.strictObject({
   pool: name.describe("The pool that serves the route"),
 });
 
+/** TLS towards https:// servers; a server's own section overrides its pool's, key by key. */
+const upstreamTlsSchema = z.strictObject({
+  ca_file: z.string().min(1).optional().describe("PEM file of the CA certificates that verify the servers (for a private CA); default the system's"),
+  server_name: z.string().min(1).optional().describe("Name sent as SNI and checked against the server's certificate; default the URL's host"),
+  insecure_skip_verify: z.boolean().optional().describe("Accept any server certificate (default false; warned about at start). For tests only"),
+});
+
 const serverSchema = z.strictObject({
   url: z.string().describe("http://host:port (or https://) for HTTP pools, tcp://host:port or udp://host:port for L4 pools"),
   name: name.optional().describe("Defaults to host:port"),
@@ -83,6 +90,7 @@ const serverSchema = z.strictObject({
   max_conns: z.number().int().min(0).default(0).describe("In-flight requests (or L4 connections) allowed at once; 0 = unlimited"),
   backup: z.boolean().default(false).describe("Used only when no primary server can serve"),
   drain: z.boolean().default(false).describe("Finish in-flight requests but take no new ones"),
+  tls: upstreamTlsSchema.optional().describe("TLS towards this https:// server; overrides the pool's tls key by key"),
 });
 
 const cookieStickySchema = z.strictObject({
@@ -179,26 +187,107 @@ export const poolSchema = z.strictObject({
   queue_timeout: duration.prefault("5s").describe("Longest wait in the queue; then 503"),
   slow_start: duration.prefault("0s").describe("A server that comes up ramps its weight from ~0 to full over this time"),
   sorry: sorrySchema.optional(),
+  tls: upstreamTlsSchema.optional().describe("TLS towards the pool's https:// servers (and their health probes)"),
+  send_proxy: z.enum(["v1", "v2"]).optional().describe("TCP pools: open each server connection with a PROXY protocol header (v1 text, v2 binary) naming the client; the servers must expect it"),
+});
+
+const accessLogSchema = z.strictObject({
+  format: z.enum(["json", "combined"]).default("json").describe("json lines, or Apache combined with tenbin's fields appended as key=\"value\""),
+  path: z.string().min(1).default("stdout").describe("File to append to (reopened on SIGUSR1, for logrotate), or stdout"),
+});
+
+/** The admin plane: API, Prometheus metrics and dashboard on their own listener. */
+export const adminSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe("Run the admin listener"),
+  listen: address.prefault("127.0.0.1:9090").describe("host:port of the admin listener; a non-loopback address needs a token"),
+  token: z.string().min(1).optional().describe("Bearer token every admin endpoint but /healthz requires (use ${TENBIN_ADMIN_TOKEN})"),
+});
+
+const certificateSchema = z.strictObject({
+  cert: z.string().min(1).describe("PEM file of the certificate, followed by its intermediates"),
+  key: z.string().min(1).describe("PEM file of its private key (unencrypted)"),
+  hosts: oneOrMany(z.string()).optional().describe("Host names (exact or *.example.com) it is served for; default the DNS names in the certificate"),
+});
+
+/** TLS termination on a listener. */
+export const listenerTlsSchema = z.strictObject({
+  certificates: z.array(certificateSchema).min(1, { message: "tls needs at least one certificate" })
+    .describe("Chosen by the client's SNI; the first is the default for clients without SNI or with an unknown name"),
+  // YAML reads an unquoted 1.2 as a number: accept it as the version string.
+  min_version: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.enum(["1.2", "1.3"])).default("1.2")
+    .describe("Oldest TLS version accepted: 1.2 or 1.3"),
+  watch_interval: duration.prefault("5s").describe("How often the certificate files are checked; a change loads them for new handshakes (SIGHUP does too). 0s: only on SIGHUP"),
+});
+
+const hstsSchema = z.strictObject({
+  max_age: duration.prefault("365d").describe("How long browsers remember to use https only"),
+  include_subdomains: z.boolean().default(false),
+  preload: z.boolean().default(false),
+});
+
+const redirectHttpsSchema = z.strictObject({
+  port: z.number().int().min(1).max(65535).default(443).describe("Port of the https URL (left out of it when 443)"),
+  status: z.union([z.literal(301), z.literal(302), z.literal(307), z.literal(308)]).default(308),
 });
 
 export const listenerSchema = z.strictObject({
   name: name,
   listen: address.describe("host:port to accept on"),
-  mode: z.literal("http").default("http"),
-  routes: z.array(routeSchema).min(1, { message: "an http listener needs at least one route" }),
-  trusted_proxies: z.array(cidr).default([]).describe("Clients whose X-Forwarded-* / Forwarded / X-Request-Id are kept"),
+  mode: z.literal("http").default("http").describe("http (the default), tcp or udp; tcp and udp listeners have other keys, listed under listeners[mode=tcp] and listeners[mode=udp]"),
+  routes: z.array(routeSchema).default([]).describe("First match wins; at least one unless redirect_https is set"),
+  trusted_proxies: z.array(cidr).default([]).describe("Clients whose X-Forwarded-* / Forwarded / X-Request-Id are kept (and, with accept_proxy, whose PROXY header is believed)"),
+  accept_proxy: z.boolean().default(false).describe("Every connection starts with a PROXY protocol header (v1 or v2) from one of trusted_proxies; others are closed"),
   max_body: size.prefault("100MB").describe("Largest request body; more → 413"),
   idle_timeout: duration.prefault("60s").describe("Client keep-alive idle time (at most 255s)"),
+  access_log: accessLogSchema.optional().describe("One line per request; off unless given (it costs a little per request)"),
+  tls: listenerTlsSchema.optional().describe("Terminate TLS (https) with these certificates"),
+  http2: z.boolean().optional().describe("Also speak HTTP/2 (ALPN h2 with tls; prior knowledge without). Default false; follows the runtime's maturity"),
+  redirect_https: z.union([z.boolean(), redirectHttpsSchema]).optional().describe("Answer every request with a redirect to the https URL (308 to port 443 with true); routes are then not needed"),
+  hsts: z.union([z.boolean(), hstsSchema]).optional().describe("Send Strict-Transport-Security on tls listeners (true: max_age 365d)"),
 });
 
+/** A TCP listener: each connection goes to one server of `pool` and bytes pass both ways untouched. */
+export const tcpListenerSchema = z.strictObject({
+  name: name,
+  listen: address.describe("host:port to accept on"),
+  mode: z.literal("tcp").describe("Passes TCP connections through to a pool of tcp:// servers"),
+  pool: name.describe("The pool (of tcp:// servers) that takes the connections; pool.timeouts.connect bounds each connect, pool.retries tries further servers"),
+  idle_timeout: duration.prefault("15m").describe("A connection with no bytes either way for this long is closed"),
+  max_conns: z.number().int().min(0).default(0).describe("Client connections at once; more are closed at accept; 0 = unlimited"),
+  accept_proxy: z.boolean().default(false).describe("Every connection starts with a PROXY protocol header (v1 or v2) from one of trusted_proxies; others are closed"),
+  trusted_proxies: z.array(cidr).default([]).describe("Upstream balancers allowed to send a PROXY header (accept_proxy)"),
+});
+
+/** A UDP listener: datagrams of one client address:port form a flow bound to one server of `pool`. */
+export const udpListenerSchema = z.strictObject({
+  name: name,
+  listen: address.describe("host:port to receive on"),
+  mode: z.literal("udp").describe("Passes UDP datagrams through to a pool of udp:// servers"),
+  pool: name.describe("The pool (of udp:// servers) that takes the flows"),
+  idle_timeout: duration.prefault("60s").describe("A flow with no datagram either way for this long is forgotten; the client's next datagram is balanced anew"),
+  max_conns: z.number().int().min(1).default(10_000).describe("Flows at once (the flow table's bound); datagrams of further new clients are dropped"),
+});
+
+/** Any listener; `mode` (default http) says which. */
+export const anyListenerSchema = z.discriminatedUnion("mode", [listenerSchema, tcpListenerSchema, udpListenerSchema]);
+
 export const configSchema = z.strictObject({
-  listeners: z.array(listenerSchema).min(1, { message: "a config needs at least one listener" }),
+  listeners: z.array(anyListenerSchema).min(1, { message: "a config needs at least one listener" }),
   pools: z.record(name, poolSchema),
   shutdown_timeout: duration.prefault("30s").describe("Longest wait for in-flight requests on SIGTERM"),
+  admin: adminSchema.prefault({}),
+  watch: z.boolean().default(false).describe("Reload when the config file changes (debounced), as on SIGHUP"),
+  workers: z.union([z.literal("auto"), z.number().int().min(1).max(64)]).default(1)
+    .describe("Processes that serve the HTTP and TCP listeners (sharing each port with reusePort): a number, or auto for one per CPU core. The first process also runs the admin plane, health probes and UDP listeners. Read at start only"),
 });
 
 export type Config = z.output<typeof configSchema>;
-export type ListenerConfig = Config["listeners"][number];
+/** An HTTP listener (the kind with routes). */
+export type ListenerConfig = z.output<typeof listenerSchema>;
+export type TcpListenerConfig = z.output<typeof tcpListenerSchema>;
+export type UdpListenerConfig = z.output<typeof udpListenerSchema>;
+/** Any entry of `listeners:`; narrow on `mode`. */
+export type AnyListenerConfig = Config["listeners"][number];
 export type RouteConfig = ListenerConfig["routes"][number];
 export type RouteMatchConfig = NonNullable<RouteConfig["match"]>;
 export type PoolConfig = z.output<typeof poolSchema>;
@@ -208,3 +297,7 @@ export type OutlierConfig = NonNullable<PoolConfig["outlier"]>;
 export type StickyConfig = NonNullable<PoolConfig["sticky"]>;
 export type BalanceAlgorithm = (typeof BALANCE_ALGORITHMS)[number];
 export type StringMatchConfig = z.output<typeof stringMatch>;
+export type AdminConfig = Config["admin"];
+export type AccessLogConfig = NonNullable<ListenerConfig["access_log"]>;
+export type ListenerTlsConfig = z.output<typeof listenerTlsSchema>;
+export type UpstreamTlsConfig = NonNullable<PoolConfig["tls"]>;

@@ -5,22 +5,32 @@
  */
 import { isIP } from "node:net";
 import type { KeySegment } from "./config-error.ts";
+import { checkAcceptProxy, checkL4Listener, checkL4Pools } from "./semantic-l4.ts";
 import type { Config, ListenerConfig, PoolConfig, RouteMatchConfig } from "./schema.ts";
 import type { Address } from "./units.ts";
 import type { PathIssue } from "./yaml-source.ts";
+import { checkTls } from "../tls/check.ts";
 
 /** Longest client keep-alive idle time the runtime accepts (its HTTP server caps the idle timeout at 255 s). */
 export const MAX_IDLE_TIMEOUT_MS = 255_000;
 
-/** Every cross-section problem of a config that already passed the schema. */
-export function checkSemantics(config: Config): PathIssue[] {
+/**
+ * Every cross-section problem of a config that already passed the schema. Problems that do not stop
+ * the config (an expired certificate) go to `warnings` when given.
+ */
+export function checkSemantics(config: Config, warnings?: PathIssue[]): PathIssue[] {
   const issues: PathIssue[] = [];
   const report = (path: KeySegment[], message: string) => issues.push({ path, message });
   checkListeners(config, report);
-  const httpPools = new Set(config.listeners.flatMap((l) => l.routes.map((r) => r.pool)));
+  checkAdmin(config, report);
+  const httpPools = new Set(config.listeners.flatMap((l) => (l.mode === "http" ? l.routes.map((r) => r.pool) : [])));
   for (const [name, pool] of Object.entries(config.pools)) {
     checkPool(["pools", name], pool, httpPools.has(name), report);
   }
+  checkL4Pools(config, report);
+  const tls = checkTls(config);
+  issues.push(...tls.errors);
+  warnings?.push(...tls.warnings);
   return issues;
 }
 
@@ -32,11 +42,15 @@ function checkListeners(config: Config, report: Report): void {
     const at = (...rest: KeySegment[]): KeySegment[] => ["listeners", i, ...rest];
     const first = config.listeners.findIndex((other) => other.name === listener.name);
     if (first < i) report(at("name"), `listener name ${q(listener.name)} is already used by listeners[${first}]; give each listener its own name`);
-    const clash = config.listeners.findIndex((other, j) => j < i && overlaps(other.listen, listener.listen));
+    // UDP ports are their own namespace: a udp listener may share a port with a tcp or http one.
+    const udp = listener.mode === "udp";
+    const clash = config.listeners.findIndex((other, j) => j < i && (other.mode === "udp") === udp && overlaps(other.listen, listener.listen));
     if (clash >= 0) {
       const other = config.listeners[clash]!;
       report(at("listen"), `address ${q(showAddress(listener.listen))} overlaps ${q(showAddress(other.listen))} of listeners[${clash}] (${other.name}); use another port or host`);
     }
+    if (listener.mode !== "udp") checkAcceptProxy(listener, at, report);
+    if (listener.mode !== "http") return checkL4Listener(listener, at, config, report);
     listener.trusted_proxies.forEach((cidr, p) => {
       if (!isCidr(cidr)) report(at("trusted_proxies", p), `bad address ${q(cidr)}; expected an IP address or CIDR such as 10.0.0.0/8 or ::1/128`);
     });
@@ -45,6 +59,23 @@ function checkListeners(config: Config, report: Report): void {
     }
     checkRoutes(listener, pools, at, report);
   });
+}
+
+function checkAdmin(config: Config, report: Report): void {
+  const { admin } = config;
+  if (!admin.enabled) return;
+  if (admin.token === undefined && !isLoopback(admin.listen.host)) {
+    report(["admin", "listen"], `admin address ${q(showAddress(admin.listen))} is not loopback and admin.token is not set; add a token (anyone who reaches the port could drain servers) or listen on 127.0.0.1`);
+  }
+  const clash = config.listeners.findIndex((listener) => overlaps(listener.listen, admin.listen));
+  if (clash >= 0) {
+    report(["admin", "listen"], `admin address ${q(showAddress(admin.listen))} overlaps ${q(showAddress(config.listeners[clash]!.listen))} of listeners[${clash}]; use another port`);
+  }
+}
+
+function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || h === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
 function checkRoutes(listener: ListenerConfig, pools: readonly string[], at: (...rest: KeySegment[]) => KeySegment[], report: Report): void {
@@ -97,7 +128,7 @@ function checkPool(at: KeySegment[], pool: PoolConfig, servesHttp: boolean, repo
       return;
     }
     if (servesHttp && url.protocol !== "http:" && url.protocol !== "https:") {
-      report([...where, "url"], `server url ${q(server.url)} is not http:// or https://; pools of http listeners need http(s) servers (tcp:// and udp:// are for L4 listeners, which are not supported yet)`);
+      report([...where, "url"], `server url ${q(server.url)} is not http:// or https://; pools of http listeners need http(s) servers (tcp:// and udp:// servers are for tcp and udp listeners)`);
     } else if (!servesHttp && !["http:", "https:", "tcp:", "udp:"].includes(url.protocol)) {
       report([...where, "url"], `unsupported scheme in url ${q(server.url)}; expected http://, https://, tcp:// or udp://`);
     }

@@ -6,53 +6,78 @@
 import type { ListenerConfig } from "../config/schema.ts";
 import type { Pool } from "../pool/pool.ts";
 import { errorResponse } from "../proxy/errors.ts";
-import type { Forwarder } from "../proxy/forward.ts";
-import type { RouteTable } from "../router/route-table.ts";
-import type { ClientInfo, HttpHandler } from "../runtime/types.ts";
-import { CidrSet } from "../util/cidr.ts";
+import type { Exchange, Forwarder } from "../proxy/forward.ts";
+import type { CompiledRoute, RouteTable } from "../router/route-table.ts";
+import type { ListenerObserver } from "../observe/listener-observer.ts";
+import type { ClientInfo, HttpHandler, WebSocketUpgrader } from "../runtime/types.ts";
+import { CidrSet, unmapIpv4 } from "../util/cidr.ts";
+import { isWebSocketUpgrade, type WebSocketProxy } from "../proxy/websocket.ts";
+import { hstsHeaderOf, httpsRedirectOf, httpsRedirectResponse, withHsts, type HttpsRedirect } from "../tls/redirect.ts";
 
 /** What a listener needs from the config in force. */
 export interface ListenerSnapshot {
   config: ListenerConfig;
   routes: RouteTable;
   pools: ReadonlyMap<string, Pool>;
+  /** Counts responses and writes the access log; prepared with the config. */
+  observer?: ListenerObserver | undefined;
 }
 
-/** Builds the handler; `current()` returns the snapshot of the config in force. */
-export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Forwarder, proto: "http" | "https"): HttpHandler {
+/**
+ * Builds the handler; `current()` returns the snapshot of the config in force. `websockets` proxies
+ * upgrade requests (without it they are forwarded as plain requests).
+ */
+export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Forwarder, proto: "http" | "https", websockets?: WebSocketProxy): HttpHandler {
   let trustedFor: ListenerConfig | undefined;
   let trusted = new CidrSet([]);
-  return (req: Request, client: ClientInfo): Response | Promise<Response> => {
+  let redirect: HttpsRedirect | undefined;
+  let hsts: string | undefined;
+  return (req: Request, client: ClientInfo, upgrader?: WebSocketUpgrader): Response | Promise<Response> => {
     const snapshot = current();
     if (trustedFor !== snapshot.config) {
       trusted = new CidrSet(snapshot.config.trusted_proxies);
+      redirect = httpsRedirectOf(snapshot.config);
+      hsts = hstsHeaderOf(snapshot.config);
       trustedFor = snapshot.config;
     }
+    const started = performance.now();
     const requestId = crypto.randomUUID();
     // req.url is absolute; slicing it keeps the path and query exactly as the client sent them.
     const url = req.url;
     const pathStart = url.indexOf("/", url.indexOf("://") + 3);
     const pathAndQuery = pathStart < 0 ? "/" : url.slice(pathStart);
     const q = pathAndQuery.indexOf("?");
-    const route = snapshot.routes.match({
+    const route = redirect ? undefined : snapshot.routes.match({
       method: req.method,
       host: req.headers.get("host"),
       path: q < 0 ? pathAndQuery : pathAndQuery.slice(0, q),
       query: q < 0 ? "" : pathAndQuery.slice(q + 1),
       headers: req.headers,
     });
-    if (!route) return errorResponse(404, requestId);
-    const pool = snapshot.pools.get(route.pool);
-    if (!pool) return errorResponse(503, requestId);
-    const length = req.headers.get("content-length");
-    if (length !== null && Number(length) > snapshot.config.max_body) return errorResponse(413, requestId);
-    return forwarder.forward({
+    const clientIp = unmapIpv4(client.address);
+    const ex: Exchange = {
       req,
-      clientIp: client.address,
+      clientIp,
       pathAndQuery,
       proto,
-      trusted: trusted.size > 0 && trusted.has(client.address),
+      trusted: trusted.size > 0 && trusted.has(clientIp),
       requestId,
-    }, pool);
+      maxBody: snapshot.config.max_body,
+    };
+    let response = redirect
+      ? httpsRedirectResponse(req, pathAndQuery, redirect)
+      : route ? forwardTo(snapshot, route, ex, forwarder, websockets, upgrader) : errorResponse(404, requestId);
+    if (hsts) response = withHsts(response, hsts);
+    const observer = snapshot.observer;
+    return observer ? observer.observe(response, ex, route, started) : response;
   };
+}
+
+function forwardTo(snapshot: ListenerSnapshot, route: CompiledRoute, ex: Exchange, forwarder: Forwarder, websockets: WebSocketProxy | undefined, upgrader: WebSocketUpgrader | undefined): Response | Promise<Response> {
+  const pool = snapshot.pools.get(route.pool);
+  if (!pool) return errorResponse(503, ex.requestId);
+  if (websockets && upgrader && isWebSocketUpgrade(ex.req)) return websockets.proxy(ex, pool, upgrader);
+  const length = ex.req.headers.get("content-length");
+  if (length !== null && Number(length) > snapshot.config.max_body) return errorResponse(413, ex.requestId);
+  return forwarder.forward(ex, pool);
 }

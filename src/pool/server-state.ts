@@ -5,6 +5,7 @@
  */
 import type { ServerConfig } from "../config/schema.ts";
 import type { Clock } from "../util/clock.ts";
+import { LatencyHistogram } from "../observe/metrics.ts";
 
 /** Why a server is not taking traffic, or "up". */
 export type ServerStatus = "up" | "down" | "draining" | "disabled" | "ejected";
@@ -53,6 +54,8 @@ export class ServerState {
   responses5xx = 0;
   failures = 0;
   lastReason = "";
+  /** Time to first response byte, bucketed for `/metrics` (preallocated: no work per label). */
+  readonly latency = new LatencyHistogram();
 
   readonly #clock: Clock;
 

@@ -11,6 +11,7 @@ import { errorResponse, sorryResponse } from "./errors.ts";
 import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
 import { type Attempt, classifyFailure, isIdempotent } from "./outcome.ts";
 import { watchBody } from "./body-watch.ts";
+import { limitBody } from "./body-limit.ts";
 
 /** Bodies up to this size are read before forwarding, so a retry can send them again. */
 const REPLAYABLE_BODY = 64 * 1024;
@@ -26,12 +27,21 @@ export interface Exchange {
   proto: "http" | "https";
   trusted: boolean;
   requestId: string;
+  /** The server of the last attempt, for the access log (set here). */
+  server?: ServerState | undefined;
+  /** Servers tried so far (set here; retries = attempts - 1). */
+  attempts?: number;
+  /** The listener's `max_body`: a body without Content-Length is cut (→ 413) past it. */
+  maxBody?: number | undefined;
+  /** Set when the client sent more than `maxBody` (set here). */
+  bodyTooLarge?: boolean;
 }
 
 /** Forwards exchanges; one per process, shared by every listener. */
 export class Forwarder {
   readonly #fetch: UpstreamFetch;
   readonly #logger: Logger;
+  readonly #lastFailureLog = new WeakMap<ServerState, number>();
 
   constructor(fetch: UpstreamFetch, logger: Logger) {
     this.#fetch = fetch;
@@ -56,11 +66,14 @@ export class Forwarder {
       requestId: ex.requestId,
       hostOverride: undefined,
     });
+    ex.requestId = requestId; // a trusted client's X-Request-Id wins; logs should show that one
     const idempotent = isIdempotent(req.method);
     let body: BodyInit | null = req.body;
-    if (body !== null) {
-      const length = Number(req.headers.get("content-length") ?? NaN);
+    if (req.body !== null) {
+      const declared = req.headers.get("content-length");
+      const length = Number(declared ?? NaN);
       if (length <= REPLAYABLE_BODY) body = await req.arrayBuffer();
+      else if (declared === null && ex.maxBody !== undefined) body = limitBody(req.body, ex.maxBody, () => (ex.bodyTooLarge = true));
     }
     const replayable = body === null || body instanceof ArrayBuffer;
     const tried = new Set<ServerState>();
@@ -71,9 +84,14 @@ export class Forwarder {
         if (got === "aborted") return errorResponse(499, requestId);
         if (last) break; // nothing else to try: answer with the last failure
         this.#logger.warn(`${pool.name}: no server for request`, { reason: got, request_id: requestId });
-        return this.#sorry(ex, pool, headers, requestId);
+        return this.#sorry(ex, pool, headers, requestId, body);
       }
       tried.add(got);
+      // Another server takes over: only now drop the previous answer (a retry_on status), so a
+      // client whose every try failed that way still gets the last answer whole.
+      if (last?.response) await last.response.body?.cancel();
+      ex.server = got;
+      ex.attempts = attempt + 1;
       const result = await this.#attempt(ex, pool, got, headers, body, requestId);
       if (result.response && !(pool.config.retry_on.includes(result.response.status) && idempotent && replayable)) {
         const setCookie = pool.sticky.enabled ? pool.sticky.bind(facts, got, pinned) : undefined;
@@ -83,10 +101,12 @@ export class Forwarder {
       last = result;
       const retryable = result.failure === "connect" ? replayable : idempotent && replayable;
       if (!retryable || req.signal.aborted) break;
-      if (result.response) await result.response.body?.cancel();
-      this.#logger.info(`${pool.name}: retrying on another server`, { server: got.name, reason: result.reason, request_id: requestId });
+      this.#logger.debug(`${pool.name}: retrying on another server`, { server: got.name, reason: result.reason, request_id: requestId });
     }
+    if (ex.bodyTooLarge) return errorResponse(413, requestId);
     if (last?.response) return last.response;
+    // Every try was refused before anything was sent: no server could take it, as when all are down.
+    if (last?.failure === "connect" && (pool.sorryPage || pool.sorryServer)) return this.#sorry(ex, pool, headers, requestId, body);
     return errorResponse(last?.failure === "timeout" ? 504 : 502, requestId);
   }
 
@@ -109,10 +129,11 @@ export class Forwarder {
     try {
       const init: RequestInit & { duplex?: string } = { method: ex.req.method, headers, body, signal: controller.signal };
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
-      const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init);
+      const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server));
       clearTimeout(timer);
       const elapsed = performance.now() - started;
       server.observeLatency(elapsed, pool.config.ewma_decay);
+      server.latency.observe(elapsed);
       server.countStatus(upstream.status);
       pool.passive?.onStatus(server, upstream.status);
       const length = Number(upstream.headers.get("content-length") ?? NaN);
@@ -131,12 +152,20 @@ export class Forwarder {
     } catch (error) {
       clearTimeout(timer);
       release();
-      const { failure, reason } = classifyFailure(error, controller.signal);
-      server.failures++;
-      server.lastReason = reason;
-      if (failure !== "client") pool.passive?.onFailure(server, reason);
+      // A body cut at max_body fails the fetch too; the server is not to blame for that.
+      const { failure, reason } = ex.bodyTooLarge
+        ? { failure: "client" as const, reason: "request body over max_body" }
+        : classifyFailure(error, controller.signal);
       if (failure !== "client") {
-        this.#logger.warn(`${pool.name}/${server.name}: ${reason}`, { request_id: requestId });
+        server.failures++;
+        server.lastReason = reason;
+        pool.passive?.onFailure(server, reason);
+        // During an outage every request fails the same way: one line per server and second is enough.
+        const now = performance.now();
+        if (now - (this.#lastFailureLog.get(server) ?? -Infinity) >= 1000) {
+          this.#lastFailureLog.set(server, now);
+          this.#logger.warn(`${pool.name}/${server.name}: ${reason}`, { request_id: requestId, failures: server.failures });
+        }
       }
       return { response: undefined, failure, reason };
     }
@@ -150,16 +179,19 @@ export class Forwarder {
     return headers;
   }
 
-  async #sorry(ex: Exchange, pool: Pool, headers: Headers, requestId: string): Promise<Response> {
+  async #sorry(ex: Exchange, pool: Pool, headers: Headers, requestId: string, body: BodyInit | null): Promise<Response> {
     if (pool.sorryServer) {
       const server = pool.sorryServer;
       try {
-        const upstream = await this.#fetch(server.origin + ex.pathAndQuery, {
+        // `body` is the buffered copy when the request body was small (the stream is used up then).
+        const init: RequestInit & { duplex?: string } = {
           method: ex.req.method,
           headers,
-          body: ex.req.bodyUsed ? null : ex.req.body,
+          body,
           signal: AbortSignal.any([ex.req.signal, AbortSignal.timeout(pool.config.timeouts.response)]),
-        });
+        };
+        if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
+        const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server));
         return new Response(upstream.body, { status: upstream.status, headers: downstreamResponseHeaders(upstream.headers) });
       } catch (error) {
         this.#logger.warn(`${pool.name}: sorry server failed: ${classifyFailure(error, undefined).reason}`, { request_id: requestId });

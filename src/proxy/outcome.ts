@@ -36,7 +36,7 @@ export function classifyFailure(error: unknown, signal: AbortSignal | undefined)
   if (e?.name === "TimeoutError") return { failure: "timeout", reason: "timeout" };
   const message = typeof e?.message === "string" ? e.message.split("\n")[0]! : String(error);
   if (CONNECT_CODES.has(code) || /connection refused|unable to connect/i.test(message)) {
-    return { failure: "connect", reason: `connect ${code || "failed"}: ${message}` };
+    return { failure: "connect", reason: message.startsWith(code) ? `connect ${message}` : `connect ${code || "failed"}: ${message}` };
   }
   return { failure: "sent", reason: code ? `${code}: ${message}` : message };
 }

@@ -1,10 +1,19 @@
 /** `Runtime` on Bun: Bun.serve accepts, fetch forwards with Bun's proxy-relevant options. */
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
 import { readFileSync } from "node:fs";
+import { bunSockets } from "./bun-sockets.ts";
+import { bunConnectWebSocket, bunUpgrader, bunWebSocketHandlers } from "./bun-websocket.ts";
+import { bunTls } from "./bun-tls.ts";
+import { bunParentChannel, spawnBunWorker } from "./bun-workers.ts";
+import type { WebSocketUpgrader } from "./websocket-types.ts";
 
 async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
   let handler: HttpHandler = options.handler;
+  let upgrader: WebSocketUpgrader | undefined;
   const server = Bun.serve({
+    ...(options.tls ? { tls: bunTls(options.tls) } : {}),
+    ...(options.http2 ? { http2: true } : {}),
+    websocket: bunWebSocketHandlers,
     hostname: options.hostname,
     port: options.port,
     reusePort: options.reusePort ?? false,
@@ -13,7 +22,8 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
     development: false,
     fetch(req, srv) {
       const ip = srv.requestIP(req);
-      return handler(req, { address: ip?.address ?? "", port: ip?.port ?? 0 });
+      upgrader ??= bunUpgrader(srv);
+      return handler(req, { address: ip?.address ?? "", port: ip?.port ?? 0 }, upgrader);
     },
     error() {
       return new Response("Internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
@@ -22,6 +32,7 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
   return {
     hostname: server.hostname ?? options.hostname,
     port: server.port ?? options.port,
+    reusePort: options.reusePort ?? false,
     setHandler(next) {
       handler = next;
     },
@@ -51,7 +62,11 @@ export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
   serveHttp,
+  ...bunSockets,
   fetchUpstream,
+  connectWebSocket: bunConnectWebSocket,
+  spawnWorker: spawnBunWorker,
+  parentChannel: bunParentChannel,
   onSignal(signal: SignalName, handler: () => void) {
     process.on(signal, handler);
     return () => process.off(signal, handler);

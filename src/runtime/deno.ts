@@ -3,13 +3,18 @@
  * - Deno's fetch cannot turn decompression off, so upstream requests ask for `identity` encoding and
  *   bodies pass through untouched.
  * - A custom Host header is dropped unless the client is made with `allowHost`.
- * - Multi-certificate SNI is not stable on Deno.serve.
+ * - Multi-certificate SNI is not stable on Deno.serve: a TLS listener serves its default (first)
+ *   certificate to every client, and `min_version` is Deno's own (TLS 1.2).
+ * - WebSockets cannot pause reading (no backpressure towards a fast sender), and a custom Host is
+ *   not sent on the backend handshake.
  */
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
 import { readFileSync } from "node:fs";
+import { nodeSockets } from "./node-sockets.ts";
+import { denoConnectWebSocket, denoUpgrader, type DenoWebSocketApi } from "./deno-websocket.ts";
 
 /** The slice of Deno's API this file uses (tsc runs with Bun's types, not Deno's). */
-interface DenoApi {
+interface DenoApi extends DenoWebSocketApi {
   version: { deno: string };
   serve(options: Record<string, unknown>, handler: (req: Request, info: { remoteAddr: { hostname: string; port: number } }) => Response | Promise<Response>): {
     addr: { hostname: string; port: number };
@@ -29,20 +34,27 @@ interface DenoApi {
 
 const D = (globalThis as unknown as { Deno: DenoApi }).Deno;
 const encoder = new TextEncoder();
+const upgrader = denoUpgrader(D);
 
 async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
   let handler: HttpHandler = options.handler;
   const controller = new AbortController();
-  const server = D.serve({
+  const serveOptions = {
     hostname: options.hostname,
     port: options.port,
-    reusePort: options.reusePort ?? false,
     signal: controller.signal,
     onListen() {},
-  }, (req, info) => handler(req, { address: info.remoteAddr.hostname, port: info.remoteAddr.port }));
+    // Deno.serve takes one certificate (SNI with several is not stable): the default one.
+    ...(options.tls?.identities[0] ? { cert: options.tls.identities[0].cert, key: options.tls.identities[0].key } : {}),
+  };
+  // reusePort on a TLS listener is unstable on Deno: without --unstable-net the process exits, so
+  // it is never asked for (a certificate reload then closes the old socket before binding anew).
+  const reusePort = (options.reusePort ?? false) && !options.tls;
+  const server = D.serve({ ...serveOptions, reusePort }, (req, info) => handler(req, { address: info.remoteAddr.hostname, port: info.remoteAddr.port }, upgrader));
   return {
     hostname: server.addr.hostname,
     port: server.addr.port,
+    reusePort,
     setHandler(next) {
       handler = next;
     },
@@ -77,11 +89,16 @@ export const denoRuntime: Runtime = {
   name: "deno",
   version: D.version.deno,
   serveHttp,
+  ...nodeSockets,
+  connectWebSocket: denoConnectWebSocket(clientFor),
   fetchUpstream(url, init, tls) {
     const headers = new Headers(init.headers);
     headers.set("accept-encoding", "identity");
     return fetch(url, { ...init, headers, redirect: "manual", client: clientFor(tls) } as RequestInit);
   },
+  // Not built for Deno yet (node:child_process `fork` with IPC is the likely route): `workers` runs as 1.
+  spawnWorker: () => "unsupported",
+  parentChannel: () => undefined,
   onSignal(signal: SignalName, handler: () => void) {
     D.addSignalListener(signal, handler);
     return () => D.removeSignalListener(signal, handler);

@@ -2,6 +2,12 @@
  * The one type the core owns for everything a runtime does differently (Hono's adapter pattern):
  * `bun.ts` and `deno.ts` each implement `Runtime`; nothing outside this folder names `Bun` or `Deno`.
  */
+import type { TcpConn, TcpConnectOptions, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
+
+export type { TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
+import type { ConnectWebSocket, WebSocketUpgrader } from "./websocket-types.ts";
+
+export type * from "./websocket-types.ts";
 
 /** The client side of an accepted HTTP request. */
 export interface ClientInfo {
@@ -9,8 +15,25 @@ export interface ClientInfo {
   port: number;
 }
 
-/** A request handler of an HTTP listener. */
-export type HttpHandler = (req: Request, client: ClientInfo) => Response | Promise<Response>;
+/**
+ * A request handler of an HTTP listener. `upgrader` is given on connections that can become
+ * WebSockets (HTTP/1.1); see `websocket-types.ts`.
+ */
+export type HttpHandler = (req: Request, client: ClientInfo, upgrader?: WebSocketUpgrader) => Response | Promise<Response>;
+
+/** One certificate of a TLS listener and the host name (SNI, exact or `*.wildcard`) it serves. */
+export interface TlsIdentity {
+  serverName: string;
+  /** PEM text, not a path. */
+  cert: string;
+  key: string;
+}
+
+/** TLS of an HTTP listener. The first identity is the default (no SNI, or an unknown name). */
+export interface ServeTls {
+  identities: TlsIdentity[];
+  minVersion: "1.2" | "1.3";
+}
 
 export interface HttpServeOptions {
   hostname: string;
@@ -23,11 +46,17 @@ export interface HttpServeOptions {
   maxRequestBodySize?: number;
   /** Share the port with other processes (multi-core workers, TLS reload). */
   reusePort?: boolean;
+  /** Terminate TLS with these certificates. */
+  tls?: ServeTls | undefined;
+  /** Offer HTTP/2 (ALPN h2 with TLS, prior knowledge without), HTTP/1.1 still served. */
+  http2?: boolean | undefined;
 }
 
 export interface HttpServer {
   readonly hostname: string;
   readonly port: number;
+  /** Whether the socket was bound with reusePort (a runtime may have to refuse it); default false. */
+  readonly reusePort?: boolean;
   /** Swaps the handler without touching the socket. */
   setHandler(handler: HttpHandler): void;
   /** Stops accepting; resolves when in-flight requests finished (or at once with `force`). */
@@ -46,11 +75,52 @@ export type UpstreamFetch = (url: string, init: RequestInit, tls?: UpstreamTls) 
 
 export type SignalName = "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGUSR1";
 
+/** A child process of this same program (`workers: N`), with a message channel to it. */
+export interface WorkerProcess {
+  readonly pid: number;
+  /** Sends a structured-clonable message; false when the channel is closed. */
+  send(message: unknown): boolean;
+  kill(signal: SignalName | "SIGKILL"): void;
+  /** Resolves when the process ended: its exit code, or the signal that ended it. */
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+}
+
+/** How to start a worker process. */
+export interface SpawnWorkerOptions {
+  /** tenbin's own arguments (the runtime adds the program, and the script when run from source). */
+  args: string[];
+  /** A message from the worker. */
+  onMessage(message: unknown): void;
+}
+
+/** In a worker process: the channel to the process that started it. */
+export interface ParentChannel {
+  send(message: unknown): void;
+  onMessage(handler: (message: unknown) => void): void;
+  /** The parent went away (exited or was killed). */
+  onDisconnect(handler: () => void): void;
+}
+
 export interface Runtime {
   readonly name: "bun" | "deno";
   readonly version: string;
   serveHttp(options: HttpServeOptions): Promise<HttpServer>;
   fetchUpstream: UpstreamFetch;
+  /** Opens a WebSocket to a backend, for proxying upgrades. */
+  connectWebSocket: ConnectWebSocket;
+  /** Accepts TCP connections (L4 listeners); see `socket-types.ts`. */
+  listenTcp(options: TcpListenOptions): Promise<TcpListener>;
+  /** Dials a TCP server; rejects when the connection cannot be made. */
+  connectTcp(options: TcpConnectOptions): Promise<TcpConn>;
+  /** Binds a UDP socket (`port` 0 for an ephemeral one). */
+  udpSocket(options: UdpSocketOptions): Promise<UdpSocket>;
+  /**
+   * Starts this program again as a worker process (stdout and stderr shared with this one);
+   * "unsupported" where the runtime cannot (Deno: no IPC channel here yet).
+   */
+  spawnWorker(options: SpawnWorkerOptions): WorkerProcess | "unsupported";
+  /** The channel to the parent when this process was started by `spawnWorker`; else undefined. */
+  parentChannel(): ParentChannel | undefined;
   /** Registers a signal handler; returns a function that removes it. */
   onSignal(signal: SignalName, handler: () => void): () => void;
   readTextFile(path: string): Promise<string>;

@@ -1,0 +1,186 @@
+/**
+ * WebSocket upgrades: the same pool, balancing, persistence and health as any request pick the
+ * server; tenbin opens the backend WebSocket first (offering the client's subprotocols), and only
+ * when the backend accepted does it upgrade the client, with the subprotocol the backend chose. A
+ * backend that refuses gets its status passed to the client; one that cannot be reached is retried
+ * on another server like any request that was never sent.
+ */
+import type { Logger } from "../observe/log.ts";
+import type { Pool } from "../pool/pool.ts";
+import type { ServerState } from "../pool/server-state.ts";
+import type { StickyFacts } from "../pool/stickiness.ts";
+import type { ConnectWebSocket, UpstreamWebSocket, WebSocketUpgrader } from "../runtime/types.ts";
+import { errorResponse } from "./errors.ts";
+import type { Exchange } from "./forward.ts";
+import { upstreamRequestHeaders } from "./headers.ts";
+import { WebSocketSession } from "./websocket-session.ts";
+
+/** Headers of the client's handshake that belong to its hop; the backend handshake makes its own. */
+const HANDSHAKE_HEADERS = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept", "sec-websocket-protocol"];
+
+/** Whether a request asks to become a WebSocket (RFC 6455 §4.1). */
+export function isWebSocketUpgrade(req: Request): boolean {
+  const upgrade = req.headers.get("upgrade");
+  return upgrade !== null && req.method === "GET" && /(^|,)\s*websocket\s*(,|$)/i.test(upgrade);
+}
+
+type Opened = { ok: true; upstream: UpstreamWebSocket } | { ok: false; reason: string; status: number | undefined; timeout: boolean };
+
+/** Proxies WebSocket upgrades; one per process, shared by every listener. */
+export class WebSocketProxy {
+  readonly #connect: ConnectWebSocket;
+  readonly #logger: Logger;
+  readonly #sessions = new Set<WebSocketSession>();
+
+  constructor(connect: ConnectWebSocket, logger: Logger) {
+    this.#connect = connect;
+    this.#logger = logger;
+  }
+
+  /** WebSockets open now. */
+  get open(): number {
+    return this.#sessions.size;
+  }
+
+  /** Closes every proxied WebSocket on both sides (1001 "going away" by default). */
+  closeAll(code = 1001, reason = "tenbin is shutting down"): void {
+    for (const session of this.#sessions) session.shutdown(code, reason);
+  }
+
+  /** Answers an upgrade request: the upgraded connection, the backend's refusal, or 400/499/502/503/504. */
+  async proxy(ex: Exchange, pool: Pool, upgrader: WebSocketUpgrader): Promise<Response> {
+    const { req } = ex;
+    if (!req.headers.get("sec-websocket-key") || req.headers.get("sec-websocket-version") !== "13") {
+      return errorResponse(400, ex.requestId);
+    }
+    const facts: StickyFacts = { clientIp: ex.clientIp, cookieHeader: req.headers.get("cookie"), headers: req.headers, pathAndQuery: ex.pathAndQuery };
+    const pinned = pool.sticky.enabled ? pool.sticky.pinned(facts) : undefined;
+    const hashKey = pool.config.balance === "hash" ? pool.sticky.hashKey(facts) : undefined;
+    const { headers, requestId } = upstreamRequestHeaders(req.headers, {
+      clientIp: ex.clientIp,
+      proto: ex.proto,
+      trusted: ex.trusted,
+      requestId: ex.requestId,
+      hostOverride: undefined,
+    });
+    ex.requestId = requestId;
+    for (const name of HANDSHAKE_HEADERS) headers.delete(name);
+    const protocols = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
+    const tried = new Set<ServerState>();
+    let lastFailure: "connect" | "timeout" | undefined;
+    for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
+      const got = await pool.acquire({ clientIp: ex.clientIp, hashKey, exclude: tried, pinned }, req.signal);
+      if (typeof got === "string") {
+        if (got === "aborted") return errorResponse(499, requestId);
+        if (lastFailure) break;
+        this.#logger.warn(`${pool.name}: no server for WebSocket`, { reason: got, request_id: requestId });
+        return errorResponse(503, requestId);
+      }
+      tried.add(got);
+      ex.server = got;
+      ex.attempts = attempt + 1;
+      const server = got;
+      server.requests++;
+      const session = new WebSocketSession(() => {
+        this.#sessions.delete(session);
+        pool.release(server);
+      });
+      const started = performance.now();
+      const opened = await this.#open(server, pool, ex, this.#headersFor(pool, server, headers), protocols, session);
+      if (!opened.ok) {
+        pool.release(server);
+        if (opened.status !== undefined) {
+          // The backend answered the handshake with a refusal: that is its answer to the client.
+          server.countStatus(opened.status);
+          pool.passive?.onStatus(server, opened.status);
+          const status = opened.status >= 200 && opened.status <= 599 ? opened.status : 502;
+          return new Response(`WebSocket upgrade refused by the server (${opened.status})\n`, {
+            status,
+            headers: { "content-type": "text/plain; charset=utf-8", "x-request-id": requestId },
+          });
+        }
+        if (req.signal.aborted) return errorResponse(499, requestId);
+        server.failures++;
+        server.lastReason = opened.reason;
+        pool.passive?.onFailure(server, opened.reason);
+        this.#logger.warn(`${pool.name}/${server.name}: WebSocket ${opened.reason}`, { request_id: requestId });
+        lastFailure = opened.timeout ? "timeout" : "connect";
+        continue;
+      }
+      server.observeLatency(performance.now() - started, pool.config.ewma_decay);
+      server.countStatus(101);
+      const upgradeHeaders = new Headers({ "x-request-id": requestId });
+      const setCookie = pool.sticky.enabled ? pool.sticky.bind(facts, server, pinned) : undefined;
+      if (setCookie) upgradeHeaders.append("set-cookie", setCookie);
+      const protocol = opened.upstream.protocol;
+      const response = upgrader.accept(req, {
+        protocol: protocol === "" ? undefined : protocol,
+        headers: upgradeHeaders,
+        events: session.clientEvents,
+      });
+      if (!response) {
+        // The client's connection cannot be upgraded (HTTP/2, or the client went away).
+        opened.upstream.close(1001, "client cannot be upgraded");
+        session.upstreamEvents.close(1001, "");
+        return errorResponse(400, requestId);
+      }
+      this.#sessions.add(session);
+      return response;
+    }
+    return errorResponse(lastFailure === "timeout" ? 504 : 502, requestId);
+  }
+
+  /** Opens the backend WebSocket; resolves when it is open, refused, failed or timed out. */
+  #open(server: ServerState, pool: Pool, ex: Exchange, headers: Headers, protocols: string[], session: WebSocketSession): Promise<Opened> {
+    return new Promise<Opened>((resolve) => {
+      let settled = false;
+      // Only a socket handed to the session reports to it (a late open after a timeout does not).
+      let attached = false;
+      const finish = (result: Opened) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        ex.req.signal.removeEventListener("abort", onAbort);
+        resolve(result);
+      };
+      const url = server.origin.replace(/^http/, "ws") + ex.pathAndQuery;
+      const upstream = this.#connect(url, {
+        headers,
+        protocols,
+        tls: pool.tlsFor(server),
+        events: {
+          open: () => {
+            if (settled) return upstream.close(1001, "");
+            attached = true;
+            session.attachUpstream(upstream);
+            finish({ ok: true, upstream });
+          },
+          message: (data) => {
+            if (attached) session.upstreamEvents.message(data);
+          },
+          close: (code, reason) => {
+            if (attached) session.upstreamEvents.close(code, reason);
+          },
+          fail: (reason, status) => finish({ ok: false, reason: status === undefined ? `connect failed: ${reason}` : reason, status, timeout: false }),
+        },
+      });
+      const timer = setTimeout(() => {
+        upstream.terminate();
+        finish({ ok: false, reason: `timeout: no WebSocket handshake within ${pool.config.timeouts.connect}ms`, status: undefined, timeout: true });
+      }, pool.config.timeouts.connect);
+      const onAbort = () => {
+        upstream.terminate();
+        finish({ ok: false, reason: "client went away", status: undefined, timeout: false });
+      };
+      ex.req.signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #headersFor(pool: Pool, server: ServerState, base: Headers): Headers {
+    const mode = pool.config.host_header;
+    if (mode === "client") return base;
+    const headers = new Headers(base);
+    headers.set("host", mode === "server" ? server.origin.replace(/^[a-z]+:\/\//, "") : mode);
+    return headers;
+  }
+}
