@@ -16,7 +16,8 @@ export function isServerAction(text: string): text is ServerAction {
 /**
  * Applies `action`: `drain` finishes in-flight requests but takes no new ones, `disable` takes the
  * server out at once (in-flight requests still finish), `enable` undoes both (also a `drain: true`
- * written in the config, until the config changes that server).
+ * written in the config, until the config changes that server). A server that `enable` brings back
+ * into service ramps up again under the pool's `slow_start`, as after a health recovery.
  */
 export function applyServerAction(pool: Pool, server: ServerState, action: ServerAction): void {
   if (action === "drain") {
@@ -27,8 +28,21 @@ export function applyServerAction(pool: Pool, server: ServerState, action: Serve
     server.disabled = true;
     return;
   }
+  const wasOut = server.disabled || server.draining;
   server.disabled = false;
   server.drainOverride = false;
+  if (wasOut) server.upSince = server.clock.now();
+  // Requests queued for a full pool may now have a server.
+  pool.wake();
+}
+
+/**
+ * Sets the run-time weight; a server taken out by weight 0 and given a weight again ramps up under
+ * `slow_start` like any server coming back.
+ */
+export function applyServerWeight(pool: Pool, server: ServerState, weight: number): void {
+  if (server.weight === 0 && weight > 0) server.upSince = server.clock.now();
+  server.weightOverride = weight;
   // Requests queued for a full pool may now have a server.
   pool.wake();
 }

@@ -4,7 +4,7 @@
  * listener (start.ts), never on a traffic listener, so Hono stays off the request path.
  */
 import { Hono, type Context } from "hono";
-import { applyServerAction, findServer, isServerAction, parseWeight } from "./actions.ts";
+import { applyServerAction, applyServerWeight, findServer, isServerAction, parseWeight } from "./actions.ts";
 import { authorized } from "./auth.ts";
 import { DASHBOARD_HTML } from "./dashboard-page.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./prometheus.ts";
@@ -80,8 +80,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     if (found instanceof Response) return found;
     const weight = parseWeight(await c.req.text());
     if (typeof weight === "string") return c.json({ error: weight }, 400);
-    found.server.weightOverride = weight;
-    found.pool.wake();
+    applyServerWeight(found.pool, found.server, weight);
     deps.logger?.info(`admin: weight ${found.pool.name}/${found.server.name} = ${weight}`);
     return c.json(serverStatus(found.pool, found.server));
   });

@@ -49,6 +49,9 @@ export class AdminPlane {
       get metrics() {
         return view.metrics;
       },
+      get l4Stats() {
+        return view.l4Stats;
+      },
       get accepting() {
         return view.accepting;
       },

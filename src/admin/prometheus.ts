@@ -3,6 +3,8 @@
  * scrape time, from the counters the request path keeps in preallocated arrays.
  */
 import { LATENCY_BUCKETS_MS, type LatencyHistogram, STATUS_CLASSES } from "../observe/metrics.ts";
+import type { TcpListenerStats } from "../listener/tcp.ts";
+import type { UdpListenerStats } from "../listener/udp.ts";
 import { labelValue } from "./format.ts";
 import type { AdminView } from "./view.ts";
 
@@ -97,18 +99,50 @@ export function renderMetrics(view: AdminView, info: { version: string; runtime:
       .sample("tenbin_last_reload_timestamp_seconds", {}, Date.parse(reload.at) / 1000);
   }
 
-  out.family("tenbin_l4_connections_total", "counter", "Connections (TCP) or flows (UDP) accepted by an L4 listener");
-  for (const [listener, l4] of metrics.l4Listeners) out.sample("tenbin_l4_connections_total", { listener }, l4.connections);
-  out.family("tenbin_l4_active_connections", "gauge", "Open L4 connections or flows");
-  for (const [listener, l4] of metrics.l4Listeners) out.sample("tenbin_l4_active_connections", { listener }, l4.active);
-  out.family("tenbin_l4_bytes_total", "counter", "Bytes relayed by an L4 listener (in: client to server, out: server to client)");
-  for (const [listener, l4] of metrics.l4Listeners) {
-    out.sample("tenbin_l4_bytes_total", { listener, direction: "in" }, l4.bytesIn);
-    out.sample("tenbin_l4_bytes_total", { listener, direction: "out" }, l4.bytesOut);
-  }
+  renderL4(out, view);
   out.family("tenbin_access_log_dropped_total", "counter", "Access log lines dropped because the writer fell behind")
     .sample("tenbin_access_log_dropped_total", {}, metrics.accessLogDropped);
   return out.text();
+}
+
+function renderL4(out: Exposition, view: AdminView): void {
+  const tcp: [string, TcpListenerStats][] = [];
+  const udp: [string, UdpListenerStats][] = [];
+  for (const [name, stats] of view.l4Stats) {
+    if ("accepted" in stats) tcp.push([name, stats]);
+    else udp.push([name, stats]);
+  }
+  const counter = (name: string, help: string, values: [string, number][]) => {
+    out.family(name, "counter", help);
+    for (const [listener, value] of values) out.sample(name, { listener }, value);
+  };
+  counter("tenbin_l4_connections_total", "Connections (TCP) or flows (UDP) an L4 listener accepted", [
+    ...tcp.map(([l, s]): [string, number] => [l, s.accepted]),
+    ...udp.map(([l, s]): [string, number] => [l, s.flowsCreated]),
+  ]);
+  counter("tenbin_l4_refused_total", "Connections closed at accept (max_conns, untrusted PROXY peer) or UDP flows refused (table full, no server)", [
+    ...tcp.map(([l, s]): [string, number] => [l, s.refused]),
+    ...udp.map(([l, s]): [string, number] => [l, s.flowsRefused]),
+  ]);
+  counter("tenbin_l4_idle_closed_total", "Connections or UDP flows ended by the idle timeout", [
+    ...tcp.map(([l, s]): [string, number] => [l, s.idleClosed]),
+    ...udp.map(([l, s]): [string, number] => [l, s.flowsExpired]),
+  ]);
+  counter("tenbin_l4_bad_proxy_header_total", "TCP connections closed for a missing or malformed PROXY header", tcp.map(([l, s]) => [l, s.badProxyHeader]));
+  counter("tenbin_l4_no_server_total", "TCP connections closed because no server could be connected to", tcp.map(([l, s]) => [l, s.noServer]));
+  out.family("tenbin_l4_bytes_total", "counter", "Bytes relayed by a TCP listener (in: client to server, out: server to client)");
+  for (const [listener, s] of tcp) {
+    out.sample("tenbin_l4_bytes_total", { listener, direction: "in" }, s.bytesFromClients);
+    out.sample("tenbin_l4_bytes_total", { listener, direction: "out" }, s.bytesToClients);
+  }
+  out.family("tenbin_l4_datagrams_total", "counter", "Datagrams relayed by a UDP listener, by leg");
+  for (const [listener, s] of udp) {
+    out.sample("tenbin_l4_datagrams_total", { listener, direction: "from_client" }, s.fromClients);
+    out.sample("tenbin_l4_datagrams_total", { listener, direction: "to_server" }, s.toServers);
+    out.sample("tenbin_l4_datagrams_total", { listener, direction: "from_server" }, s.fromServers);
+    out.sample("tenbin_l4_datagrams_total", { listener, direction: "to_client" }, s.toClients);
+  }
+  counter("tenbin_l4_dropped_total", "Datagrams a UDP listener dropped (socket backpressure, beyond a new flow's early buffer, refused flows)", udp.map(([l, s]) => [l, s.dropped]));
 }
 
 function renderServers(out: Exposition, view: AdminView): void {

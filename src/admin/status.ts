@@ -5,7 +5,8 @@
 import { formatAddress } from "./format.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ServerState, ServerStatus } from "../pool/server-state.ts";
-import type { L4Stats, RequestStats } from "../observe/metrics.ts";
+import type { L4Stats } from "../listener/l4.ts";
+import type { RequestStats } from "../observe/metrics.ts";
 import type { ReloadResult } from "./reloader.ts";
 import type { AdminView } from "./view.ts";
 
@@ -67,10 +68,15 @@ export interface StatusJson {
     listen: string;
     bound: { hostname: string; port: number } | null;
     mode: string;
-    /** HTTP requests (zero for L4 listeners: see `connections`). */
+    /** HTTP requests (zero for L4 listeners: see `l4`). */
     requests: ClassCounts;
-    /** L4 connections (flows for UDP) and bytes; null for HTTP listeners. */
-    connections: { total: number; active: number; bytes_in: number; bytes_out: number } | null;
+    /**
+     * Counters of a TCP or UDP listener, snake_case: TCP `accepted`, `refused`, `bad_proxy_header`,
+     * `no_server`, `idle_closed`, `bytes_from_clients`, `bytes_to_clients`; UDP `flows_created`,
+     * `flows_expired`, `flows_refused`, `from_clients`, `to_servers`, `from_servers`, `to_clients`,
+     * `dropped` (datagrams). Null for HTTP listeners and for an L4 listener not bound.
+     */
+    l4: Record<string, number> | null;
     routes: { name: string; pool: string; requests: ClassCounts }[];
   }[];
   pools: PoolStatusJson[];
@@ -114,7 +120,7 @@ export function buildStatus(view: AdminView, info: { version: string; runtime: s
         listen: formatAddress(l.listen),
         bound: b ? { hostname: b.hostname, port: b.port } : null,
         requests: classCounts(metrics.listeners.get(l.name)),
-        connections: l.mode === "http" ? null : l4Counts(metrics.l4Listeners.get(l.name)),
+        l4: l.mode === "http" ? null : l4Counts(view.l4Stats.get(l.name)),
         mode: l.mode,
         routes: (l.mode === "http" ? l.routes : []).map((r, i) => {
           const name = r.name ?? `route${i}`;
@@ -196,8 +202,14 @@ function classCounts(stats: RequestStats | undefined): ClassCounts {
   };
 }
 
-function l4Counts(stats: L4Stats | undefined): { total: number; active: number; bytes_in: number; bytes_out: number } {
-  return { total: stats?.connections ?? 0, active: stats?.active ?? 0, bytes_in: stats?.bytesIn ?? 0, bytes_out: stats?.bytesOut ?? 0 };
+// Every numeric field, so a counter added to a listener shows without a change here.
+function l4Counts(stats: L4Stats | undefined): Record<string, number> | null {
+  if (!stats) return null;
+  const out: Record<string, number> = {};
+  for (const [name, value] of Object.entries(stats)) {
+    if (typeof value === "number") out[name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = value;
+  }
+  return out;
 }
 
 function round(ms: number): number {

@@ -3,6 +3,7 @@
  * own. Everything is read afresh per request, so a reload shows at once.
  */
 import type { Config } from "../config/schema.ts";
+import type { L4Stats } from "../listener/l4.ts";
 import type { MetricsRegistry } from "../observe/metrics.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ReloadResult } from "./reloader.ts";
@@ -24,6 +25,8 @@ export interface AdminView {
   /** Listeners bound now. */
   readonly listeners: readonly AdminListener[];
   readonly metrics: MetricsRegistry;
+  /** Counters of the TCP and UDP listeners by name, as the listeners keep them. */
+  readonly l4Stats: ReadonlyMap<string, L4Stats>;
   /** Result of the latest reload (or of the initial load). */
   readonly lastReload: ReloadResult | undefined;
   /** False once shutdown began: /healthz then fails so a peer takes over. */

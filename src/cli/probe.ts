@@ -8,14 +8,18 @@
  * A pool without `health` is probed the way ActiveHealth would: `GET /` expecting 200-399 for
  * http(s):// servers, a TCP connect for tcp:// servers; udp:// servers are shown as "skipped" and
  * count as healthy, as nothing can tell.
+ * https:// servers are probed with their pool's and their own `tls` settings (`ca_file`,
+ * `server_name`, `insecure_skip_verify`), as the running balancer probes them.
  * With `waitMs > 0` the servers are probed again every ~500 ms until the answer is 0 or the time is
  * up; only the last round's table is printed.
  */
 import { healthSchema, type Config, type HealthConfig } from "../config/schema.ts";
 import { createLogger } from "../observe/log.ts";
 import { ActiveHealth, type ProbeResult } from "../pool/health/active.ts";
+import { probeTarget } from "../pool/health/probe-target.ts";
 import { ServerState } from "../pool/server-state.ts";
 import type { UpstreamFetch } from "../runtime/types.ts";
+import { fetchWithServerTls, upstreamTlsMap } from "../tls/upstream.ts";
 import { systemClock, type Clock } from "../util/clock.ts";
 
 /** Flags of `tenbin probe` as main.ts parsed them, and where its output goes. */
@@ -50,7 +54,10 @@ export async function runProbeCommand(config: Config, opts: ProbeCommandOptions)
   const rows: Row[] = [];
   for (const [pool, poolConfig] of Object.entries(config.pools)) {
     const servers = poolConfig.servers.map((s) => new ServerState(s, clock));
-    const checker = new ActiveHealth({ poolName: pool, servers, config: poolConfig.health ?? DEFAULT_HEALTH, fetch: opts.fetch, logger: silent, clock });
+    // As in Pool: probes know URLs, so each https:// server's TLS settings go by its probe origin.
+    const probeTls = new Map([...upstreamTlsMap(poolConfig, servers)].map(([server, tls]) => [probeTarget(server, poolConfig.health?.port).origin, tls]));
+    const fetch = fetchWithServerTls(opts.fetch, probeTls);
+    const checker = new ActiveHealth({ poolName: pool, servers, config: poolConfig.health ?? DEFAULT_HEALTH, fetch, logger: silent, clock });
     for (const server of servers) rows.push({ pool, server, checker, result: undefined });
   }
 

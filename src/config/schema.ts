@@ -106,7 +106,8 @@ const cookieStickySchema = z.strictObject({
 
 const sourceStickySchema = z.strictObject({
   timeout: duration.prefault("5m").describe("A client keeps its server this long after its last request"),
-  netmask: z.number().int().min(0).max(128).optional().describe("Group clients by prefix length (e.g. 24 for IPv4 /24); default one address"),
+  netmask: z.number().int().min(0).max(32, { message: "netmask is an IPv4 prefix length, at most 32; group IPv6 clients with netmask6 (e.g. 64)" }).optional().describe("Group IPv4 clients by prefix length (24: a /24 shares a server); default each address alone. IPv6 clients are grouped by netmask6 only"),
+  netmask6: z.number().int().min(0).max(128).optional().describe("Group IPv6 clients by prefix length (64: one site's /64 shares a server); default each address alone, as with LVS's persistence netmask for IPv6 (/128)"),
   max_entries: z.number().int().min(1).default(100_000).describe("Bound of the persistence table; the oldest entries go first"),
 });
 
@@ -156,7 +157,7 @@ const outlierSchema = z.strictObject({
 const sorrySchema = z.strictObject({
   server: z.string().optional().describe("A URL to forward to when no server can serve"),
   status: z.number().int().min(200).max(599).default(503).describe("Status of the sorry page"),
-  body_file: z.string().optional().describe("File whose content is the sorry page"),
+  body_file: z.string().optional().describe("File whose content is the sorry page, read at start and on each reload; a relative path resolves from the working directory tenbin runs in (as HAProxy and Caddy resolve theirs), and `tenbin check` reports it when it cannot be read"),
   content_type: z.string().default("text/html; charset=utf-8").describe("Content-Type of the sorry page"),
 });
 
@@ -193,7 +194,7 @@ export const poolSchema = z.strictObject({
 
 const accessLogSchema = z.strictObject({
   format: z.enum(["json", "combined"]).default("json").describe("json lines, or Apache combined with tenbin's fields appended as key=\"value\""),
-  path: z.string().min(1).default("stdout").describe("File to append to (reopened on SIGUSR1, for logrotate), or stdout"),
+  path: z.string().min(1).default("stdout").describe("File to append to (reopened on SIGUSR1, for logrotate), or stdout; a relative path resolves from the working directory tenbin runs in (as HAProxy and Caddy resolve theirs), and its directory must exist"),
 });
 
 /** The admin plane: API, Prometheus metrics and dashboard on their own listener. */

@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import type { KeySegment } from "./config-error.ts";
+import { checkFiles } from "./semantic-files.ts";
 import { checkAcceptProxy, checkL4Listener, checkL4Pools } from "./semantic-l4.ts";
 import type { Config, ListenerConfig, PoolConfig, RouteMatchConfig } from "./schema.ts";
 import type { Address } from "./units.ts";
@@ -28,6 +29,7 @@ export function checkSemantics(config: Config, warnings?: PathIssue[]): PathIssu
     checkPool(["pools", name], pool, httpPools.has(name), report);
   }
   checkL4Pools(config, report);
+  checkFiles(config, report);
   const tls = checkTls(config);
   issues.push(...tls.errors);
   warnings?.push(...tls.warnings);

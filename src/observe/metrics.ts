@@ -59,16 +59,6 @@ export class RequestStats {
   }
 }
 
-/** Connections and bytes of one L4 (tcp / udp) listener; the L4 listeners count into these. */
-export class L4Stats {
-  connections = 0;
-  active = 0;
-  /** Client → server bytes. */
-  bytesIn = 0;
-  /** Server → client bytes. */
-  bytesOut = 0;
-}
-
 /** The counters of one HTTP listener, prepared for its route table (routes by `CompiledRoute.index`). */
 export interface ListenerStats {
   readonly listener: RequestStats;
@@ -85,14 +75,14 @@ export interface ReloadCounts {
 }
 
 /**
- * Every counter tenbin keeps beyond `ServerState`'s, keyed by name so a reload keeps them: a reload
+ * Every counter tenbin keeps beyond `ServerState`'s and the L4 listeners' own (`TcpProxy.stats`,
+ * `UdpProxy.stats`, which the admin plane reads through `Tenbin.l4Stats`), keyed by name so a reload keeps them: a reload
  * asks for the same names and gets the same objects. `prune` drops what the new config no longer has.
  */
 export class MetricsRegistry {
   readonly #listeners = new Map<string, RequestStats>();
   readonly #routes = new Map<string, RequestStats>();
   readonly #pools = new Map<string, RequestStats>();
-  readonly #l4 = new Map<string, L4Stats>();
   readonly reloads: ReloadCounts = { succeeded: 0, failed: 0 };
   /** Access log lines dropped because the writer could not keep up. */
   accessLogDropped = 0;
@@ -110,11 +100,6 @@ export class MetricsRegistry {
   /** The counters of a pool (every request a route sent to it, whatever server answered). */
   pool(name: string): RequestStats {
     return getOrCreate(this.#pools, name, () => new RequestStats());
-  }
-
-  /** The counters of an L4 listener. */
-  l4(listener: string): L4Stats {
-    return getOrCreate(this.#l4, listener, () => new L4Stats());
   }
 
   /** Builds the stats a listener's handler holds for its routes (`routes[i]` → pool `pools[i]`). */
@@ -149,15 +134,9 @@ export class MetricsRegistry {
     return this.#pools;
   }
 
-  /** L4 listener counters by name. */
-  get l4Listeners(): ReadonlyMap<string, L4Stats> {
-    return this.#l4;
-  }
-
   /** Forgets the counters of listeners, routes and pools the config in force no longer has. */
   prune(live: { listeners: ReadonlySet<string>; routes: ReadonlySet<string>; pools: ReadonlySet<string> }): void {
     for (const name of this.#listeners.keys()) if (!live.listeners.has(name)) this.#listeners.delete(name);
-    for (const name of this.#l4.keys()) if (!live.listeners.has(name)) this.#l4.delete(name);
     for (const key of this.#routes.keys()) if (!live.routes.has(key)) this.#routes.delete(key);
     for (const name of this.#pools.keys()) if (!live.pools.has(name)) this.#pools.delete(name);
   }

@@ -50,6 +50,8 @@ export interface PoolDeps {
   fallbackCookieKey: string;
   /** TLS settings of https:// servers (and the sorry server) that have any. */
   upstreamTls?: ReadonlyMap<ServerState, UpstreamTls> | undefined;
+  /** This pool's outlier detector before a reload: servers that stay keep their ejection level. */
+  previousPassive?: PassiveOutlier | undefined;
 }
 
 export class Pool {
@@ -85,7 +87,7 @@ export class Pool {
     // Probes know URLs, not servers: give each probe origin its server's TLS settings.
     const probeTls = new Map([...this.#tls].map(([server, tls]) => [probeTarget(server, config.health?.port).origin, tls]));
     this.passive = config.outlier
-      ? new PassiveOutlier({ poolName: name, servers: deps.servers, config: config.outlier, logger: deps.logger, clock: deps.clock })
+      ? new PassiveOutlier({ poolName: name, servers: deps.servers, config: config.outlier, logger: deps.logger, clock: deps.clock, previous: deps.previousPassive })
       : undefined;
     this.active = config.health
       ? new ActiveHealth({

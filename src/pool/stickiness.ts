@@ -86,8 +86,10 @@ export class Stickiness {
     }
     const source = config.sticky?.source_ip;
     if (source !== undefined) {
-      const s = source === true ? { timeout: 300_000, netmask: undefined, max_entries: 100_000 } : source;
-      this.#source = new SourceAffinity({ timeoutMs: s.timeout, netmask: s.netmask, maxEntries: s.max_entries, clock });
+      const s = source === true ? { timeout: 300_000, netmask: undefined, netmask6: undefined, max_entries: 100_000 } : source;
+      // IPv6 clients are grouped by netmask6 alone (default /128): a netmask meant for IPv4 (say
+      // 24) would otherwise put a huge IPv6 range behind one server.
+      this.#source = new SourceAffinity({ timeoutMs: s.timeout, netmask: s.netmask, netmask6: s.netmask6 ?? 128, maxEntries: s.max_entries, clock });
     }
     if (config.balance === "hash" && config.hash_on !== "source_ip") {
       const colon = config.hash_on.indexOf(":");

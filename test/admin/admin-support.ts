@@ -4,6 +4,7 @@ import { createAdminApp } from "../../src/admin/app.ts";
 import type { ReloadResult } from "../../src/admin/reloader.ts";
 import type { AdminListener, AdminView } from "../../src/admin/view.ts";
 import { loadConfigText } from "../../src/config/load.ts";
+import type { L4Stats } from "../../src/listener/l4.ts";
 import type { Config } from "../../src/config/schema.ts";
 import { memoryLogger } from "../../src/observe/log.ts";
 import { MetricsRegistry } from "../../src/observe/metrics.ts";
@@ -18,6 +19,7 @@ export interface TestView extends AdminView {
   listeners: AdminListener[];
   lastReload: ReloadResult | undefined;
   accepting: boolean;
+  l4Stats: Map<string, L4Stats>;
 }
 
 /** An admin app over the pools of `yaml`; every listener counts as bound on port 10000+i. */
@@ -42,6 +44,7 @@ export function makeAdmin(yaml: string, options: { reload?: () => Promise<Reload
     pools,
     listeners: config.listeners.map((l, i) => ({ name: l.name, hostname: "127.0.0.1", port: 10_000 + i })),
     metrics: new MetricsRegistry(),
+    l4Stats: new Map(),
     lastReload: { ok: true, trigger: "start", at: new Date(0).toISOString(), durationMs: 0, errors: [], message: "loaded" },
     accepting: true,
   };

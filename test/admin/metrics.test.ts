@@ -43,12 +43,10 @@ describe("MetricsRegistry", () => {
     const m = new MetricsRegistry();
     m.forListener("web", [{ name: "r0", pool: "app" }], new Set(["app"]));
     m.forListener("old", [{ name: "r0", pool: "old" }], new Set(["old"]));
-    m.l4("db");
     m.prune({ listeners: new Set(["web"]), routes: new Set([MetricsRegistry.routeKey("web", "r0")]), pools: new Set(["app"]) });
     expect([...m.listeners.keys()]).toEqual(["web"]);
     expect([...m.routes()].map(([l, r]) => `${l}/${r}`)).toEqual(["web/r0"]);
     expect([...m.pools.keys()]).toEqual(["app"]);
-    expect(m.l4Listeners.size).toBe(0);
   });
 });
 
@@ -68,9 +66,8 @@ describe("GET /metrics", () => {
     server("web", 0).healthy = false;
     view.metrics.reloads.succeeded = 3;
     view.metrics.reloads.failed = 1;
-    const l4 = view.metrics.l4("db");
-    l4.connections = 5;
-    l4.bytesIn = 100;
+    view.l4Stats.set("db", { accepted: 5, refused: 1, badProxyHeader: 2, noServer: 0, idleClosed: 0, bytesFromClients: 100, bytesToClients: 7 });
+    view.l4Stats.set("dns", { flowsCreated: 4, flowsExpired: 1, flowsRefused: 3, fromClients: 9, toServers: 8, fromServers: 6, toClients: 6, dropped: 1 });
 
     const res = await request("/metrics");
     expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
@@ -100,7 +97,14 @@ describe("GET /metrics", () => {
     expect(value('tenbin_reloads_total{result="failure"}')).toBe(1);
     expect(value("tenbin_last_reload_success")).toBe(1);
     expect(value('tenbin_l4_connections_total{listener="db"}')).toBe(5);
+    expect(value('tenbin_l4_refused_total{listener="db"}')).toBe(1);
+    expect(value('tenbin_l4_bad_proxy_header_total{listener="db"}')).toBe(2);
     expect(value('tenbin_l4_bytes_total{listener="db",direction="in"}')).toBe(100);
+    expect(value('tenbin_l4_bytes_total{listener="db",direction="out"}')).toBe(7);
+    expect(value('tenbin_l4_connections_total{listener="dns"}')).toBe(4);
+    expect(value('tenbin_l4_refused_total{listener="dns"}')).toBe(3);
+    expect(value('tenbin_l4_datagrams_total{listener="dns",direction="to_server"}')).toBe(8);
+    expect(value('tenbin_l4_dropped_total{listener="dns"}')).toBe(1);
 
     // Every sample's family was declared before it, once.
     const declared = new Set<string>();

@@ -268,7 +268,7 @@ describe("loadConfigText: a full config", () => {
       http: { method: "GET", path: "/", headers: {}, expect_status: ["200-399"] },
       interval: 2000, timeout: 1000, rise: 2, fall: 3, jitter: 0.1, initial: "up",
     });
-    expect(web.sorry).toEqual({ status: 503, body_file: "sorry.html", content_type: "text/html; charset=utf-8" });
+    expect(web.sorry).toEqual({ status: 503, body_file: "config/examples/sorry.html", content_type: "text/html; charset=utf-8" });
   });
 
   test("the smallest config gets every default", () => {

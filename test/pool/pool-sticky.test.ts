@@ -44,6 +44,22 @@ describe("source-address persistence in a pool", () => {
     expect(request(grouped, facts("192.0.3.1")).server).not.toBe(one);
   });
 
+  test("netmask groups IPv4 only; IPv6 clients are kept apart unless netmask6 groups them", () => {
+    const v4Only = makePool([{}, {}], { sticky: { source_ip: { netmask: 24 } } }).pool;
+    expect(request(v4Only, facts("2001:db8:0:1::1")).server).not.toBe(request(v4Only, facts("2001:db8:0:2::1")).server);
+    const both = makePool([{}, {}], { sticky: { source_ip: { netmask: 24, netmask6: 64 } } }).pool;
+    const site = request(both, facts("2001:db8:0:1::1")).server;
+    expect(request(both, facts("2001:db8:0:1:ffff::9")).server).toBe(site);
+    expect(request(both, facts("2001:db8:0:2::1")).server).not.toBe(site);
+  });
+
+  test("a netmask above 32 is refused, pointing at netmask6", () => {
+    const parsed = poolSchema.safeParse({ servers: [{ url: "http://10.0.0.1:8080" }], sticky: { source_ip: { netmask: 48 } } });
+    expect(parsed.success).toBe(false);
+    expect(JSON.stringify(parsed.error?.issues)).toContain("at most 32; group IPv6 clients with netmask6");
+    expect(poolSchema.safeParse({ servers: [{ url: "http://10.0.0.1:8080" }], sticky: { source_ip: { netmask6: 129 } } }).success).toBe(false);
+  });
+
   test("a pinned server that goes down is left; the client's new server is remembered", () => {
     const { pool, servers } = makePool([{}, {}], { sticky: { source_ip: true } });
     const first = request(pool, facts()).server;

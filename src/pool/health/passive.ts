@@ -19,6 +19,8 @@
  *   failing status lasts its full time: a health endpoint that passes says nothing about the statuses
  *   real requests got (it passed all along), so readmitting on it would defeat the ejection.
  *   `upSince` is set to the end of the ejection so slow start ramps from there.
+ * - A reload keeps each staying server's counters (`previous`): the doubling level, a run of
+ *   failures and the ejection count carry on as if the config had not changed.
  */
 import type { OutlierConfig } from "../../config/schema.ts";
 import type { Logger } from "../../observe/log.ts";
@@ -51,6 +53,11 @@ export interface PassiveOutlierOptions {
   logger: Logger;
   /** Defaults to the servers' clock. */
   clock?: Clock;
+  /**
+   * The same pool's detector before a reload: servers that stay (the same `ServerState`, kept by
+   * the registry) keep their counters, shared with it so late outcomes of old requests still count.
+   */
+  previous?: PassiveOutlier | undefined;
 }
 
 interface Entry extends OutlierStats {
@@ -79,7 +86,12 @@ export class PassiveOutlier {
     this.#logger = options.logger;
     this.#clock = options.clock ?? options.servers[0]?.clock ?? systemClock;
     this.#isFailureStatus = compileStatusList(options.config.failure_statuses);
-    for (const server of options.servers) this.#entry(server);
+    const previous = options.previous;
+    for (const server of options.servers) {
+      const kept = previous ? previous.#entries.get(server) : undefined;
+      if (kept) this.#entries.set(server, kept);
+      else this.#entry(server);
+    }
   }
 
   /** A response (or connection) that went well. Cheap: one map lookup on the usual path. */
