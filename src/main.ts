@@ -16,7 +16,7 @@ import type { HttpServer, Runtime } from "./runtime/types.ts";
 import { Tenbin } from "./start.ts";
 import { VERSION } from "./version.ts";
 import { WorkerSupervisor } from "./workers/supervisor.ts";
-import { resolveWorkerCount } from "./workers/worker-config.ts";
+import { plannedProcesses } from "./workers/worker-config.ts";
 import { runWorker } from "./workers/worker-process.ts";
 
 const USAGE = `tenbin ${VERSION} — a load balancer for HTTP, HTTPS, TCP and UDP
@@ -104,7 +104,7 @@ async function run(runtime: Runtime, file: string, demo: boolean): Promise<numbe
   const onWarning = (w: ConfigIssue) => logger.warn(formatConfigIssue(w));
   const config = await loadConfigFile(file, runtime.envAll(), { onWarning });
   const backends: HttpServer[] = demo ? await startDemoBackends(config, runtime) : [];
-  const processes = resolveWorkerCount(config.workers);
+  const processes = plannedProcesses(config.workers, runtime, logger);
   const tenbin = await Tenbin.start(config, {
     runtime,
     logger,

@@ -336,6 +336,7 @@ export class Tenbin {
       const key = `${name}\u0000${new ServerState(serverConfig, clock).key}`;
       let state = this.#registry.get(key);
       if (state) {
+        const wasOut = state.disabled || state.draining || state.weight === 0;
         if (!sameServerConfig(state.config, serverConfig)) {
           // The config changed this server: run-time overrides give way to the file.
           state.weightOverride = undefined;
@@ -343,6 +344,8 @@ export class Tenbin {
           state.disabled = false;
         }
         state.config = serverConfig;
+        // Back in service through the new config (drain off, a weight again): ramp under slow_start.
+        if (wasOut && !state.disabled && !state.draining && state.weight > 0) state.upSince = clock.now();
         if (previous?.pools.get(name)?.config.health) kept.add(state);
       } else {
         state = new ServerState(serverConfig, clock);
@@ -375,6 +378,7 @@ export class Tenbin {
       sorryServer,
       fallbackCookieKey: this.#cookieKey,
       upstreamTls: upstreamTlsMap(config, sorryServer ? [...servers, sorryServer] : servers),
+      previousPassive: previous?.pools.get(name)?.passive,
     });
   }
 

@@ -96,8 +96,8 @@ export const denoRuntime: Runtime = {
     headers.set("accept-encoding", "identity");
     return fetch(url, { ...init, headers, redirect: "manual", client: clientFor(tls) } as RequestInit);
   },
-  // Not built for Deno yet (node:child_process `fork` with IPC is the likely route): `workers` runs as 1.
-  spawnWorker: () => "unsupported",
+  // No spawnWorker yet (node:child_process `fork` with IPC is the likely route): `workers` runs as 1.
+  // (Deno.serve's reusePort also needs --unstable-net, so nothing here may ask for it.)
   parentChannel: () => undefined,
   onSignal(signal: SignalName, handler: () => void) {
     D.addSignalListener(signal, handler);

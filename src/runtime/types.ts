@@ -115,10 +115,10 @@ export interface Runtime {
   /** Binds a UDP socket (`port` 0 for an ephemeral one). */
   udpSocket(options: UdpSocketOptions): Promise<UdpSocket>;
   /**
-   * Starts this program again as a worker process (stdout and stderr shared with this one);
-   * "unsupported" where the runtime cannot (Deno: no IPC channel here yet).
+   * Starts this program again as a worker process (stdout and stderr shared with this one). Absent
+   * where the runtime cannot (Deno, for now): `workers` then runs one process.
    */
-  spawnWorker(options: SpawnWorkerOptions): WorkerProcess | "unsupported";
+  spawnWorker?(options: SpawnWorkerOptions): WorkerProcess;
   /** The channel to the parent when this process was started by `spawnWorker`; else undefined. */
   parentChannel(): ParentChannel | undefined;
   /** Registers a signal handler; returns a function that removes it. */
