@@ -25,6 +25,17 @@ export interface AdminPlaneOptions {
   apply: (config: Config) => Promise<void>;
 }
 
+/** The fields the plane's view reads from the running balancer: a record, so a new field of `AdminView` must be listed. */
+const FORWARDED: Record<Exclude<keyof AdminView, "lastReload">, true> = {
+  config: true,
+  pools: true,
+  listeners: true,
+  metrics: true,
+  l4Stats: true,
+  accepting: true,
+  workers: true,
+};
+
 /** Admin listener + reloader of one Tenbin. */
 export class AdminPlane {
   readonly #server: AdminServer;
@@ -36,32 +47,11 @@ export class AdminPlane {
       ? new Reloader({ load, apply, logger, counts: view.metrics.reloads, source: options.source ?? "the config" })
       : undefined;
     const plane = this;
-    const fullView: AdminView = {
-      get config() {
-        return view.config;
-      },
-      get pools() {
-        return view.pools;
-      },
-      get listeners() {
-        return view.listeners;
-      },
-      get metrics() {
-        return view.metrics;
-      },
-      get l4Stats() {
-        return view.l4Stats;
-      },
-      get accepting() {
-        return view.accepting;
-      },
-      get workers() {
-        return view.workers;
-      },
-      get lastReload() {
-        return plane.lastReload;
-      },
-    };
+    const fullView = { get lastReload() { return plane.lastReload; } } as AdminView;
+    // Every other field reads through to `view` on each access: pools, listeners... change on reload.
+    for (const key of Object.keys(FORWARDED) as (keyof typeof FORWARDED)[]) {
+      Object.defineProperty(fullView, key, { get: () => view[key], enumerable: true, configurable: true });
+    }
     const app = createAdminApp({
       view: fullView,
       reload: () => this.reload("api"),

@@ -150,23 +150,22 @@ function renderServers(out: Exposition, view: AdminView): void {
   const each = (fn: (labels: Record<string, string>, s: (typeof pools)[number]["servers"][number], pool: (typeof pools)[number]) => void) => {
     for (const pool of pools) for (const s of pool.servers) fn({ pool: pool.name, server: s.name }, s, pool);
   };
-  out.family("tenbin_server_up", "gauge", "1 when the server takes new requests (healthy, not ejected, draining or disabled)");
-  each((l, s) => out.sample("tenbin_server_up", l, s.isUsable() ? 1 : 0));
-  out.family("tenbin_server_healthy", "gauge", "Active health verdict (1 up, 0 down)");
-  each((l, s) => out.sample("tenbin_server_healthy", l, s.healthy ? 1 : 0));
-  out.family("tenbin_server_weight", "gauge", "Weight in force (admin override or config)");
-  each((l, s) => out.sample("tenbin_server_weight", l, s.weight));
-  out.family("tenbin_server_in_flight", "gauge", "Requests or L4 connections in flight");
-  each((l, s) => out.sample("tenbin_server_in_flight", l, s.inFlight));
-  out.family("tenbin_server_requests_total", "counter", "Attempts sent to the server (each retry counts)");
-  each((l, s) => out.sample("tenbin_server_requests_total", l, s.requests));
+  /** A family with one sample a server. */
+  const simple = (name: string, type: "counter" | "gauge", help: string, value: (s: (typeof pools)[number]["servers"][number]) => number) => {
+    out.family(name, type, help);
+    each((l, s) => out.sample(name, l, value(s)));
+  };
+  simple("tenbin_server_up", "gauge", "1 when the server takes new requests (healthy, not ejected, draining or disabled)", (s) => (s.isUsable() ? 1 : 0));
+  simple("tenbin_server_healthy", "gauge", "Active health verdict (1 up, 0 down)", (s) => (s.healthy ? 1 : 0));
+  simple("tenbin_server_weight", "gauge", "Weight in force (admin override or config)", (s) => s.weight);
+  simple("tenbin_server_in_flight", "gauge", "Requests or L4 connections in flight", (s) => s.inFlight);
+  simple("tenbin_server_requests_total", "counter", "Attempts sent to the server (each retry counts)", (s) => s.requests);
   out.family("tenbin_server_responses_total", "counter", "Responses from the server, by status class");
   each((l, s) => {
     const counts = [s.responses1xx, s.responses2xx, s.responses3xx, s.responses4xx, s.responses5xx];
     STATUS_CLASSES.forEach((cls, i) => out.sample("tenbin_server_responses_total", { ...l, class: cls }, counts[i]!));
   });
-  out.family("tenbin_server_failures_total", "counter", "Attempts without a response (connect error, timeout, reset)");
-  each((l, s) => out.sample("tenbin_server_failures_total", l, s.failures));
+  simple("tenbin_server_failures_total", "counter", "Attempts without a response (connect error, timeout, reset)", (s) => s.failures);
   out.family("tenbin_server_response_seconds", "histogram", "Time to the server's response headers");
   each((l, s) => out.histogram("tenbin_server_response_seconds", l, s.latency));
   out.family("tenbin_server_ewma_response_seconds", "gauge", "EWMA of the time to response headers (least_time's input)");

@@ -1,30 +1,24 @@
 /** End to end: weights, least_time and hash keys, through a real listener to real backends. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { startTenbin, startTenbinInProcess } from "../helpers/tenbin.ts";
-import { get, load, namedBackend, stopAll, tally } from "./pools-support.ts";
+import { appPoolYaml, get, load, namedBackend, stopAll, tally } from "./pools-support.ts";
 
 const a = namedBackend("a");
 const b = namedBackend("b");
 const c = namedBackend("c");
 afterAll(() => stopAll([a, b, c]));
 
-function yaml(pool: string): string {
-  return `
-listeners:
-  - { name: web, listen: 127.0.0.1:0, routes: [{ pool: app }] }
-pools:
-  app:
-${pool}
-`;
-}
-
-describe("weights", () => {
-  test("weights 3:1 split requests 3:1, weight 0 gets nothing", async () => {
-    const t = await startTenbinInProcess(yaml(`
+const yaml = appPoolYaml;
+/** a, b, c at weights 3, 1, 0. */
+const weighted = yaml(`
     servers:
       - { url: "${a.url}", weight: 3 }
       - { url: "${b.url}", weight: 1 }
-      - { url: "${c.url}", weight: 0 }`));
+      - { url: "${c.url}", weight: 0 }`);
+
+describe("weights", () => {
+  test("weights 3:1 split requests 3:1, weight 0 gets nothing", async () => {
+    const t = await startTenbinInProcess(weighted);
     try {
       const bodies = [];
       for (let i = 0; i < 80; i++) bodies.push((await get(t.url("/"))).body);
@@ -36,11 +30,7 @@ describe("weights", () => {
   });
 
   test("weights hold under concurrent clients", async () => {
-    const t = await startTenbinInProcess(yaml(`
-    servers:
-      - { url: "${a.url}", weight: 3 }
-      - { url: "${b.url}", weight: 1 }
-      - { url: "${c.url}", weight: 0 }`));
+    const t = await startTenbinInProcess(weighted);
     try {
       const counts = tally(await load(200, 8, async () => (await get(t.url("/"))).body));
       expect(counts.c).toBeUndefined();

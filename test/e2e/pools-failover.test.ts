@@ -8,17 +8,7 @@ import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { closedPort, startHttpBackend, waitUntil } from "../helpers/health-backends.ts";
 import { startTenbinInProcess, writeConfig } from "../helpers/tenbin.ts";
-import { get, load, namedBackend, stopAll, tally } from "./pools-support.ts";
-
-/** A backend answering its name, with a /healthz a test can fail. */
-function healthBackend(name: string) {
-  const state = { healthy: true };
-  const backend = startHttpBackend((req) => {
-    if (new URL(req.url).pathname === "/healthz") return new Response("", { status: state.healthy ? 200 : 500 });
-    return new Response(name);
-  });
-  return Object.assign(backend, { state });
-}
+import { appPoolYaml, get, healthBackend, load, namedBackend, stopAll, tally } from "./pools-support.ts";
 
 const p1 = healthBackend("p1");
 const p2 = healthBackend("p2");
@@ -26,15 +16,7 @@ const backup = healthBackend("backup");
 const sorryServer = startHttpBackend(async (req) => new Response(`sorry server: ${req.method} ${new URL(req.url).pathname} ${await req.text()}`, { status: 503 }));
 afterAll(() => stopAll([p1, p2, backup, sorryServer]));
 
-function yaml(pool: string): string {
-  return `
-listeners:
-  - { name: web, listen: 127.0.0.1:0, routes: [{ pool: app }] }
-pools:
-  app:
-${pool}
-`;
-}
+const yaml = appPoolYaml;
 
 /** Answers of `n` sequential requests, tallied by body. */
 async function answers(url: string, n: number): Promise<Record<string, number>> {

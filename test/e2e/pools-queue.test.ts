@@ -1,21 +1,13 @@
 /** End to end: per-server `max_conns`, the bounded queue and its timeout, with slow real backends. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { startTenbinInProcess } from "../helpers/tenbin.ts";
-import { CookieJar, get, namedBackend, stopAll, tally } from "./pools-support.ts";
+import { appPoolYaml, CookieJar, get, namedBackend, stopAll, tally } from "./pools-support.ts";
 
 const a = namedBackend("a", 200);
 const b = namedBackend("b", 200);
 afterAll(() => stopAll([a, b]));
 
-function yaml(pool: string): string {
-  return `
-listeners:
-  - { name: web, listen: 127.0.0.1:0, routes: [{ pool: app }] }
-pools:
-  app:
-${pool}
-`;
-}
+const yaml = appPoolYaml;
 
 describe("queue", () => {
   test("max_conns 2 × 2 servers, max_queue 3, 10 clients: 4 served at once, 3 wait, 3 get 503", async () => {

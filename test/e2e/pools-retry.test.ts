@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { closedPort, startHttpBackend } from "../helpers/health-backends.ts";
 import { startTenbinInProcess } from "../helpers/tenbin.ts";
-import { get, namedBackend, startResettingBackend, stopAll } from "./pools-support.ts";
+import { appPoolYaml, get, namedBackend, startResettingBackend, stopAll } from "./pools-support.ts";
 
 /** A backend that answers `NAME METHOD BODY`, so a test sees what arrived. */
 function echoBackend(name: string, status = 200) {
@@ -20,14 +20,7 @@ const refused = `http://127.0.0.1:${closedPort()}`;
 afterAll(() => stopAll([a, unavailable1, unavailable2]));
 
 function yaml(servers: string, extra = ""): string {
-  return `
-listeners:
-  - { name: web, listen: 127.0.0.1:0, routes: [{ pool: app }] }
-pools:
-  app:
-    servers: ${servers}
-${extra}
-`;
+  return appPoolYaml(`    servers: ${servers}\n${extra}`);
 }
 
 describe("retries", () => {

@@ -3,17 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { loadConfigText } from "../../src/config/load.ts";
 import { startHttpBackend, waitUntil } from "../helpers/health-backends.ts";
 import { startTenbinInProcess } from "../helpers/tenbin.ts";
-import { CookieJar, get, getFrom, namedBackend, stopAll, tally } from "./pools-support.ts";
-
-/** A backend answering its name, with a /healthz a test can fail. */
-function healthBackend(name: string) {
-  const state = { healthy: true };
-  const backend = startHttpBackend((req) => {
-    if (new URL(req.url).pathname === "/healthz") return new Response("", { status: state.healthy ? 200 : 500 });
-    return new Response(name);
-  });
-  return Object.assign(backend, { state });
-}
+import { appPoolYaml, CookieJar, get, getFrom, healthBackend, namedBackend, stopAll, tally } from "./pools-support.ts";
 
 const a = healthBackend("a");
 const b = healthBackend("b");
@@ -21,14 +11,7 @@ const c = namedBackend("c");
 afterAll(() => stopAll([a, b, c]));
 
 function yaml(pool: string, servers = `[{ url: "${a.url}" }, { url: "${b.url}" }]`): string {
-  return `
-listeners:
-  - { name: web, listen: 127.0.0.1:0, routes: [{ pool: app }] }
-pools:
-  app:
-    servers: ${servers}
-${pool}
-`;
+  return appPoolYaml(`    servers: ${servers}\n${pool}`);
 }
 
 const cookiePool = `    sticky: { cookie: { name: srv, key: "test-key-1" } }`;

@@ -17,6 +17,27 @@ export function namedBackend(name: string, delayMs = 0, status = 200): HttpBacke
   });
 }
 
+/** A backend answering its name, with a /healthz a test can fail (`state.healthy = false`). */
+export function healthBackend(name: string): HttpBackend & { state: { healthy: boolean } } {
+  const state = { healthy: true };
+  const backend = startHttpBackend((req) => {
+    if (new URL(req.url).pathname === "/healthz") return new Response("", { status: state.healthy ? 200 : 500 });
+    return new Response(name);
+  });
+  return Object.assign(backend, { state });
+}
+
+/** A config of one listener (`web`, port 0) routing everything to pool `app`, whose body is `pool`. */
+export function appPoolYaml(pool: string): string {
+  return `
+listeners:
+  - { name: web, listen: 127.0.0.1:0, routes: [{ pool: app }] }
+pools:
+  app:
+${pool}
+`;
+}
+
 /** Stops every backend given; ignores ones already stopped. */
 export async function stopAll(backends: readonly { stop(): Promise<void> | void }[]): Promise<void> {
   await Promise.all(backends.map(async (b) => await b.stop()));

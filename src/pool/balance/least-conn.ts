@@ -8,18 +8,20 @@
 import type { ServerState } from "../server-state.ts";
 import type { Balancer, BalancerFactory, PickContext } from "./balancer.ts";
 import { ArrayCache, perServerFloats } from "./array-cache.ts";
+import { availableWeights, SmoothWeighted } from "./smooth-weighted.ts";
 import { Snapshots } from "./snapshot.ts";
 
 /**
  * Position of the least loaded server by `weights` (0 = skip), or -1. Scores of tied servers are
  * updated; when `backup` is given, `current` is first copied into it and `backup.used` set, so the
- * caller can undo. `loads` is scratch space of the array's length.
+ * caller can undo. `loads` is scratch space of the array's length; `smooth` the balancer's own.
  */
 function leastLoaded(
   servers: readonly ServerState[],
   weights: Float64Array,
   current: Float64Array,
   loads: Float64Array,
+  smooth: SmoothWeighted,
   backup: { scores: Float64Array; used: boolean } | undefined,
 ): number {
   const n = servers.length;
@@ -46,21 +48,8 @@ function leastLoaded(
     backup.scores.set(current);
     backup.used = true;
   }
-  let total = 0;
-  let best = -1;
-  let bestScore = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < n; i++) {
-    const weight = weights[i]!;
-    if (weight <= 0 || loads[i] !== lowest) continue;
-    const score = current[i]! + weight;
-    current[i] = score;
-    total += weight;
-    if (score > bestScore) {
-      bestScore = score;
-      best = i;
-    }
-  }
-  current[best] = bestScore - total;
+  const best = smooth.round(current, weights, loads, lowest);
+  smooth.settle(current, best);
   return best;
 }
 
@@ -77,15 +66,11 @@ export const leastConnections: BalancerFactory = (options): Balancer => {
     (value, servers) => value.scores.length === servers.length,
   );
   const scratch = perServerFloats();
+  const smooth = new SmoothWeighted();
 
   function pickLive(servers: readonly ServerState[], current: Float64Array, now: number, exclude: PickContext["exclude"]): ServerState | undefined {
-    const weights = liveWeights.get(servers);
-    for (let i = 0; i < servers.length; i++) {
-      const server = servers[i]!;
-      const ok = server.isAvailable(now) && (exclude === undefined || !exclude.has(server));
-      weights[i] = ok ? server.effectiveWeight(now) : 0;
-    }
-    const best = leastLoaded(servers, weights, current, scratch.get(servers), undefined);
+    const weights = availableWeights(servers, now, exclude, liveWeights.get(servers));
+    const best = leastLoaded(servers, weights, current, scratch.get(servers), smooth, undefined);
     return best < 0 ? undefined : servers[best];
   }
 
@@ -101,7 +86,7 @@ export const leastConnections: BalancerFactory = (options): Balancer => {
         if (snapshot.usable > 0) {
           const backup = saved.get(servers);
           backup.used = false;
-          const best = leastLoaded(servers, snapshot.weights, current, scratch.get(servers), backup);
+          const best = leastLoaded(servers, snapshot.weights, current, scratch.get(servers), smooth, backup);
           const chosen = servers[best]!;
           if (chosen.isAvailable(now)) return chosen;
           if (backup.used) current.set(backup.scores);

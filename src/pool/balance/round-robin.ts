@@ -7,6 +7,7 @@
 import type { ServerState } from "../server-state.ts";
 import type { Balancer, BalancerFactory, PickContext } from "./balancer.ts";
 import { perServerFloats } from "./array-cache.ts";
+import { availableWeights, SmoothWeighted } from "./smooth-weighted.ts";
 import { Snapshots } from "./snapshot.ts";
 
 /** Creates a smooth weighted round robin balancer; deterministic, no randomness. */
@@ -15,35 +16,20 @@ export const smoothWeightedRoundRobin: BalancerFactory = (options): Balancer => 
   // Running scores by position in the servers array (see ArrayCache for why not on ServerState).
   const scores = perServerFloats();
   const snapshots = new Snapshots();
+  const smooth = new SmoothWeighted();
+  /** Live weights for the slow path, reused. */
+  const liveWeights = perServerFloats();
 
   /** The algorithm on live state: used with `exclude`, and when the snapshot was stale. */
   function pickLive(servers: readonly ServerState[], current: Float64Array, now: number, exclude: PickContext["exclude"]): ServerState | undefined {
-    let total = 0;
-    let best = -1;
-    let bestScore = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < servers.length; i++) {
-      const server = servers[i]!;
-      if (!server.isAvailable(now) || (exclude !== undefined && exclude.has(server))) continue;
-      const weight = server.effectiveWeight(now);
-      if (weight <= 0) continue;
-      const score = current[i]! + weight;
-      current[i] = score;
-      total += weight;
-      // Strictly greater: on a tie the earlier server wins, as in nginx.
-      if (score > bestScore) {
-        bestScore = score;
-        best = i;
-      }
-    }
-    if (best < 0) return undefined;
-    current[best] = bestScore - total;
-    return servers[best];
+    const best = smooth.round(current, availableWeights(servers, now, exclude, liveWeights.get(servers)));
+    smooth.settle(current, best);
+    return best < 0 ? undefined : servers[best];
   }
 
   return {
     pick(servers, ctx) {
-      const n = servers.length;
-      if (n === 0) return undefined;
+      if (servers.length === 0) return undefined;
       const now = clock.now();
       const exclude = ctx.exclude !== undefined && ctx.exclude.size > 0 ? ctx.exclude : undefined;
       const current = scores.get(servers);
@@ -51,27 +37,14 @@ export const smoothWeightedRoundRobin: BalancerFactory = (options): Balancer => 
         // Fast path over the snapshot (snapshot.ts), the same algorithm on cached weights.
         const { weights, usable } = snapshots.get(servers, now);
         if (usable > 0) {
-          let total = 0;
-          let best = 0;
-          let bestScore = Number.NEGATIVE_INFINITY;
-          for (let i = 0; i < n; i++) {
-            const weight = weights[i]!;
-            if (weight <= 0) continue;
-            const score = current[i]! + weight;
-            current[i] = score;
-            total += weight;
-            if (score > bestScore) {
-              bestScore = score;
-              best = i;
-            }
-          }
+          const best = smooth.round(current, weights);
           const chosen = servers[best]!;
           if (chosen.isAvailable(now)) {
-            current[best] = bestScore - total;
+            smooth.settle(current, best);
             return chosen;
           }
           // Live state moved on (or the server is full): undo, refresh, pick from live state.
-          for (let i = 0; i < n; i++) if (weights[i]! > 0) current[i]! -= weights[i]!;
+          smooth.undo(current, weights);
           if (!chosen.isUsable(now)) snapshots.refresh(servers, now); // not merely full
         }
       }
