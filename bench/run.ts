@@ -3,9 +3,12 @@
  * prints one markdown table and writes bench/results.md with the machine, versions and command.
  *
  *   bun bench/run.ts [--scenario l7-1k,l7-100k] [--peers tenbin,haproxy,nginx,caddy]
- *                    [--connections 50,200] [--no-micro] [--no-macro] [--no-direct]
+ *                    [--connections 50,200] [--no-micro] [--no-macro] [--no-direct] [--no-idle] [--no-startup]
  *   env: BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_ROUNDS (1), BENCH_CONNECTIONS (50,200),
  *        BENCH_BACKEND=bun (Bun backends even when nginx is installed); BENCH_DURATION=3s for a quick run
+ *
+ * `--idle` (default on): tenbin's RSS with 10,000 idle keep-alive clients (bench/idle-conns.ts);
+ * `--startup` (default on): dist/tenbin spawn → first proxied 200 (bench/startup.ts).
  *
  * Peers for the macro benchmark: `apt-get install haproxy nginx caddy wrk`.
  */
@@ -17,11 +20,13 @@ import { PEERS } from "./configs/peers.ts";
 import { DEFAULT_SCENARIOS, SCENARIOS } from "./configs/scenarios.ts";
 import type { PeerName } from "./configs/types.ts";
 import { type LoadReport, type Measurement, runLoadBench } from "./load.ts";
+import { renderIdleConns, runIdleConnsBench } from "./idle-conns.ts";
+import { renderStartup, runStartupBench } from "./startup.ts";
 
 const ROOT = join(import.meta.dir, "..");
 // Other work on the machine skews every number; the report shows how busy it was when we began.
 const LOAD_AT_START = existsSync("/proc/loadavg") ? readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") : "unknown";
-const USAGE = "Usage: bun bench/run.ts [--scenario a,b] [--peers a,b] [--connections 50,200] [--no-micro] [--no-macro] [--no-direct]";
+const USAGE = "Usage: bun bench/run.ts [--scenario a,b] [--peers a,b] [--connections 50,200] [--no-micro] [--no-macro] [--no-direct] [--no-idle] [--no-startup]";
 
 interface RunOptions {
   scenarios: string[];
@@ -30,6 +35,8 @@ interface RunOptions {
   micro: boolean;
   macro: boolean;
   direct: boolean;
+  idle: boolean;
+  startup: boolean;
 }
 
 function parseArgs(argv: string[]): RunOptions {
@@ -40,6 +47,8 @@ function parseArgs(argv: string[]): RunOptions {
     micro: true,
     macro: true,
     direct: true,
+    idle: true,
+    startup: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -50,6 +59,8 @@ function parseArgs(argv: string[]): RunOptions {
     else if (arg === "--no-micro") options.micro = false;
     else if (arg === "--no-macro") options.macro = false;
     else if (arg === "--no-direct") options.direct = false;
+    else if (arg === "--idle" || arg === "--no-idle") options.idle = arg === "--idle";
+    else if (arg === "--startup" || arg === "--no-startup") options.startup = arg === "--startup";
     else throw new Error(`Unknown option "${arg}"\n${USAGE}`);
   }
   for (const name of options.scenarios) {
@@ -136,7 +147,7 @@ function command(): string {
   return [...env, "node_modules/.bin/bun bench/run.ts", ...process.argv.slice(2)].join(" ");
 }
 
-function report(micro: [string, string][], load: LoadReport | undefined, table: string, settings: string): string {
+function report(micro: [string, string][], load: LoadReport | undefined, table: string, settings: string, extra: [string, string][] = []): string {
   const out = ["# tenbin benchmark results", "", `Generated ${new Date().toISOString()} by \`${command()}\`.`, "", "## Machine", "", ...machine(), ""];
   if (load) {
     out.push("## Versions", "", `- Bun ${Bun.version} (harness)`, ...Object.entries(load.versions).map(([k, v]) => `- ${k} ${v}`), "");
@@ -155,6 +166,7 @@ function report(micro: [string, string][], load: LoadReport | undefined, table: 
       "",
     );
   }
+  for (const [title, text] of extra) out.push(`## ${title}`, "", text, "");
   for (const [name, text] of micro) out.push(`## Micro: ${name}`, "", text, "");
   return out.join("\n");
 }
@@ -199,8 +211,24 @@ async function main(): Promise<void> {
     table = renderTable(load.measurements);
     console.log(`\n${settings}\n\n${table}\n`);
   }
+  const extra: [string, string][] = [];
+  if (options.idle || options.startup) {
+    const missing = await ensureTenbin();
+    if (options.idle) {
+      console.error("idle: 10,000 keep-alive clients (bench/idle-conns.ts)");
+      const text = missing ?? renderIdleConns(await runIdleConnsBench({ root: ROOT, log: (line) => console.error(line) }));
+      extra.push(["Memory: idle keep-alive clients (`bun bench/idle-conns.ts`)", text]);
+      console.log(`\n${text}\n`);
+    }
+    if (options.startup) {
+      console.error("startup: dist/tenbin → first proxied 200 (bench/startup.ts)");
+      const text = missing ?? renderStartup(await runStartupBench({ root: ROOT }));
+      extra.push(["Start-up of the compiled binary (`bun bench/startup.ts`)", text]);
+      console.log(`\n${text}\n`);
+    }
+  }
   const file = join(ROOT, "bench", "results.md");
-  writeFileSync(file, report(micro, load, table, settings));
+  writeFileSync(file, report(micro, load, table, settings, extra));
   console.error(`wrote ${file}`);
 }
 

