@@ -191,8 +191,8 @@ export class Tenbin {
     try {
       for (const listener of config.listeners) {
         const address = `${listener.mode} ${listener.listen.host}:${listener.listen.port}`;
-        const tls = listener.mode === "http" && listener.tls ? loadListenerTls(listener.tls) : undefined;
-        const listen = listener.mode === "http" ? `${address} ${tlsBindKey(listener, tls)}` : address;
+        const tls = listener.mode !== "udp" && listener.tls ? loadListenerTls(listener.tls) : undefined;
+        const listen = listener.mode !== "udp" ? `${address} ${tlsBindKey(listener, tls)}` : address;
         const running = this.#running.get(listener.name);
         if (running && running.listen === listen) continue;
         // Same address, new certificates or protocols: the new socket takes the same (maybe picked) port.
@@ -204,12 +204,12 @@ export class Tenbin {
         }
         const server = listener.mode === "http"
           ? await this.#bind(listener, tls, samePort)
-          : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), { ...this.#deps, clock: this.#deps.clock });
+          : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls?.serve, port: samePort });
         const old = this.#running.get(listener.name);
         this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true });
         started.push(listener.name);
         if (old) void old.server.stop();
-        this.#deps.logger.info(`listener ${listener.name} listening on ${tls ? "https" : listener.mode}://${server.hostname}:${server.port}`);
+        this.#deps.logger.info(`listener ${listener.name} listening on ${tls ? (listener.mode === "http" ? "https" : "tls") : listener.mode}://${server.hostname}:${server.port}`);
       }
       await this.#admin.apply(config, previous === undefined);
     } catch (error) {
@@ -288,7 +288,7 @@ export class Tenbin {
   async #reloadCertificates(name: string): Promise<void> {
     const listener = this.#generation?.config.listeners.find((l) => l.name === name);
     const running = this.#running.get(name);
-    if (!listener || listener.mode !== "http" || !listener.tls || !running) return;
+    if (!listener || listener.mode === "udp" || !listener.tls || !running) return;
     const { logger } = this.#deps;
     let tls: ListenerTls;
     try {
@@ -301,14 +301,16 @@ export class Tenbin {
     if (running.listen === listen) return;
     for (const warning of tls.warnings) logger.warn(`listener ${name}: ${warning}`);
     if (!running.reusePort) void running.server.stop();
-    const server = await this.#bind(listener, tls, running.server.port);
+    const server = listener.mode === "http"
+      ? await this.#bind(listener, tls, running.server.port)
+      : await bindL4Listener(listener, () => this.#generation?.l4.get(name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls.serve, port: running.server.port });
     if (this.#running.get(name) !== running) {
       void server.stop(); // a reload replaced the listener meanwhile
       return;
     }
-    this.#running.set(name, { server, listen, reusePort: server.reusePort === true });
+    this.#running.set(name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true });
     if (running.reusePort) void running.server.stop();
-    logger.info(`listener ${name}: certificates reloaded; new handshakes on https://${server.hostname}:${server.port} use them`);
+    logger.info(`listener ${name}: certificates reloaded; new handshakes on ${listener.mode === "http" ? "https" : "tls"}://${server.hostname}:${server.port} use them`);
   }
 
   async #build(config: Config, previous: Generation | undefined): Promise<Generation> {

@@ -257,6 +257,7 @@ export const tcpListenerSchema = z.strictObject({
   max_conns: z.number().int().min(0).default(0).describe("Client connections at once; more are closed at accept; 0 = unlimited"),
   accept_proxy: z.boolean().default(false).describe("Every connection starts with a PROXY protocol header (v1 or v2) from one of trusted_proxies; others are closed"),
   trusted_proxies: z.array(cidr).default([]).describe("Upstream balancers allowed to send a PROXY header (accept_proxy)"),
+  tls: listenerTlsSchema.optional().describe("Terminate TLS with these certificates (SNI picks one, as on http listeners) and pass the decrypted bytes to the pool as plain TCP"),
 });
 
 /** A UDP listener: datagrams of one client address:port form a flow bound to one server of `pool`. */

@@ -5,7 +5,7 @@
 import type { TcpListenerConfig, UdpListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
-import type { Runtime } from "../runtime/types.ts";
+import type { Runtime, ServeTls } from "../runtime/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { TcpProxy } from "./tcp.ts";
 import { UdpProxy } from "./udp.ts";
@@ -36,13 +36,22 @@ export interface L4Deps {
   reusePort?: boolean | undefined;
 }
 
+/** Per-bind settings that are not in the listener's config. */
+export interface L4BindOptions {
+  /** Port to bind instead of the configured one (a rebind keeps a port 0 listener's port). */
+  port?: number | undefined;
+  /** A tcp listener's loaded certificates (`loadListenerTls` of its `tls` section). */
+  tls?: ServeTls | undefined;
+}
+
 /** Binds `listener`; `current()` answers the snapshot in force (undefined before the first swap). */
-export async function bindL4Listener(listener: TcpListenerConfig | UdpListenerConfig, current: () => L4Snapshot | undefined, deps: L4Deps): Promise<L4Listener> {
-  const base = { hostname: listener.listen.host, port: listener.listen.port, runtime: deps.runtime, logger: deps.logger, clock: deps.clock };
+export async function bindL4Listener(listener: TcpListenerConfig | UdpListenerConfig, current: () => L4Snapshot | undefined, deps: L4Deps, bind: L4BindOptions = {}): Promise<L4Listener> {
+  const base = { hostname: listener.listen.host, port: bind.port ?? listener.listen.port, runtime: deps.runtime, logger: deps.logger, clock: deps.clock };
   if (listener.mode === "tcp") {
     return await TcpProxy.bind({
       ...base,
       reusePort: deps.reusePort,
+      tls: bind.tls,
       current: () => {
         const s = current();
         return s?.config.mode === "tcp" ? { config: s.config, pool: s.pool } : undefined;

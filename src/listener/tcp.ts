@@ -6,7 +6,7 @@
 import type { TcpListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
-import type { Runtime, TcpConn, TcpEvents } from "../runtime/types.ts";
+import type { Runtime, ServeTls, TcpConn, TcpEvents } from "../runtime/types.ts";
 import { CidrSet } from "../util/cidr.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { type SessionContext, TcpSession, type TcpListenerStats } from "./tcp-session.ts";
@@ -25,6 +25,8 @@ export interface TcpProxyOptions {
   hostname: string;
   port: number;
   reusePort?: boolean | undefined;
+  /** Terminate TLS with these certificates; the pool then gets the decrypted bytes. */
+  tls?: ServeTls | undefined;
   /** The snapshot of the config in force; undefined while none is. */
   current: () => TcpSnapshot | undefined;
   runtime: Pick<Runtime, "listenTcp" | "connectTcp">;
@@ -65,6 +67,7 @@ export class TcpProxy {
       hostname: options.hostname,
       port: options.port,
       reusePort: options.reusePort,
+      tls: options.tls,
       accept: (conn) => proxy.#accept(conn),
     });
     return proxy;

@@ -9,6 +9,7 @@
  * - `pause()`/`resume()` stop and restart reading; no `data` arrives while paused.
  * - Every socket already has TCP_NODELAY (seen with strace on connect and accept).
  */
+import { nodeSockets } from "./node-sockets.ts";
 import type { TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
 
 /** Per-socket state Bun keeps in `socket.data`. */
@@ -144,6 +145,9 @@ const handlers: Bun.SocketHandler<SocketState, "uint8array"> = {
 };
 
 async function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
+  // Bun.listen takes one certificate only ("TLSOptions must be an object" for an array, 1.4.5), so
+  // a TLS listener goes through node:tls, whose SNICallback serves every certificate.
+  if (options.tls) return await nodeSockets.listenTcp(options);
   // `reusePort` works on Bun.listen (checked on 1.4.5) though bun-types lists it for connect only.
   const listenOptions: Bun.TCPSocketListenOptions<SocketState> & { reusePort: boolean } = {
     hostname: options.hostname,

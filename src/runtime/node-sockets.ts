@@ -5,8 +5,10 @@
  * backpressure verdict and the caller's pause keeps the buffer to about one chunk.
  */
 import { createSocket } from "node:dgram";
-import { connect, createServer, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { createSecureContext, createServer as createTlsServer, type SecureContext } from "node:tls";
 import type { TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
+import type { ServeTls } from "./types.ts";
 
 /** Datagrams handed to node:dgram but not yet sent; more are dropped (send answers false). */
 const MAX_UDP_IN_FLIGHT = 256;
@@ -76,13 +78,42 @@ function attach(socket: Socket, events: TcpEvents): void {
   socket.on("close", () => events.close(error));
 }
 
+/**
+ * A node:tls server for `tls`: one secure context per SNI name, picked by exact name, then by the
+ * `*.` wildcard of its parent; no SNI or an unknown name gets the first identity.
+ */
+function tlsServer(tls: ServeTls, onSocket: (socket: Socket) => void): Server {
+  const minVersion = tls.minVersion === "1.3" ? "TLSv1.3" : "TLSv1.2";
+  const contexts = new Map<string, SecureContext>();
+  for (const id of tls.identities) {
+    const name = id.serverName.toLowerCase();
+    if (!contexts.has(name)) contexts.set(name, createSecureContext({ cert: id.cert, key: id.key, minVersion }));
+  }
+  const first = tls.identities[0];
+  if (!first) throw new Error("a tls listener needs at least one certificate");
+  const fallback = contexts.get(first.serverName.toLowerCase());
+  return createTlsServer({
+    cert: first.cert,
+    key: first.key,
+    minVersion,
+    allowHalfOpen: true,
+    SNICallback: (servername, callback) => {
+      const name = servername.toLowerCase();
+      const dot = name.indexOf(".");
+      callback(null, contexts.get(name) ?? (dot > 0 ? contexts.get(`*${name.slice(dot)}`) : undefined) ?? fallback);
+    },
+  }, onSocket);
+}
+
 async function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
-  const server = createServer({ allowHalfOpen: true }, (socket) => {
-    attach(socket, options.accept(new NodeTcpConn(socket)));
-  });
+  const onSocket = (socket: Socket) => attach(socket, options.accept(new NodeTcpConn(socket)));
+  // A TLS server calls back after the handshake, so `accept` only ever sees decrypted streams;
+  // failed handshakes ("tlsClientError") never reach it.
+  const server = options.tls ? tlsServer(options.tls, onSocket) : createServer({ allowHalfOpen: true }, onSocket);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.hostname, () => {
+    // reusePort (workers share the port) is honoured by Bun's and Deno's node:net (checked: Bun 1.4.5, Deno 2).
+    server.listen({ port: options.port, host: options.hostname, reusePort: options.reusePort ?? false }, () => {
       server.off("error", reject);
       resolve();
     });

@@ -4,6 +4,7 @@
  * so a pipe that pauses its source on `false` holds at most one chunk per direction in user space.
  * (Bun's own `socket.write` takes only what the kernel accepts; `bun-sockets.ts` keeps the rest.)
  */
+import type { ServeTls } from "./types.ts";
 
 /** Handlers of one TCP connection. Each fires at most once, except `data` and `drain`. */
 export interface TcpEvents {
@@ -43,6 +44,11 @@ export interface TcpConn {
 
 /** A TCP listener's options. */
 export interface TcpListenOptions {
+  /**
+   * Terminate TLS with these certificates (SNI picks one; the first is the default): `accept` then
+   * sees the decrypted stream, after the handshake.
+   */
+  tls?: ServeTls | undefined;
   hostname: string;
   /** 0 picks a free port; read it back from `TcpListener.port`. */
   port: number;

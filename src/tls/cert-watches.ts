@@ -3,17 +3,17 @@
  * anew (its certificates, keys or protocols changed), and one file watch per TLS listener that says
  * when its files changed on disk.
  */
-import type { AnyListenerConfig, ListenerConfig } from "../config/schema.ts";
+import type { AnyListenerConfig } from "../config/schema.ts";
 import type { ListenerTls } from "./listener-tls.ts";
 import { FileWatch } from "./watch.ts";
 
 /**
- * What a bound HTTP listener serves besides its address: equal keys need no new socket. The runtime
+ * What a bound HTTP or TCP listener serves besides its address: equal keys need no new socket. The runtime
  * cannot swap certificates on a live socket (Bun's `reload()` ignores `tls`), so a new key means a
  * new listener beside the old one.
  */
-export function tlsBindKey(listener: ListenerConfig, tls: ListenerTls | undefined): string {
-  return `${tls ? `tls ${tls.digest}` : "plain"}${listener.http2 ? " h2" : ""}`;
+export function tlsBindKey(listener: AnyListenerConfig, tls: ListenerTls | undefined): string {
+  return `${tls ? `tls ${tls.digest}` : "plain"}${listener.mode === "http" && listener.http2 ? " h2" : ""}`;
 }
 
 /** One file watch per TLS listener of the config in force. */
@@ -30,7 +30,7 @@ export class CertificateWatches {
   sync(listeners: readonly AnyListenerConfig[]): void {
     const wanted = new Map<string, { files: string[]; interval: number }>();
     for (const l of listeners) {
-      if (l.mode !== "http" || !l.tls || l.tls.watch_interval <= 0) continue;
+      if (l.mode === "udp" || !l.tls || l.tls.watch_interval <= 0) continue;
       wanted.set(l.name, { files: l.tls.certificates.flatMap((c) => [c.cert, c.key]), interval: l.tls.watch_interval });
     }
     for (const [name, current] of this.#watches) {

@@ -21,16 +21,21 @@ export function checkTls(config: Config, now = Date.now(), read: ReadText = (p) 
   const error: ReportIssue = (path, message) => errors.push({ path, message });
   const warn: ReportIssue = (path, message) => warnings.push({ path, message });
   config.listeners.forEach((listener, i) => {
-    if (listener.mode !== "http") return;
+    if (listener.mode === "udp") return;
     const at = (...rest: KeySegment[]): KeySegment[] => ["listeners", i, ...rest];
-    if (listener.routes.length === 0 && !listener.redirect_https) {
-      error(at(), "an http listener needs at least one route (or redirect_https: true)");
-    }
-    if (listener.redirect_https && listener.tls) {
-      error(at("redirect_https"), "redirect_https on a tls listener would send clients back to itself; put it on the plain http listener");
-    }
-    if (listener.hsts && !listener.tls) {
-      error(at("hsts"), "hsts needs tls on the same listener (browsers ignore it over plain http); move it to the https listener");
+    if (listener.mode === "http") {
+      if (listener.routes.length === 0 && !listener.redirect_https) {
+        error(at(), "an http listener needs at least one route (or redirect_https: true)");
+      }
+      if (listener.redirect_https && listener.tls) {
+        error(at("redirect_https"), "redirect_https on a tls listener would send clients back to itself; put it on the plain http listener");
+      }
+      if (listener.hsts && !listener.tls) {
+        error(at("hsts"), "hsts needs tls on the same listener (browsers ignore it over plain http); move it to the https listener");
+      }
+    } else if (listener.accept_proxy && listener.tls) {
+      // The TLS handshake starts at the first byte, so a plain PROXY header before it breaks it.
+      error(at("accept_proxy"), "accept_proxy cannot be combined with tls on a tcp listener: the PROXY header would arrive before the TLS handshake");
     }
     listener.tls?.certificates.forEach((entry, c) => {
       const { problems } = inspectCertificate(entry, now, read);
