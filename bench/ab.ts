@@ -1,0 +1,154 @@
+/**
+ * Paired A/B of tenbin builds on a shared, noisy machine: every variant runs as its own long-lived
+ * process (pinned like bench/load.ts), all are warmed up first, then wrk drives them in short
+ * windows, one variant after the other, round after round. Load from other work drifts slowly, so
+ * two variants measured seconds apart see nearly the same machine; the report gives each variant's
+ * CPU per 1,000 requests relative to the first one *per round*, then the median of those ratios.
+ *
+ *   bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k]
+ *                   NAME=BINARY | NAME=src:DIR ...
+ *
+ *   before=/tmp/old/dist/tenbin after=dist/tenbin      two compiled builds
+ *   before=src:/tmp/old after=src:.                    two source trees (bun DIR/src/main.ts)
+ *   env: AB_ENV='{"after":{"BUN_CONFIG_MAX_HTTP_REQUESTS":"64"}}' sets a variant's environment.
+ *
+ * The optimisation numbers in the issue notes and README come from this tool.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { nginxBackendConfig, writeBackendBodies } from "./configs/backends.ts";
+import { findProgram } from "./configs/peers.ts";
+import { BACKEND_BODIES } from "./configs/scenarios.ts";
+import { planCpus } from "./load.ts";
+import { type Child, cpuTimeMs, freePort, pinned, spawnLogged, stopChild, waitReady } from "./process.ts";
+import { runWrk, type WrkRunner } from "./wrk.ts";
+
+const HOST = "127.0.0.1";
+const USAGE = "Usage: bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] NAME=BINARY|NAME=src:DIR ...";
+
+/** One variant's measurements, a value per round. */
+export interface Variant {
+  name: string;
+  cpuMsPerKReq: number[];
+  rps: number[];
+  p99Ms: number[];
+}
+
+const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? Number.NaN;
+
+/** Each variant's medians and its per-round CPU ratio to the first variant, as a markdown table. */
+export function renderAb(variants: readonly Variant[], what: string): string {
+  const base = variants[0];
+  const lines = [
+    `| ${what} | CPU ms / 1k req (median) | min | req/s (median) | max | p99 ms | CPU vs ${base?.name ?? "first"} (paired median) |`,
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const v of variants) {
+    const ratios = v.cpuMsPerKReq.map((c, i) => c / (base?.cpuMsPerKReq[i] ?? Number.NaN));
+    lines.push(
+      `| ${v.name} | ${median(v.cpuMsPerKReq).toFixed(1)} | ${Math.min(...v.cpuMsPerKReq).toFixed(1)} | ${median(v.rps).toFixed(0)} | ${Math.max(...v.rps).toFixed(0)} | ${median(v.p99Ms).toFixed(2)} | ${median(ratios).toFixed(3)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+interface Options {
+  rounds: number;
+  connections: number;
+  window: string;
+  warmup: string;
+  path: string;
+  specs: { name: string; command: (config: string) => string[] }[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { rounds: 8, connections: 50, window: "2s", warmup: "6s", path: "/1k", specs: [] };
+  const bun = process.execPath;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const value = (): string => argv[++i] ?? "";
+    if (arg === "--rounds") options.rounds = Number(value());
+    else if (arg === "--connections") options.connections = Number(value());
+    else if (arg === "--window") options.window = value();
+    else if (arg === "--warmup") options.warmup = value();
+    else if (arg === "--path") options.path = value();
+    else if (/^[\w.-]+=/.test(arg)) {
+      const [name, target] = [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)];
+      const command = target.startsWith("src:")
+        ? (config: string) => [bun, join(resolve(target.slice(4)), "src", "main.ts"), "run", "-c", config]
+        : (config: string) => [resolve(target), "run", "-c", config];
+      options.specs.push({ name, command });
+    } else throw new Error(`Unknown argument "${arg}"\n${USAGE}`);
+  }
+  if (options.specs.length === 0) throw new Error(`No variant given\n${USAGE}`);
+  if (!(options.path in BACKEND_BODIES)) throw new Error(`Unknown path "${options.path}" (known: ${Object.keys(BACKEND_BODIES).join(", ")})`);
+  if (!Number.isInteger(options.rounds) || options.rounds < 1) throw new Error(`Invalid round count "${options.rounds}"`);
+  return options;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const nginx = findProgram("nginx");
+  const wrkBinary = findProgram("wrk");
+  if (nginx === undefined || wrkBinary === undefined) throw new Error("bench/ab.ts needs nginx and wrk (apt-get install nginx wrk)");
+  const cores = Number(Bun.spawnSync({ cmd: ["nproc"] }).stdout.toString().trim()) || 1;
+  const plan = planCpus(cores, findProgram("taskset") !== undefined);
+  const wrk: WrkRunner = { binary: wrkBinary, cpus: plan.wrk, threads: plan.wrkThreads };
+  const env = JSON.parse(process.env.AB_ENV ?? "{}") as Record<string, Record<string, string>>;
+  const work = mkdtempSync(join(tmpdir(), "tenbin-ab-"));
+  const backends = [
+    { host: HOST, port: await freePort(HOST) },
+    { host: HOST, port: await freePort(HOST) },
+  ];
+  writeBackendBodies(join(work, "www"));
+  writeFileSync(join(work, "nginx.conf"), nginxBackendConfig(backends, join(work, "www"), work));
+  const children: Child[] = [];
+  try {
+    const nginxChild = spawnLogged(pinned(plan.backends, [nginx, "-p", work, "-e", join(work, "nginx.log"), "-c", join(work, "nginx.conf")]), {}, join(work, "backends"));
+    children.push(nginxChild);
+    for (const b of backends) await waitReady(`http://${b.host}:${b.port}/1k`, 1024, nginxChild, join(work, "backends"));
+    const bytes = BACKEND_BODIES[options.path] as number;
+    const running: { variant: Variant; child: Child; url: string }[] = [];
+    for (const spec of options.specs) {
+      const dir = join(work, spec.name);
+      mkdirSync(dir);
+      const port = await freePort(HOST);
+      const servers = backends.map((b) => `{ url: http://${b.host}:${b.port} }`).join(", ");
+      const config = join(dir, "tenbin.yaml");
+      writeFileSync(config, `shutdown_timeout: 1s\nlisteners:\n  - { name: web, listen: ${HOST}:${port}, routes: [{ pool: app }] }\npools:\n  app: { balance: round_robin, servers: [${servers}] }\n`);
+      const child = spawnLogged(pinned(plan.balancer, spec.command(config)), env[spec.name] ?? {}, join(dir, "tenbin"));
+      children.push(child);
+      const url = `http://${HOST}:${port}${options.path}`;
+      await waitReady(url, bytes, child, join(dir, "tenbin"));
+      running.push({ variant: { name: spec.name, cpuMsPerKReq: [], rps: [], p99Ms: [] }, child, url });
+    }
+    for (const r of running) await runWrk(wrk, options.connections, options.warmup, r.url);
+    for (let round = 0; round < options.rounds; round++) {
+      // Alternate the order so no variant always runs right after another.
+      for (const r of round % 2 === 0 ? running : [...running].reverse()) {
+        const before = cpuTimeMs(r.child.pid);
+        const result = await runWrk(wrk, options.connections, options.window, r.url);
+        r.variant.cpuMsPerKReq.push(((cpuTimeMs(r.child.pid) - before) * 1000) / result.requests);
+        r.variant.rps.push(result.rps);
+        r.variant.p99Ms.push(result.p99Ms);
+      }
+      console.error(`round ${round + 1}/${options.rounds}: ${running.map((r) => `${r.variant.name} ${r.variant.cpuMsPerKReq.at(-1)?.toFixed(1)} ms/1k`).join(", ")}`);
+    }
+    const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+    console.log(`\n${renderAb(running.map((r) => r.variant), `${options.path}, ${options.connections} conns`)}\n`);
+    console.log(`${options.rounds} rounds of ${options.window} per variant after ${options.warmup} warm-up; load average at the end ${load}.`);
+  } finally {
+    for (const child of children.reverse()) await stopChild(child);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+}

@@ -1,0 +1,18 @@
+/** bench/ab.ts reports each variant against the first one round by round, not median against median. */
+import { expect, test } from "bun:test";
+import { renderAb } from "../../bench/ab.ts";
+
+test("the CPU ratio is the median of per-round ratios, so a slow round hits both variants alike", () => {
+  const table = renderAb(
+    [
+      { name: "before", cpuMsPerKReq: [100, 200, 100], rps: [10_000, 5_000, 10_000], p99Ms: [9, 20, 9] },
+      { name: "after", cpuMsPerKReq: [90, 180, 95], rps: [11_000, 5_500, 10_500], p99Ms: [8, 18, 8] },
+    ],
+    "/1k, 50 conns",
+  );
+  const rows = table.split("\n");
+  expect(rows[0]).toContain("CPU vs before (paired median)");
+  expect(rows[2]).toBe("| before | 100.0 | 100.0 | 10000 | 10000 | 9.00 | 1.000 |");
+  // ratios 0.90, 0.90, 0.95 → 0.900 (medians alone would say 95/100 = 0.950)
+  expect(rows[3]).toBe("| after | 95.0 | 90.0 | 10500 | 11000 | 8.00 | 0.900 |");
+});
