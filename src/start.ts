@@ -87,6 +87,8 @@ export class Tenbin {
   readonly #reloadListeners = new Set<(config: Config) => void>();
   #workerStatus: (() => readonly WorkerStatusJson[]) | undefined;
   #generation: Generation | undefined;
+  /** The generation a reload is binding listeners for, until it is swapped in. */
+  #pending: Generation | undefined;
 
   private constructor(deps: TenbinDeps) {
     this.#deps = { clock: systemClock, random: Math.random, ...deps };
@@ -113,7 +115,6 @@ export class Tenbin {
     return this.#admin.lastReload;
   }
 
-  /** Where the admin listener is bound, if it runs. */
   /** Processes of `workers` (with their counts), when more than one serves; for the admin plane. */
   get workers(): readonly WorkerStatusJson[] | undefined {
     return this.#workerStatus?.();
@@ -130,6 +131,7 @@ export class Tenbin {
     return () => this.#reloadListeners.delete(listener);
   }
 
+  /** Where the admin listener is bound, if it runs. */
   get adminAddress(): { hostname: string; port: number } | undefined {
     return this.#admin.address;
   }
@@ -186,8 +188,8 @@ export class Tenbin {
   async reload(config: Config): Promise<void> {
     const previous = this.#generation;
     const next = await this.#build(config, previous);
+    this.#pending = next;
     if (!this.#deps.remoteHealth) for (const pool of next.pools.values()) pool.start();
-    const started: string[] = [];
     try {
       for (const listener of config.listeners) {
         const address = `${listener.mode} ${listener.listen.host}:${listener.listen.port}`;
@@ -207,16 +209,17 @@ export class Tenbin {
           : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls?.serve, port: samePort });
         const old = this.#running.get(listener.name);
         this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true });
-        started.push(listener.name);
         if (old) void old.server.stop();
         this.#deps.logger.info(`listener ${listener.name} listening on ${tls ? (listener.mode === "http" ? "https" : "tls") : listener.mode}://${server.hostname}:${server.port}`);
       }
       await this.#admin.apply(config, previous === undefined);
     } catch (error) {
+      this.#pending = undefined;
       for (const pool of next.pools.values()) pool.stop();
       throw error;
     }
     this.#generation = next;
+    this.#pending = undefined;
     const names = new Set(config.listeners.map((l) => l.name));
     for (const [name, running] of this.#running) {
       if (names.has(name)) continue;
@@ -259,7 +262,8 @@ export class Tenbin {
 
   async #bind(listener: ListenerConfig, tls: ListenerTls | undefined, port = listener.listen.port): Promise<HttpServer> {
     const name = listener.name;
-    const handler = createHttpHandler(() => this.#generation!.listeners.get(name)!, this.#forwarder, tls ? "https" : "http", this.#websockets);
+    // A listener new in a reload takes requests before the swap: it reads the generation being built.
+    const handler = createHttpHandler(() => (this.#generation?.listeners.get(name) ?? this.#pending?.listeners.get(name))!, this.#forwarder, tls ? "https" : "http", this.#websockets);
     const options: HttpServeOptions = {
       hostname: listener.listen.host,
       port,
