@@ -7,7 +7,8 @@ type Server<T> = Bun.Server<T>;
 type ServerWebSocket<T> = Bun.ServerWebSocket<T>;
 type WebSocketHandler<T> = Bun.WebSocketHandler<T>;
 import type { UpstreamTls } from "./types.ts";
-import type { ConnectWebSocket, DownstreamEvents, DownstreamWebSocket, UpstreamWebSocket, WebSocketUpgrader } from "./websocket-types.ts";
+import { wireUpstreamWebSocket } from "./upstream-websocket.ts";
+import type { ConnectWebSocket, DownstreamEvents, DownstreamWebSocket, WebSocketUpgrader } from "./websocket-types.ts";
 
 interface SocketData {
   events: DownstreamEvents;
@@ -67,43 +68,11 @@ export const bunConnectWebSocket: ConnectWebSocket = (url, options) => {
   if (options.tls) init.tls = tlsOptions(options.tls);
   // Bun's client adds terminate/pause/resume to the standard WebSocket (not in lib.dom's type).
   const ws = new WebSocket(url, init as unknown as string[]) as WebSocket & { terminate(): void; pause(): boolean; resume(): boolean };
-  ws.binaryType = "arraybuffer";
-  const { events } = options;
-  let opened = false;
-  let failed = false;
-  ws.onopen = () => {
-    opened = true;
-    events.open();
-  };
-  ws.onmessage = (e: MessageEvent) => events.message(typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer));
-  ws.onerror = (e: Event) => {
-    if (opened || failed) return;
-    failed = true;
-    const message = String((e as ErrorEvent).message ?? "connection failed");
-    // "WebSocket connection to '...' failed: Expected 101 status code: 403"
-    const status = /Expected 101 status code: (\d{3})/.exec(message)?.[1];
-    events.fail(message.replace(/^WebSocket connection to '[^']*' failed: /, ""), status === undefined ? undefined : Number(status));
-  };
-  ws.onclose = (e: CloseEvent) => {
-    if (opened) events.close(e.code, e.reason);
-    else if (!failed) {
-      failed = true;
-      events.fail(`closed before opening (${e.code})`, undefined);
-    }
-  };
-  const upstream: UpstreamWebSocket = {
-    get protocol() {
-      return ws.protocol;
-    },
-    get bufferedAmount() {
-      return ws.bufferedAmount;
-    },
-    send: (data) => ws.send(data),
-    close: (code, reason) => ws.close(code, reason),
+  // "WebSocket connection to '...' failed: Expected 101 status code: 403"
+  return wireUpstreamWebSocket(ws, options.events, { status: /Expected 101 status code: (\d{3})/, prefix: /^WebSocket connection to '[^']*' failed: / }, {
     terminate: () => ws.terminate(),
     pause: () => void ws.pause(),
     resume: () => void ws.resume(),
     canPause: true,
-  };
-  return upstream;
+  });
 };

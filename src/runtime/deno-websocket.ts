@@ -3,6 +3,7 @@
  * client (with Deno's `headers` and `client` options) towards the backends. Deno's sockets cannot
  * pause reading, and they say so with `canPause: false`: backpressure is then up to Deno's buffers.
  */
+import { messageData as data, wireUpstreamWebSocket } from "./upstream-websocket.ts";
 import type { ConnectWebSocket, DownstreamWebSocket, UpstreamWebSocket, WebSocketData, WebSocketUpgrader } from "./websocket-types.ts";
 
 /** The slice of `Deno` used here. */
@@ -12,10 +13,6 @@ export interface DenoWebSocketApi {
 
 function byteLength(data: WebSocketData): number {
   return typeof data === "string" ? data.length || 1 : data.byteLength || 1;
-}
-
-function data(e: MessageEvent): WebSocketData {
-  return typeof e.data === "string" ? e.data : new Uint8Array(e.data as ArrayBuffer);
 }
 
 /** The upgrader handed to every HTTP handler on Deno. */
@@ -57,44 +54,12 @@ export function denoConnectWebSocket(clientFor: (tls: Parameters<ConnectWebSocke
     const init: Record<string, unknown> = { headers: options.headers, protocols: options.protocols };
     if (options.tls) init.client = clientFor(options.tls);
     const ws = new WebSocket(url, init as unknown as string[]);
-    ws.binaryType = "arraybuffer";
-    const { events } = options;
-    let opened = false;
-    let failed = false;
-    ws.onopen = () => {
-      opened = true;
-      events.open();
-    };
-    ws.onmessage = (e) => events.message(data(e));
-    ws.onerror = (e) => {
-      if (opened || failed) return;
-      failed = true;
-      const message = String((e as ErrorEvent).message ?? "connection failed");
-      // "NetworkError: failed to connect to WebSocket: Invalid status code: 403"
-      const status = /Invalid status code: (\d{3})/.exec(message)?.[1];
-      events.fail(message.replace(/^NetworkError: /, ""), status === undefined ? undefined : Number(status));
-    };
-    ws.onclose = (e) => {
-      if (opened) events.close(e.code, e.reason);
-      else if (!failed) {
-        failed = true;
-        events.fail(`closed before opening (${e.code})`, undefined);
-      }
-    };
-    const upstream: UpstreamWebSocket = {
-      get protocol() {
-        return ws.protocol;
-      },
-      get bufferedAmount() {
-        return ws.bufferedAmount;
-      },
-      send: (message) => ws.send(message as string),
-      close: (code, reason) => ws.close(code, reason),
+    // "NetworkError: failed to connect to WebSocket: Invalid status code: 403"
+    return wireUpstreamWebSocket(ws, options.events, { status: /Invalid status code: (\d{3})/, prefix: /^NetworkError: / }, {
       terminate: () => ws.close(),
       pause() {},
       resume() {},
       canPause: false,
-    };
-    return upstream;
+    });
   };
 }
