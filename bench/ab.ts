@@ -10,6 +10,8 @@
  *
  *   before=/tmp/old/dist/tenbin after=dist/tenbin      two compiled builds
  *   before=src:/tmp/old after=src:.                    two source trees (bun DIR/src/main.ts)
+ *   proto=script:/tmp/p.ts                             any script, run as `bun SCRIPT CONFIG` (a
+ *                                                      prototype reads its port and servers there)
  *   env: AB_ENV='{"after":{"BUN_CONFIG_MAX_HTTP_REQUESTS":"64"}}' sets a variant's environment.
  *
  * The optimisation numbers in the issue notes and README come from this tool.
@@ -25,7 +27,7 @@ import { type Child, cpuTimeMs, freePort, pinned, spawnLogged, stopChild, waitRe
 import { runWrk, type WrkRunner } from "./wrk.ts";
 
 const HOST = "127.0.0.1";
-const USAGE = "Usage: bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] NAME=BINARY|NAME=src:DIR ...";
+const USAGE = "Usage: bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] NAME=BINARY|NAME=src:DIR|NAME=script:FILE ...";
 
 /** One variant's measurements, a value per round. */
 export interface Variant {
@@ -77,7 +79,9 @@ function parseArgs(argv: string[]): Options {
       const [name, target] = [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)];
       const command = target.startsWith("src:")
         ? (config: string) => [bun, join(resolve(target.slice(4)), "src", "main.ts"), "run", "-c", config]
-        : (config: string) => [resolve(target), "run", "-c", config];
+        : target.startsWith("script:")
+          ? (config: string) => [bun, resolve(target.slice(7)), config]
+          : (config: string) => [resolve(target), "run", "-c", config];
       options.specs.push({ name, command });
     } else throw new Error(`Unknown argument "${arg}"\n${USAGE}`);
   }

@@ -19,6 +19,7 @@ import { Pool } from "./pool/pool.ts";
 import { ServerState } from "./pool/server-state.ts";
 import type { SorryPage } from "./proxy/errors.ts";
 import { Forwarder } from "./proxy/forward.ts";
+import { H1Client } from "./proxy/h1/client.ts";
 import { WebSocketProxy } from "./proxy/websocket.ts";
 import { CertificateWatches, tlsBindKey } from "./tls/cert-watches.ts";
 import { loadListenerTls, type ListenerTls } from "./tls/listener-tls.ts";
@@ -79,6 +80,8 @@ export class Tenbin {
   readonly #admin: AdminPlane;
   #accepting = true;
   readonly #forwarder: Forwarder;
+  /** The keep-alive client for http:// backends (https:// ones go through the runtime's fetch). */
+  readonly #upstream: H1Client;
   readonly #registry = new Map<string, ServerState>();
   readonly #running = new Map<string, RunningListener>();
   readonly #cookieKey = crypto.randomUUID();
@@ -92,7 +95,8 @@ export class Tenbin {
 
   private constructor(deps: TenbinDeps) {
     this.#deps = { clock: systemClock, random: Math.random, ...deps };
-    this.#forwarder = new Forwarder(deps.runtime.fetchUpstream, deps.logger);
+    this.#upstream = new H1Client({ connectTcp: deps.runtime.connectTcp, fallback: deps.runtime.fetchUpstream });
+    this.#forwarder = new Forwarder(this.#upstream.fetch, deps.logger);
     this.#websockets = new WebSocketProxy(deps.runtime.connectWebSocket, deps.logger);
     this.#accessLogs = new AccessLogs({ onDrop: () => this.metrics.accessLogDropped++, onError: (m) => deps.logger.error(m) });
     this.#admin = new AdminPlane({
@@ -256,6 +260,7 @@ export class Tenbin {
       this.#deps.logger.warn(`shutdown timeout of ${timeoutMs}ms reached; closing remaining connections`);
       await Promise.all(servers.map((s) => s.stop(true)));
     }
+    this.#upstream.close();
     await this.#admin.stop();
     await this.#accessLogs.closeAll();
   }

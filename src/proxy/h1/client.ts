@@ -1,0 +1,180 @@
+/**
+ * tenbin's own HTTP/1.1 client for `http://` backends, behind the `UpstreamFetch` signature so the
+ * forwarder cannot tell it from fetch. Why not Bun's fetch: its idle pool holds 64 sockets in all
+ * (#42608), so past 64 requests in flight every answer closes a socket and the next request dials
+ * again (bench/: half the req/s at 200 client connections), and it cannot honour a backend's
+ * `Keep-Alive: timeout`. Here every origin keeps its own stack of idle connections.
+ *
+ * Reuse rules (what HAProxy's `http-reuse safe` protects against, done our way):
+ * - The most recently used idle connection goes first (LIFO), so the rest can age out.
+ * - A connection idles no longer than the server's `Keep-Alive: timeout` minus a second, or
+ *   `idleMs`; a server that closes first is noticed by the close event and dropped.
+ * - A request that must not be sent twice (POST, PATCH...) takes an idle connection only when it
+ *   was used in the last `safeReuseMs`; older ones may be closing on the server side right now.
+ * - A reused connection that fails before any byte of the answer arrived is "stale": an idempotent
+ *   request with a replayable body is sent once more on a new connection.
+ * `https://` and anything else goes to the runtime's fetch.
+ */
+import { Buffer } from "node:buffer";
+import type { UpstreamFetch, UpstreamTls } from "../../runtime/types.ts";
+import type { TcpConn, TcpConnectOptions } from "../../runtime/socket-types.ts";
+import { isIdempotent } from "../outcome.ts";
+import { type ConnectionOwner, UpstreamConnection } from "./connection.ts";
+import { writeRequest } from "./request-writer.ts";
+
+/** How the client behaves; every field has a default. */
+export interface H1ClientOptions {
+  connectTcp(options: TcpConnectOptions): Promise<TcpConn>;
+  /** Used for `https://` and other URLs this client does not speak. */
+  fallback: UpstreamFetch;
+  /** Responses up to this size with a known length are read whole (sent with Content-Length). */
+  bufferLimit?: number;
+  /** Idle connections kept per origin. */
+  maxIdlePerOrigin?: number;
+  /** Longest idle time of a pooled connection. */
+  idleMs?: number;
+  /** Idle connections younger than this may carry non-idempotent requests. */
+  safeReuseMs?: number;
+}
+
+interface Origin {
+  hostname: string;
+  port: number;
+  hostHeader: string;
+  idle: UpstreamConnection[];
+}
+
+/** An `UpstreamFetch` with keep-alive pools of its own; `close()` drops idle connections. */
+export class H1Client implements ConnectionOwner {
+  readonly #options: Required<H1ClientOptions>;
+  readonly #origins = new Map<string, Origin>();
+  readonly #originOf = new WeakMap<UpstreamConnection, Origin>();
+
+  constructor(options: H1ClientOptions) {
+    this.#options = { bufferLimit: 1024 * 1024, maxIdlePerOrigin: 256, idleMs: 60_000, safeReuseMs: 2_000, ...options };
+  }
+
+  /** The client as an `UpstreamFetch`. */
+  readonly fetch: UpstreamFetch = (url: string, init: RequestInit, tls?: UpstreamTls): Promise<Response> => {
+    if (!url.startsWith("http://")) return this.#options.fallback(url, init, tls);
+    const slash = url.indexOf("/", 7);
+    const key = slash < 0 ? url : url.slice(0, slash);
+    const origin = this.#origins.get(key) ?? this.#addOrigin(key);
+    if (origin === undefined) return this.#options.fallback(url, init, tls);
+    return this.#send(origin, slash < 0 ? "/" : url.slice(slash), init, false);
+  };
+
+  /** Closes every idle connection (shutdown; tests). */
+  close(): void {
+    for (const origin of this.#origins.values()) {
+      for (const conn of origin.idle.splice(0)) conn.destroy();
+    }
+  }
+
+  reusable(conn: UpstreamConnection): void {
+    const origin = this.#originOf.get(conn);
+    if (!origin || origin.idle.length >= this.#options.maxIdlePerOrigin) return conn.destroy();
+    const now = performance.now();
+    conn.idleSince = now;
+    conn.idleUntil = now + Math.min(this.#options.idleMs, conn.serverIdleMs);
+    origin.idle.push(conn);
+  }
+
+  gone(conn: UpstreamConnection): void {
+    const idle = this.#originOf.get(conn)?.idle;
+    if (!idle) return;
+    const at = idle.lastIndexOf(conn);
+    if (at >= 0) idle.splice(at, 1);
+  }
+
+  #addOrigin(key: string): Origin | undefined {
+    let parsed: URL;
+    try {
+      parsed = new URL(key);
+    } catch {
+      return undefined;
+    }
+    if (parsed.username || parsed.password) return undefined;
+    const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
+    const origin: Origin = { hostname, port: Number(parsed.port || 80), hostHeader: parsed.host, idle: [] };
+    this.#origins.set(key, origin);
+    return origin;
+  }
+
+  /** An idle connection fit for this request, or undefined. */
+  #takeIdle(origin: Origin, idempotent: boolean): UpstreamConnection | undefined {
+    const now = performance.now();
+    const idle = origin.idle;
+    while (idle.length > 0) {
+      const conn = idle[idle.length - 1]!;
+      if (conn.closed || now >= conn.idleUntil) {
+        idle.pop();
+        conn.destroy();
+        continue;
+      }
+      if (!idempotent && now - conn.idleSince > this.#options.safeReuseMs) return undefined;
+      idle.pop();
+      return conn;
+    }
+    return undefined;
+  }
+
+  async #dial(origin: Origin, signal: AbortSignal | null | undefined): Promise<UpstreamConnection> {
+    const conn = new UpstreamConnection(this, this.#options.bufferLimit);
+    this.#originOf.set(conn, origin);
+    const dialing = this.#options.connectTcp({ hostname: origin.hostname, port: origin.port, events: conn });
+    if (!signal) {
+      conn.conn = await dialing;
+      return conn;
+    }
+    // An abort (timeout, client gone) does not wait for a connect that hangs.
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      conn.conn = await Promise.race([dialing, aborted]);
+      return conn;
+    } catch (error) {
+      dialing.then((tcp) => tcp.destroy(), () => {});
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", onAbort!);
+    }
+  }
+
+  async #send(origin: Origin, path: string, init: RequestInit, retried: boolean): Promise<Response> {
+    const signal = init.signal;
+    if (signal?.aborted) throw signal.reason;
+    const method = init.method ?? "GET";
+    const body = init.body ?? null;
+    const idempotent = isIdempotent(method);
+    const conn = (!retried && this.#takeIdle(origin, idempotent)) || (await this.#dial(origin, signal));
+    const replayable = body === null || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || typeof body === "string";
+    let id = 0;
+    let onAbort: (() => void) | undefined;
+    try {
+      return await new Promise<Response>((resolve, reject) => {
+        id = conn.begin(
+          {
+            resolve,
+            reject: (error, stale) => {
+              if (stale && idempotent && replayable && !retried && !signal?.aborted) resolve(this.#send(origin, path, init, true));
+              else reject(error);
+            },
+          },
+          method === "HEAD",
+        );
+        if (signal) {
+          onAbort = () => conn.fail(id, signal.reason);
+          signal.addEventListener("abort", onAbort, { once: true });
+        }
+        writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader).catch((error: unknown) => conn.fail(id, error));
+      });
+    } finally {
+      // A streamed answer still needs the abort (the body may stall); it is dropped with the signal.
+      if (signal && onAbort && conn.responseDone) signal.removeEventListener("abort", onAbort);
+    }
+  }
+}

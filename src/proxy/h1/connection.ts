@@ -1,0 +1,265 @@
+/**
+ * One keep-alive connection to a backend and the exchange it carries (one at a time, no
+ * pipelining). A response up to `bufferLimit` bytes with a known end is read whole and handed over
+ * as bytes, so Bun.serve sends it with a Content-Length and no stream machinery; a longer or open-
+ * ended one becomes a ReadableStream that pauses the socket while the client is slow.
+ */
+import { Buffer } from "node:buffer";
+import type { TcpConn, TcpEvents } from "../../runtime/socket-types.ts";
+import { BadResponseError, type ResponseHead, ResponseParser } from "./response-parser.ts";
+
+/** Bytes queued in a response stream before the socket is paused. */
+const STREAM_HIGH_WATER = 64 * 1024;
+
+/** What a connection reports to the client that owns it. */
+export interface ConnectionOwner {
+  /** The exchange is over and the connection can carry another one. */
+  reusable(conn: UpstreamConnection): void;
+  /** The connection is gone (closed by either side or broken); drop it from any idle list. */
+  gone(conn: UpstreamConnection): void;
+}
+
+/** The caller's side of one request on a connection. */
+export interface ExchangeCallbacks {
+  resolve(response: Response): void;
+  /** `stale` when a reused connection failed before any byte of the answer arrived. */
+  reject(error: unknown, stale: boolean): void;
+}
+
+/** A pooled HTTP/1.1 connection to one origin. */
+export class UpstreamConnection implements TcpEvents {
+  conn: TcpConn | undefined;
+  /** Requests this connection has carried (so > 0 means a reused connection). */
+  uses = 0;
+  /** When it went idle (performance.now()), and until when it may be reused. */
+  idleSince = 0;
+  idleUntil = Number.POSITIVE_INFINITY;
+  /** How long the server keeps it idle (its `Keep-Alive: timeout`, less a second for the race). */
+  serverIdleMs = Number.POSITIVE_INFINITY;
+  closed = false;
+  readonly #owner: ConnectionOwner;
+  readonly #bufferLimit: number;
+  readonly #parser: ResponseParser;
+  #cb: ExchangeCallbacks | undefined;
+  #head: ResponseHead | undefined;
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+  #stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+  #settled = false;
+  #requestDone = false;
+  #responseDone = false;
+  #drainWaiter: (() => void) | undefined;
+  #exchange = 0;
+
+  constructor(owner: ConnectionOwner, bufferLimit: number) {
+    this.#owner = owner;
+    this.#bufferLimit = bufferLimit;
+    this.#parser = new ResponseParser({
+      head: (head) => this.#onHead(head),
+      body: (chunk) => this.#onBody(chunk),
+      end: () => this.#onEnd(),
+    });
+  }
+
+  /** True while an exchange is running on it. */
+  get busy(): boolean {
+    return this.#cb !== undefined;
+  }
+
+  /**
+   * Starts an exchange: the caller then writes the request with `write` and calls `requestSent`.
+   * Returns the exchange's number, which `fail` and `isCurrent` take.
+   */
+  begin(cb: ExchangeCallbacks, noBody: boolean): number {
+    this.#cb = cb;
+    this.#head = undefined;
+    this.#chunks = [];
+    this.#size = 0;
+    this.#stream = undefined;
+    this.#settled = false;
+    this.#requestDone = false;
+    this.#responseDone = false;
+    this.#parser.reset(noBody);
+    this.uses++;
+    return ++this.#exchange;
+  }
+
+  /** True while exchange `id` is still running here (a late abort must not hit the next one). */
+  isCurrent(id: number): boolean {
+    return this.#exchange === id && this.#cb !== undefined && !this.closed;
+  }
+
+  /** Writes request bytes; resolves at once, or when the socket drained. */
+  write(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.closed || !this.conn) return undefined;
+    if (this.conn.write(bytes)) return undefined;
+    return new Promise((resolve) => (this.#drainWaiter = resolve));
+  }
+
+  /** The whole request is on the wire. */
+  requestSent(): void {
+    this.#requestDone = true;
+    this.#maybeDone();
+  }
+
+  /** True once the answer (head and body) has been received. */
+  get responseDone(): boolean {
+    return this.#responseDone;
+  }
+
+  /** Ends exchange `id` with an error (abort, timeout, a failed request body) and closes. */
+  fail(id: number, error: unknown): void {
+    if (this.isCurrent(id)) this.#failWith(error, false);
+  }
+
+  /** Closes the connection (idle expiry, shutdown). */
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.conn?.destroy();
+    this.#owner.gone(this);
+  }
+
+  // ---- TcpEvents ----
+
+  data(chunk: Uint8Array): void {
+    if (!this.#cb) return this.destroy(); // bytes while idle: the server is confused; never reuse
+    try {
+      this.#parser.push(chunk);
+    } catch (error) {
+      return this.#failWith(error, false);
+    }
+    // Still reading an open-ended body after this read: stream it from here on.
+    const kind = this.#head?.framing.kind;
+    if ((kind === "chunked" || kind === "close") && !this.#responseDone && !this.#stream && !this.#settled) this.#startStream();
+  }
+
+  drain(): void {
+    const waiter = this.#drainWaiter;
+    this.#drainWaiter = undefined;
+    waiter?.();
+  }
+
+  end(): void {
+    this.#closedByPeer(undefined);
+  }
+
+  close(error?: Error): void {
+    this.#closedByPeer(error);
+  }
+
+  // ---- parser events ----
+
+  #onHead(head: ResponseHead): void {
+    this.#head = head;
+    if (head.idleTimeoutMs !== undefined) this.serverIdleMs = Math.max(0, head.idleTimeoutMs - 1000);
+    const framing = head.framing;
+    if (framing.kind === "length" && framing.length > this.#bufferLimit) this.#startStream();
+  }
+
+  #onBody(chunk: Uint8Array): void {
+    if (this.#stream) {
+      this.#stream.enqueue(chunk);
+      if ((this.#stream.desiredSize ?? 1) <= 0) this.conn?.pause();
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#size += chunk.byteLength;
+    if (this.#size > this.#bufferLimit) this.#startStream();
+  }
+
+  #onEnd(): void {
+    this.#responseDone = true;
+    if (this.#stream) {
+      try {
+        this.#stream.close();
+      } catch {
+        // the client cancelled meanwhile
+      }
+    } else if (!this.#settled) {
+      const body = this.#size === 0 && this.#chunks.length === 0 ? (this.#bodyless() ? null : new Uint8Array(0)) : this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size);
+      this.#chunks = [];
+      this.#settle(body);
+    }
+    this.#maybeDone();
+  }
+
+  #bodyless(): boolean {
+    const status = this.#head?.status ?? 0;
+    return status === 204 || status === 304 || this.#head?.framing.kind === "none";
+  }
+
+  #settle(body: Uint8Array | ReadableStream<Uint8Array> | null): void {
+    const head = this.#head!;
+    this.#settled = true;
+    this.#cb?.resolve(new Response(body as BodyInit | null, { status: head.status, statusText: head.statusText, headers: head.headers }));
+  }
+
+  #startStream(): void {
+    const queued = this.#chunks;
+    this.#chunks = [];
+    this.#size = 0;
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#stream = controller;
+          for (const chunk of queued) controller.enqueue(chunk);
+        },
+        pull: () => this.conn?.resume(),
+        cancel: () => {
+          // The client went away mid-body: the rest of this answer is unwanted, and the socket
+          // cannot carry another request before it, so it closes.
+          if (!this.#responseDone) this.#failWith(new DOMException("client went away", "AbortError"), false);
+        },
+      },
+      { highWaterMark: STREAM_HIGH_WATER, size: (chunk) => chunk?.byteLength ?? 0 },
+    );
+    this.#settle(stream);
+  }
+
+  #maybeDone(): void {
+    if (!this.#responseDone || !this.#cb) return;
+    if (!this.#requestDone) {
+      // An early answer (say 413 while the body was still coming): the request cannot be finished
+      // on this connection any more, so it is not reused.
+      this.#cb = undefined;
+      return this.destroy();
+    }
+    this.#cb = undefined;
+    if (this.#head?.keepAlive && !this.closed) this.#owner.reusable(this);
+    else this.destroy();
+  }
+
+  #closedByPeer(error: Error | undefined): void {
+    if (this.#cb && !this.#responseDone) {
+      try {
+        this.#parser.finish(); // ends a body framed by the close itself
+      } catch (parseError) {
+        const stale = this.uses > 1 && this.#parser.untouched;
+        this.#failWith(error ?? parseError, stale);
+        return;
+      }
+    }
+    this.destroy();
+  }
+
+  #failWith(error: unknown, stale: boolean): void {
+    const cb = this.#cb;
+    this.#cb = undefined;
+    this.destroy();
+    const drain = this.#drainWaiter;
+    this.#drainWaiter = undefined;
+    drain?.();
+    if (!cb) return;
+    if (this.#stream) {
+      try {
+        this.#stream.error(error);
+      } catch {
+        // already closed or cancelled
+      }
+    } else if (!this.#settled) {
+      this.#settled = true;
+      cb.reject(error instanceof BadResponseError || error instanceof Error || error instanceof DOMException ? error : new Error(String(error)), stale);
+    }
+  }
+}

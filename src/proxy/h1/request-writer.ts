@@ -1,0 +1,84 @@
+/**
+ * Writes one request on an upstream connection: the head, then the body framed by Content-Length
+ * (known bytes, or a stream whose length the client declared) or chunked (a stream of unknown
+ * length). Framing headers from the caller are replaced, never trusted: the bytes decide.
+ */
+import { Buffer } from "node:buffer";
+import type { UpstreamConnection } from "./connection.ts";
+
+/** Framing and connection headers the writer sets itself. */
+const OWN = new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "host"]);
+/** Methods whose bodyless requests still carry `Content-Length: 0` (as fetch sends them). */
+const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+const CRLF = Buffer.from("\r\n");
+const LAST_CHUNK = Buffer.from("0\r\n\r\n");
+/** Chunks below this are copied into one write with their framing; larger ones go as three. */
+const COPY_BELOW = 16 * 1024;
+
+/** Sends the request of exchange `id`; rejects when the body fails (the caller fails the exchange). */
+export async function writeRequest(
+  conn: UpstreamConnection,
+  id: number,
+  method: string,
+  path: string,
+  headersInit: HeadersInit | undefined,
+  body: BodyInit | null,
+  defaultHost: string,
+): Promise<void> {
+  const headers = headersInit instanceof Headers ? headersInit : new Headers(headersInit);
+  let head = `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n`;
+  headers.forEach((value, name) => {
+    if (!OWN.has(name)) head += `${name}: ${value}\r\n`;
+  });
+  if (body === null || body === undefined) {
+    head += BODY_METHODS.has(method) ? "content-length: 0\r\n\r\n" : "\r\n";
+    await conn.write(Buffer.from(head, "latin1"));
+    return conn.requestSent();
+  }
+  const bytes = bytesOf(body);
+  if (bytes) {
+    head += `content-length: ${bytes.byteLength}\r\n\r\n`;
+    const headBytes = Buffer.from(head, "latin1");
+    await conn.write(bytes.byteLength === 0 ? headBytes : Buffer.concat([headBytes, bytes]));
+    return conn.requestSent();
+  }
+  if (!(body instanceof ReadableStream)) throw new TypeError("Unsupported request body type");
+  const declared = headers.get("content-length");
+  const length = declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined;
+  head += length === undefined ? "transfer-encoding: chunked\r\n\r\n" : `content-length: ${length}\r\n\r\n`;
+  await conn.write(Buffer.from(head, "latin1"));
+  const reader = (body as ReadableStream<Uint8Array>).getReader();
+  let sent = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (!conn.isCurrent(id)) return; // answered early, aborted or failed: the rest is unwanted
+      if (done) break;
+      if (value.byteLength === 0) continue;
+      sent += value.byteLength;
+      if (length !== undefined) {
+        if (sent > length) throw new Error("request body longer than its Content-Length");
+        await conn.write(value);
+      } else if (value.byteLength < COPY_BELOW) {
+        await conn.write(Buffer.concat([Buffer.from(`${value.byteLength.toString(16)}\r\n`, "latin1"), value, CRLF]));
+      } else {
+        conn.write(Buffer.from(`${value.byteLength.toString(16)}\r\n`, "latin1"));
+        conn.write(value);
+        await conn.write(CRLF);
+      }
+    }
+    if (length !== undefined && sent !== length) throw new Error("request body shorter than its Content-Length");
+    if (length === undefined) await conn.write(LAST_CHUNK);
+    conn.requestSent();
+  } finally {
+    if (!conn.isCurrent(id)) reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+function bytesOf(body: BodyInit): Uint8Array | undefined {
+  if (typeof body === "string") return Buffer.from(body, "utf8");
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  return undefined;
+}
