@@ -20,7 +20,7 @@ export function isIdempotent(method: string): boolean {
 /** Errors that mean no connection was made, so nothing was sent. */
 const CONNECT_CODES = new Set([
   "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "FailedToOpenSocket",
-  "ConnectionRefused", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "ConnectionRefused", "ECONNECTTIMEOUT", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "DEPTH_ZERO_SELF_SIGNED_CERT",
   "SELF_SIGNED_CERT_IN_CHAIN", "CERT_HAS_EXPIRED", "ERR_TLS_CERT_ALTNAME_INVALID", "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
 ]);
 

@@ -70,8 +70,12 @@ export interface UpstreamTls {
   rejectUnauthorized?: boolean | undefined;
 }
 
-/** `fetch` as a proxy needs it: no decompression, no redirects followed. */
-export type UpstreamFetch = (url: string, init: RequestInit, tls?: UpstreamTls) => Promise<Response>;
+/**
+ * `fetch` as a proxy needs it: no decompression, no redirects followed. `connectTimeoutMs` bounds
+ * the connect where the client sees it (tenbin's own HTTP/1.1 client; the runtimes' fetch has no
+ * connect event and ignores it).
+ */
+export type UpstreamFetch = (url: string, init: RequestInit, tls?: UpstreamTls, connectTimeoutMs?: number) => Promise<Response>;
 
 export type SignalName = "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGUSR1";
 
@@ -125,6 +129,11 @@ export interface Runtime {
   onSignal(signal: SignalName, handler: () => void): () => void;
   readTextFile(path: string): Promise<string>;
   readTextFileSync(path: string): string;
+  /**
+   * The runtime's native YAML parser (text → plain data; throws on a syntax error), where it has
+   * one: config loading tries it first and falls back to the `yaml` package (src/config/fast-load.ts).
+   */
+  parseYaml?(text: string): unknown;
   env(name: string): string | undefined;
   /** Environment as a plain object (for `${NAME}` expansion). */
   envAll(): Record<string, string | undefined>;

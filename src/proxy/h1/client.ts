@@ -22,7 +22,15 @@ import { isIdempotent } from "../outcome.ts";
 import { type ConnectionOwner, UpstreamConnection } from "./connection.ts";
 import { writeRequest } from "./request-writer.ts";
 
-/** How the client behaves; every field has a default. */
+/** No connection within `timeouts.connect`: nothing was sent, so another server may be tried. */
+export class ConnectTimeoutError extends Error {
+  readonly code = "ECONNECTTIMEOUT";
+  constructor(ms: number) {
+    super(`connect timeout after ${ms}ms`);
+  }
+}
+
+/** How the client behaves; every field has a default (except the two functions). */
 export interface H1ClientOptions {
   connectTcp(options: TcpConnectOptions): Promise<TcpConn>;
   /** Used for `https://` and other URLs this client does not speak. */
@@ -55,13 +63,13 @@ export class H1Client implements ConnectionOwner {
   }
 
   /** The client as an `UpstreamFetch`. */
-  readonly fetch: UpstreamFetch = (url: string, init: RequestInit, tls?: UpstreamTls): Promise<Response> => {
+  readonly fetch: UpstreamFetch = (url: string, init: RequestInit, tls?: UpstreamTls, connectTimeoutMs?: number): Promise<Response> => {
     if (!url.startsWith("http://")) return this.#options.fallback(url, init, tls);
     const slash = url.indexOf("/", 7);
     const key = slash < 0 ? url : url.slice(0, slash);
     const origin = this.#origins.get(key) ?? this.#addOrigin(key);
     if (origin === undefined) return this.#options.fallback(url, init, tls);
-    return this.#send(origin, slash < 0 ? "/" : url.slice(slash), init, false);
+    return this.#send(origin, slash < 0 ? "/" : url.slice(slash), init, connectTimeoutMs, false);
   };
 
   /** Closes every idle connection (shutdown; tests). */
@@ -119,38 +127,44 @@ export class H1Client implements ConnectionOwner {
     return undefined;
   }
 
-  async #dial(origin: Origin, signal: AbortSignal | null | undefined): Promise<UpstreamConnection> {
+  async #dial(origin: Origin, signal: AbortSignal | null | undefined, timeoutMs: number | undefined): Promise<UpstreamConnection> {
     const conn = new UpstreamConnection(this, this.#options.bufferLimit);
     this.#originOf.set(conn, origin);
     const dialing = this.#options.connectTcp({ hostname: origin.hostname, port: origin.port, events: conn });
-    if (!signal) {
+    if (!signal && timeoutMs === undefined) {
       conn.conn = await dialing;
       return conn;
     }
-    // An abort (timeout, client gone) does not wait for a connect that hangs.
+    // An abort (response timeout, client gone) or the connect timeout does not wait for a connect
+    // that hangs; a connection that comes up later is closed.
     let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const given = new Promise<never>((_, reject) => {
+      if (timeoutMs !== undefined) timer = setTimeout(() => reject(new ConnectTimeoutError(timeoutMs)), timeoutMs);
+      if (signal) {
+        onAbort = () => reject(signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+      }
     });
     try {
-      conn.conn = await Promise.race([dialing, aborted]);
+      conn.conn = await Promise.race([dialing, given]);
       return conn;
     } catch (error) {
       dialing.then((tcp) => tcp.destroy(), () => {});
       throw error;
     } finally {
-      signal.removeEventListener("abort", onAbort!);
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
     }
   }
 
-  async #send(origin: Origin, path: string, init: RequestInit, retried: boolean): Promise<Response> {
+  async #send(origin: Origin, path: string, init: RequestInit, connectTimeoutMs: number | undefined, retried: boolean): Promise<Response> {
     const signal = init.signal;
     if (signal?.aborted) throw signal.reason;
     const method = init.method ?? "GET";
     const body = init.body ?? null;
     const idempotent = isIdempotent(method);
-    const conn = (!retried && this.#takeIdle(origin, idempotent)) || (await this.#dial(origin, signal));
+    const conn = (!retried && this.#takeIdle(origin, idempotent)) || (await this.#dial(origin, signal, connectTimeoutMs));
     const replayable = body === null || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || typeof body === "string";
     let id = 0;
     let onAbort: (() => void) | undefined;
@@ -160,7 +174,7 @@ export class H1Client implements ConnectionOwner {
           {
             resolve,
             reject: (error, stale) => {
-              if (stale && idempotent && replayable && !retried && !signal?.aborted) resolve(this.#send(origin, path, init, true));
+              if (stale && idempotent && replayable && !retried && !signal?.aborted) resolve(this.#send(origin, path, init, connectTimeoutMs, true));
               else reject(error);
             },
           },
