@@ -65,11 +65,15 @@ export class H1Client implements ConnectionOwner {
   /** The client as an `UpstreamFetch`. */
   readonly fetch: UpstreamFetch = (url: string, init: RequestInit, tls?: UpstreamTls, connectTimeoutMs?: number): Promise<Response> => {
     if (!url.startsWith("http://")) return this.#options.fallback(url, init, tls);
-    const slash = url.indexOf("/", 7);
-    const key = slash < 0 ? url : url.slice(0, slash);
+    // The authority ends at the first "/" or "?" (`http://h:1?q` asks for `/?q`).
+    let cut = url.indexOf("/", 7);
+    const query = url.indexOf("?", 7);
+    if (query >= 0 && (cut < 0 || query < cut)) cut = query;
+    const key = cut < 0 ? url : url.slice(0, cut);
     const origin = this.#origins.get(key) ?? this.#addOrigin(key);
     if (origin === undefined) return this.#options.fallback(url, init, tls);
-    return this.#send(origin, slash < 0 ? "/" : url.slice(slash), init, connectTimeoutMs, false);
+    const path = cut < 0 ? "/" : cut === query ? `/${url.slice(cut)}` : url.slice(cut);
+    return this.#send(origin, path, init, connectTimeoutMs, false);
   };
 
   /** Closes every idle connection (shutdown; tests). */
@@ -83,6 +87,13 @@ export class H1Client implements ConnectionOwner {
     const origin = this.#originOf.get(conn);
     if (!origin || origin.idle.length >= this.#options.maxIdlePerOrigin) return conn.destroy();
     const now = performance.now();
+    // No sweep timer: each returning connection closes the oldest idle one if it has expired, so
+    // a pool grown by a burst shrinks again with the traffic that follows.
+    const oldest = origin.idle[0];
+    if (oldest !== undefined && now >= oldest.idleUntil) {
+      origin.idle.shift();
+      oldest.destroy();
+    }
     conn.idleSince = now;
     conn.idleUntil = now + Math.min(this.#options.idleMs, conn.serverIdleMs);
     origin.idle.push(conn);

@@ -120,6 +120,11 @@ export class UpstreamConnection implements TcpEvents {
     if (this.closed) return;
     this.closed = true;
     this.conn?.destroy();
+    // A request writer waiting for `drain` would wait forever on a dead socket (an early answer
+    // closes it mid-upload): wake it, it sees the exchange is over and cancels the request body.
+    const drain = this.#drainWaiter;
+    this.#drainWaiter = undefined;
+    drain?.();
     this.#owner.gone(this);
   }
 
@@ -259,9 +264,6 @@ export class UpstreamConnection implements TcpEvents {
     const cb = this.#cb;
     this.#cb = undefined;
     this.destroy();
-    const drain = this.#drainWaiter;
-    this.#drainWaiter = undefined;
-    drain?.();
     if (!cb) return;
     if (this.#stream) {
       try {

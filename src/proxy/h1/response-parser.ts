@@ -13,6 +13,7 @@ const CRLF = Buffer.from("\r\n");
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
+const INVALID_VALUE = /[\0\r\n]/;
 
 /** How the body of a response ends. */
 export type Framing =
@@ -203,7 +204,8 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
   if (!m) throw new BadResponseError(`invalid status line "${lines[0]!.slice(0, 60)}"`);
   const minor = m[1]!;
   const status = Number(m[2]);
-  if (status < 100) throw new BadResponseError(`invalid status ${status}`);
+  // Above 599 `new Response` throws a RangeError, which would leave the exchange hanging.
+  if (status < 100 || status > 599) throw new BadResponseError(`invalid status ${status}`);
   if (status < 200) {
     if (status === 101) throw new BadResponseError("unexpected 101 Switching Protocols");
     return undefined;
@@ -221,6 +223,8 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     const name = line.slice(0, colon).toLowerCase();
     if (!TOKEN.test(name)) throw new BadResponseError(`invalid header name "${name.slice(0, 60)}"`);
     const value = line.slice(colon + 1).trim();
+    // A bare CR or LF (a second header smuggled in) or NUL: `new Headers` would throw on it.
+    if (INVALID_VALUE.test(value)) throw new BadResponseError(`invalid value of header "${name}"`);
     if (name === "content-length") {
       if (!/^\d{1,15}$/.test(value) && !/^(\d{1,15})(\s*,\s*\1)+$/.test(value)) throw new BadResponseError(`invalid Content-Length "${value.slice(0, 40)}"`);
       const one = value.split(",", 1)[0]!.trim();
@@ -245,8 +249,7 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
   else if (transferEncoding) {
     // RFC 9112 §6.1: with Transfer-Encoding, Content-Length is ignored (and must not be passed on).
     if (length !== undefined) {
-      const at = headers.findIndex(([n]) => n === "content-length");
-      if (at >= 0) headers.splice(at, 1);
+      for (let at = headers.length - 1; at >= 0; at--) if (headers[at]![0] === "content-length") headers.splice(at, 1);
     }
     framing = chunked ? { kind: "chunked" } : { kind: "close" };
   } else if (length !== undefined) framing = { kind: "length", length: Number(length) };

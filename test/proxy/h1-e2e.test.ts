@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { answer, type RawBackend, startRawBackend } from "../helpers/raw-http-backend.ts";
+import { startTenbin, type TenbinProcess } from "../helpers/tenbin.ts";
+
+// tenbin (a real process) in front of a raw backend, so the bytes the backend sends are exact.
+let backend: RawBackend;
+let t: TenbinProcess;
+beforeAll(async () => {
+  backend = await startRawBackend((req, conn) => {
+    if (req.target === "/garbage") conn.send("this is not HTTP\r\n\r\n");
+    else if (req.method === "HEAD") conn.send("HTTP/1.1 200 OK\r\ncontent-length: 12345\r\ncontent-type: application/zip\r\n\r\n");
+    else conn.send(answer("hello"));
+  });
+  t = await startTenbin(`
+listeners:
+  - { name: web, listen: 127.0.0.1:0, routes: [{ pool: app }] }
+pools:
+  app: { servers: [{ url: "${backend.origin}" }] }
+`);
+});
+afterAll(async () => {
+  await t?.stop();
+  await backend?.stop();
+});
+
+test("a HEAD answer's Content-Length reaches the client unchanged", async () => {
+  const res = await fetch(t.url("/file.zip"), { method: "HEAD" });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-length")).toBe("12345");
+  expect(res.headers.get("content-type")).toBe("application/zip");
+  expect(await res.text()).toBe("");
+  expect(backend.requests.at(-1)!.method).toBe("HEAD");
+  // and the connection is still good for a GET
+  const get = await fetch(t.url("/x"));
+  expect(await get.text()).toBe("hello");
+  expect(get.headers.get("content-length")).toBe("5");
+});
+
+test("a backend answering garbage gives the client a 502", async () => {
+  const res = await fetch(t.url("/garbage"));
+  expect(res.status).toBe(502);
+  await res.arrayBuffer();
+  expect(backend.requests.some((r) => r.target === "/garbage")).toBe(true);
+  // tenbin still works afterwards
+  expect(await (await fetch(t.url("/after"))).text()).toBe("hello");
+});
