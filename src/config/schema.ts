@@ -6,6 +6,11 @@
 import { z } from "zod";
 import { parseAddress, parseDuration, parseSize } from "./units.ts";
 
+// A config is parsed once per start or reload: zod's JIT (code generated with `new Function` for each
+// object schema on its first parse) costs that one parse more than it saves (~10 ms of a start,
+// bench/startup.ts). Only speed differs; the results and messages are the same.
+z.config({ jitless: true });
+
 /** A duration string (`250ms`, `2s`, `1m`, `1h`) parsed to milliseconds. */
 export const duration = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);
@@ -162,7 +167,7 @@ const sorrySchema = z.strictObject({
 });
 
 const timeoutsSchema = z.strictObject({
-  connect: duration.prefault("5s").describe("Longest wait to open a connection (TCP listeners and TCP probes; HTTP forwarding has no connect event in fetch, so `response` bounds the connect there too)"),
+  connect: duration.prefault("5s").describe("Longest wait to open a connection to a server (HTTP to http:// servers, TCP listeners, TCP probes); towards https:// servers the runtime's fetch has no connect event, so `response` bounds the connect there"),
   response: duration.prefault("60s").describe("Until the server's response headers arrive"),
   idle: duration.prefault("60s").describe("Longest pause while streaming a body either way"),
 });

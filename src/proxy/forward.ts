@@ -140,7 +140,7 @@ export class Forwarder {
     try {
       const init: RequestInit & { duplex?: string } = { method: ex.req.method, headers, body, signal: controller.signal };
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
-      const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server));
+      const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), timeouts.connect);
       clearTimeout(timer);
       const elapsed = performance.now() - started;
       server.observeLatency(elapsed, pool.config.ewma_decay);
@@ -215,7 +215,7 @@ export class Forwarder {
           signal: AbortSignal.any([ex.req.signal, AbortSignal.timeout(pool.config.timeouts.response)]),
         };
         if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
-        const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server));
+        const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), pool.config.timeouts.connect);
         return new Response(upstream.body, { status: upstream.status, headers: downstreamResponseHeaders(upstream.headers) });
       } catch (error) {
         this.#logger.warn(`${pool.name}: sorry server failed: ${classifyFailure(error, undefined).reason}`, { request_id: requestId });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { H1Client, type H1ClientOptions } from "../../src/proxy/h1/client.ts";
+import { classifyFailure } from "../../src/proxy/outcome.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
 import { answer, type RawBackend, type RawConn, type RawRequest, startRawBackend, waitUntil } from "../helpers/raw-http-backend.ts";
 
@@ -583,6 +584,22 @@ describe("bad answers", () => {
     await waitUntil(() => b.conns[0]!.closed, "the connection to close");
     await (await c.fetch(`${b.origin}/`, {})).text();
     expect(b.conns).toHaveLength(2);
+  });
+
+  test("a connect that hangs past the connect timeout fails as a connect failure, and a late connection is closed", async () => {
+    let destroyed = 0;
+    let arrive: (() => void) | undefined;
+    const c = client({
+      connectTcp: () =>
+        new Promise((resolve) => {
+          arrive = () => resolve({ destroy: () => destroyed++ } as unknown as Awaited<ReturnType<H1ClientOptions["connectTcp"]>>);
+        }),
+    });
+    const error = await within(c.fetch("http://127.0.0.1:9/x", {}, undefined, 30).catch((e: unknown) => e), 2000, "the connect timeout");
+    expect((error as { code?: string }).code).toBe("ECONNECTTIMEOUT");
+    expect(classifyFailure(error, undefined).failure).toBe("connect");
+    arrive?.();
+    await waitUntil(() => destroyed === 1, "the late connection to be closed", 1000);
   });
 
   test("a connection refused rejects with ECONNREFUSED", async () => {
