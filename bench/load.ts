@@ -4,16 +4,22 @@
  * Peers (bench only, not needed by CI): `apt-get install haproxy nginx caddy wrk`. A missing one is
  * reported as "skipped (not installed)", never as zero. Two backends (one nginx process serving
  * fixed files, or Bun servers without nginx) sit behind every balancer. Each measurement starts a
- * fresh balancer process pinned to one core, warms it up, runs wrk, reads the process's peak RSS
- * (VmHWM), and stops it. Peers run in alternating order from cell to cell so none always goes first.
+ * fresh balancer process pinned to its cores (planCpus), warms it up, runs wrk, reads the peak RSS
+ * (VmHWM) and CPU time of its whole process tree (worker processes included), and stops it. Peers
+ * run in alternating order from cell to cell so none always goes first. Each worker count of
+ * `workers` is a pass of its own over every scenario.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { nginxBackendConfig, writeBackendBodies } from "./configs/backends.ts";
+import { benchCert } from "./configs/certs.ts";
 import { findProgram, type PeerSpec } from "./configs/peers.ts";
-import type { HostPort, PeerName, Scenario } from "./configs/types.ts";
-import { type Child, cpuTimeMs, freePort, peakRssKb, pinned, programVersion, spawnLogged, stopChild, waitReady } from "./process.ts";
+import type { HostPort, PeerName, Scenario, TlsFiles } from "./configs/types.ts";
+import { type CpuPlan, planCpus } from "./cpu-plan.ts";
+import { type Child, cpuTimeMs, freePort, peakRssKb, pinned, programVersion, readLog, spawnLogged, stopChild, treeSum, waitReady, waitUntil } from "./process.ts";
 import { runWrk, type WrkRunner } from "./wrk.ts";
+
+export { type CpuPlan, planCpus } from "./cpu-plan.ts";
 
 const HOST = "127.0.0.1";
 
@@ -37,12 +43,16 @@ export interface LoadOptions {
   direct: boolean;
   /** Why a peer's binary is missing, when "not installed" would be wrong (tenbin not built). */
   unavailable?: Partial<Record<PeerName, string>>;
+  /** Worker processes/threads of every balancer, one pass each (default [1]). */
+  workers?: readonly number[];
 }
 
 /** One cell of the result table. */
 export interface Measurement {
   scenario: string;
   connections: number;
+  /** Workers/threads the balancer ran with (the pass it belongs to, for "direct" too). */
+  workers: number;
   /** "direct": wrk straight to one backend, the ceiling of this machine and harness. */
   peer: PeerName | "direct";
   outcome: "ok" | "skipped" | "failed";
@@ -52,21 +62,13 @@ export interface Measurement {
   p50Ms: number;
   p99Ms: number;
   errors: number;
-  /** Peak resident memory of the balancer process. */
+  /** Peak resident memory of the balancer: VmHWM summed over its processes. */
   rssKb: number;
   /**
-   * CPU time the balancer spent per 1,000 requests of the measured run: its cost per request, which
+   * CPU time the balancer (all its processes) spent per 1,000 requests of the measured run: its cost per request, which
    * (unlike req/s) holds up when other work on the machine steals cycles.
    */
   cpuMsPerKReq: number;
-}
-
-/** Which cores run what (`taskset -c` lists); undefined when not pinned. */
-export interface CpuPlan {
-  balancer: string | undefined;
-  backends: string | undefined;
-  wrk: string | undefined;
-  wrkThreads: number;
 }
 
 /** Everything the report needs. */
@@ -74,17 +76,12 @@ export interface LoadReport {
   measurements: Measurement[];
   /** Program → version, for the programs that are installed. */
   versions: Record<string, string>;
+  /** The core plan of the first pass (of `cpuPlans`). */
   cpuPlan: CpuPlan;
+  /** The core plan of each pass, by worker count. */
+  cpuPlans: { workers: number; plan: CpuPlan }[];
   /** What serves as backends. */
   backend: string;
-}
-
-/** Balancer alone on core 1; backends and wrk on the others (with two cores they share core 0). */
-export function planCpus(cores: number, hasTaskset: boolean): CpuPlan {
-  if (!hasTaskset || cores < 2) return { balancer: undefined, backends: undefined, wrk: undefined, wrkThreads: Math.max(1, cores) };
-  if (cores === 2) return { balancer: "1", backends: "0", wrk: "0", wrkThreads: 1 };
-  const rest = Array.from({ length: cores }, (_, i) => i).filter((i) => i !== 1 && i !== 2);
-  return { balancer: "1", backends: "2", wrk: rest.join(","), wrkThreads: rest.length };
 }
 
 interface Backends {
@@ -125,6 +122,16 @@ async function startBackends(root: string, workDir: string, cpus: string | undef
   return { addresses, description, stop };
 }
 
+/** One pass over the scenarios: a worker count and what it runs on. */
+interface Pass {
+  workers: number;
+  plan: CpuPlan;
+  backends: Backends;
+  wrk: WrkRunner;
+  /** The certificate of the https scenarios, or why there is none. */
+  tls: TlsFiles | string;
+}
+
 interface Cell {
   scenario: Scenario;
   connections: number;
@@ -132,26 +139,35 @@ interface Cell {
   binary: string;
 }
 
-async function measure(cell: Cell, options: LoadOptions, backends: Backends, plan: CpuPlan, wrk: WrkRunner, run: number): Promise<Measurement> {
+async function measure(cell: Cell, options: LoadOptions, pass: Pass, run: number): Promise<Measurement> {
   const { scenario, connections, peer } = cell;
-  const base = { scenario: scenario.name, connections, peer: peer.name };
+  const { workers } = pass;
+  const base = { scenario: scenario.name, connections, workers, peer: peer.name };
   const builder = scenario.configs[peer.name];
   if (builder === undefined) return { ...base, ...EMPTY, outcome: "skipped", note: "not supported by this scenario" };
-  const dir = join(options.workDir, `${scenario.name}-${connections}-${peer.name}-${run}`);
+  const https = scenario.scheme === "https";
+  if (https && typeof pass.tls === "string") return { ...base, ...EMPTY, outcome: "skipped", note: pass.tls };
+  const dir = join(options.workDir, `${scenario.name}-w${workers}-${connections}-${peer.name}-${run}`);
   mkdirSync(dir, { recursive: true });
   const listen = { host: HOST, port: await freePort(HOST) };
   const config = join(dir, peer.configFile);
-  writeFileSync(config, builder({ listen, backends: backends.addresses, workDir: dir }));
+  const tls = https && typeof pass.tls !== "string" ? pass.tls : undefined;
+  writeFileSync(config, builder({ listen, backends: pass.backends.addresses, workDir: dir, workers, tls }));
   const logBase = join(dir, peer.name);
-  const child = spawnLogged(pinned(plan.balancer, peer.command(cell.binary, config, dir)), peer.env(dir), logBase);
+  const child = spawnLogged(pinned(pass.plan.balancer, peer.command(cell.binary, config, dir)), peer.env(dir, workers), logBase);
   try {
     const url = `${scenario.scheme}://${listen.host}:${listen.port}${scenario.path}`;
     await waitReady(url, scenario.bodyBytes, child, logBase);
-    await runWrk(wrk, connections, options.warmup, url);
-    const cpuBefore = cpuTimeMs(child.pid);
-    const result = await runWrk(wrk, connections, options.duration, url);
-    const cpuMsPerKReq = ((cpuTimeMs(child.pid) - cpuBefore) * 1000) / result.requests;
-    return { ...base, outcome: "ok", note: "", ...result, rssKb: peakRssKb(child.pid), cpuMsPerKReq };
+    const allServing = peer.allServing;
+    if (workers > 1 && allServing !== undefined) {
+      // wrk connects once per run: a worker still binding would get none of its connections.
+      await waitUntil(() => allServing(readLog(logBase), workers), `not all ${workers} processes serving`, child, logBase);
+    }
+    await runWrk(pass.wrk, connections, options.warmup, url);
+    const cpuBefore = treeSum(child.pid, cpuTimeMs);
+    const result = await runWrk(pass.wrk, connections, options.duration, url);
+    const cpuMsPerKReq = ((treeSum(child.pid, cpuTimeMs) - cpuBefore) * 1000) / result.requests;
+    return { ...base, outcome: "ok", note: "", ...result, rssKb: treeSum(child.pid, peakRssKb), cpuMsPerKReq };
   } catch (error) {
     return { ...base, ...EMPTY, outcome: "failed", note: error instanceof Error ? error.message : String(error) };
   } finally {
@@ -159,14 +175,17 @@ async function measure(cell: Cell, options: LoadOptions, backends: Backends, pla
   }
 }
 
-/** wrk straight to the first backend: what the client and backends manage without a balancer. */
-async function measureDirect(scenario: Scenario, connections: number, options: LoadOptions, backends: Backends, wrk: WrkRunner): Promise<Measurement> {
-  const base = { scenario: scenario.name, connections, peer: "direct" as const };
-  const b = backends.addresses[0] as HostPort;
-  const url = `${scenario.scheme}://${b.host}:${b.port}${scenario.path}`;
+/**
+ * wrk straight to the first backend: what the client and backends manage without a balancer. Plain
+ * HTTP whatever the scenario's scheme: the backends have no TLS.
+ */
+async function measureDirect(scenario: Scenario, connections: number, options: LoadOptions, pass: Pass): Promise<Measurement> {
+  const base = { scenario: scenario.name, connections, workers: pass.workers, peer: "direct" as const };
+  const b = pass.backends.addresses[0] as HostPort;
+  const url = `http://${b.host}:${b.port}${scenario.path}`;
   try {
-    await runWrk(wrk, connections, options.warmup, url);
-    return { ...base, outcome: "ok", note: "", ...(await runWrk(wrk, connections, options.duration, url)), rssKb: Number.NaN, cpuMsPerKReq: Number.NaN };
+    await runWrk(pass.wrk, connections, options.warmup, url);
+    return { ...base, outcome: "ok", note: "", ...(await runWrk(pass.wrk, connections, options.duration, url)), rssKb: Number.NaN, cpuMsPerKReq: Number.NaN };
   } catch (error) {
     return { ...base, ...EMPTY, outcome: "failed", note: error instanceof Error ? error.message : String(error) };
   }
@@ -180,10 +199,43 @@ function median(runs: Measurement[]): Measurement {
   return ok[Math.floor((ok.length - 1) / 2)] ?? (runs[0] as Measurement);
 }
 
-/** Runs every scenario × connection count × peer and returns the table and the context. */
+/** Every scenario × connection count × peer of one pass, in `measurements`. */
+async function runPass(options: LoadOptions, pass: Pass, binaries: ReadonlyMap<PeerName, string>, measurements: Measurement[]): Promise<void> {
+  let cellIndex = 0;
+  const tag = pass.workers > 1 ? ` w=${pass.workers}` : "";
+  for (const scenario of options.scenarios) {
+    for (const connections of options.connections) {
+      if (options.direct) {
+        options.log(`${scenario.name}${tag} c=${connections} direct to backend`);
+        measurements.push(await measureDirect(scenario, connections, options, pass));
+      }
+      const runs = new Map<PeerName, Measurement[]>();
+      for (let round = 0; round < options.rounds; round++) {
+        const order = (cellIndex + round) % 2 === 0 ? [...options.peers] : [...options.peers].reverse();
+        for (const peer of order) {
+          const binary = binaries.get(peer.name);
+          let m: Measurement;
+          if (binary === undefined) {
+            m = { scenario: scenario.name, connections, workers: pass.workers, peer: peer.name, ...EMPTY, outcome: "skipped", note: options.unavailable?.[peer.name] ?? "not installed" };
+          } else {
+            options.log(`${scenario.name}${tag} c=${connections} ${peer.name} round ${round + 1}/${options.rounds}`);
+            m = await measure({ scenario, connections, peer, binary }, options, pass, round);
+            options.log(m.outcome === "ok" ? `  ${Math.round(m.rps)} req/s, p99 ${m.p99Ms.toFixed(2)} ms, errors ${m.errors}` : `  ${m.outcome}: ${m.note}`);
+          }
+          runs.set(peer.name, [...(runs.get(peer.name) ?? []), m]);
+        }
+      }
+      for (const peer of options.peers) measurements.push(median(runs.get(peer.name) ?? []));
+      cellIndex++;
+    }
+  }
+}
+
+/** Runs every worker count × scenario × connection count × peer and returns the table and the context. */
 export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
   const cores = Number(Bun.spawnSync({ cmd: ["nproc"] }).stdout.toString().trim()) || navigator.hardwareConcurrency;
-  const plan = planCpus(cores, findProgram("taskset") !== undefined);
+  const hasTaskset = findProgram("taskset") !== undefined;
+  const cpuPlans = (options.workers ?? [1]).map((workers) => ({ workers, plan: planCpus(cores, hasTaskset, workers) }));
   const measurements: Measurement[] = [];
   const versions: Record<string, string> = {};
   const binaries = new Map<PeerName, string>();
@@ -194,40 +246,29 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
     versions[peer.title] = programVersion(binary, peer.versionArgs, peer.versionPattern);
   }
   const wrkBinary = findProgram("wrk");
-  if (wrkBinary !== undefined) versions.wrk = programVersion(wrkBinary, ["--version"], /wrk\s+(\S+)/);
-  const skipAll = wrkBinary === undefined ? "skipped (wrk not installed)" : undefined;
-  const backends = skipAll === undefined ? await startBackends(options.root, options.workDir, plan.backends, options.backend ?? "auto") : undefined;
-  const wrk: WrkRunner = { binary: wrkBinary ?? "wrk", cpus: plan.wrk, threads: plan.wrkThreads };
-  try {
-    let cellIndex = 0;
-    for (const scenario of options.scenarios) {
-      for (const connections of options.connections) {
-        if (options.direct && backends !== undefined) {
-          options.log(`${scenario.name} c=${connections} direct to backend`);
-          measurements.push(await measureDirect(scenario, connections, options, backends, wrk));
-        }
-        const runs = new Map<PeerName, Measurement[]>();
-        for (let round = 0; round < options.rounds; round++) {
-          const order = (cellIndex + round) % 2 === 0 ? [...options.peers] : [...options.peers].reverse();
-          for (const peer of order) {
-            const binary = binaries.get(peer.name);
-            let m: Measurement;
-            if (skipAll !== undefined || backends === undefined) m = { scenario: scenario.name, connections, peer: peer.name, ...EMPTY, outcome: "skipped", note: skipAll ?? "" };
-            else if (binary === undefined) m = { scenario: scenario.name, connections, peer: peer.name, ...EMPTY, outcome: "skipped", note: options.unavailable?.[peer.name] ?? "not installed" };
-            else {
-              options.log(`${scenario.name} c=${connections} ${peer.name} round ${round + 1}/${options.rounds}`);
-              m = await measure({ scenario, connections, peer, binary }, options, backends, plan, wrk, round);
-              options.log(m.outcome === "ok" ? `  ${Math.round(m.rps)} req/s, p99 ${m.p99Ms.toFixed(2)} ms, errors ${m.errors}` : `  ${m.outcome}: ${m.note}`);
-            }
-            runs.set(peer.name, [...(runs.get(peer.name) ?? []), m]);
-          }
-        }
-        for (const peer of options.peers) measurements.push(median(runs.get(peer.name) ?? []));
-        cellIndex++;
+  let backend = "none (not run)";
+  if (wrkBinary === undefined) {
+    const note = "skipped (wrk not installed)";
+    for (const { workers } of cpuPlans) {
+      for (const { name: scenario } of options.scenarios) {
+        for (const connections of options.connections) measurements.push(...options.peers.map((p) => ({ scenario, connections, workers, peer: p.name, ...EMPTY, outcome: "skipped" as const, note })));
       }
     }
-  } finally {
-    await backends?.stop();
+  } else {
+    versions.wrk = programVersion(wrkBinary, ["--version"], /wrk\s+(\S+)/);
+    const tls = options.scenarios.some((s) => s.scheme === "https") ? await benchCert(join(options.workDir, "tls")) : "no https scenario";
+    for (const { workers, plan } of cpuPlans) {
+      // Started per pass: the backends' cores depend on how many the balancer takes.
+      const backends = await startBackends(options.root, options.workDir, plan.backends, options.backend ?? "auto");
+      backend = backends.description;
+      try {
+        const wrk: WrkRunner = { binary: wrkBinary, cpus: plan.wrk, threads: plan.wrkThreads };
+        await runPass(options, { workers, plan, backends, wrk, tls }, binaries, measurements);
+      } finally {
+        await backends.stop();
+      }
+    }
   }
-  return { measurements, versions, cpuPlan: plan, backend: backends?.description ?? "none (not run)" };
+  const first = cpuPlans[0] ?? { workers: 1, plan: planCpus(cores, hasTaskset) };
+  return { measurements, versions, cpuPlan: first.plan, cpuPlans, backend };
 }

@@ -1,5 +1,5 @@
 /** Child processes of the macro benchmark: start pinned and logged, wait until ready, measure, stop. */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 /** A process started by `spawnLogged`. */
@@ -47,8 +47,8 @@ export async function stopChild(child: Child): Promise<void> {
   }
 }
 
-/** The last lines a process logged, on one line, for an error message. */
-export function logTail(logBase: string): string {
+/** Everything a process started by `spawnLogged` wrote so far (standard error, then output). */
+export function readLog(logBase: string): string {
   const read = (path: string): string => {
     try {
       return readFileSync(path, "utf8");
@@ -56,7 +56,12 @@ export function logTail(logBase: string): string {
       return "";
     }
   };
-  const text = (read(`${logBase}.err.log`) + read(`${logBase}.out.log`)).trim();
+  return read(`${logBase}.err.log`) + read(`${logBase}.out.log`);
+}
+
+/** The last lines a process logged, on one line, for an error message. */
+export function logTail(logBase: string): string {
+  const text = readLog(logBase).trim();
   return text === "" ? "(no output)" : text.split("\n").slice(-5).join(" | ");
 }
 
@@ -68,8 +73,9 @@ export async function waitReady(url: string, bytes: number, child: Child, logBas
       throw new Error(`exited (${child.exitCode ?? child.signalCode}): ${logTail(logBase)}`);
     }
     try {
-      // `connection: close` so no idle socket of ours stays on the balancer during the run.
-      const res = await fetch(url, { headers: { connection: "close" }, signal: AbortSignal.timeout(1000) });
+      // `connection: close` so no idle socket of ours stays on the balancer during the run; the
+      // https scenarios' certificate is self-signed.
+      const res = await fetch(url, { headers: { connection: "close" }, signal: AbortSignal.timeout(1000), tls: { rejectUnauthorized: false } });
       const body = await res.arrayBuffer();
       if (res.status === 200 && body.byteLength === bytes) return;
       last = `status ${res.status}, ${body.byteLength} bytes`;
@@ -79,6 +85,55 @@ export async function waitReady(url: string, bytes: number, child: Child, logBas
     await sleep(100);
   }
   throw new Error(`not ready after 10 s at "${url}" (${last}): ${logTail(logBase)}`);
+}
+
+/** Waits until `check()` holds; fails when `child` exits or after 10 s, saying `what` did not happen. */
+export async function waitUntil(check: () => boolean, what: string, child: Child, logBase: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (check()) return;
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`exited (${child.exitCode ?? child.signalCode}): ${logTail(logBase)}`);
+    }
+    await sleep(100);
+  }
+  throw new Error(`${what} after 10 s: ${logTail(logBase)}`);
+}
+
+/**
+ * `pid` and every live descendant of it (from the parent pids in /proc): a balancer's worker
+ * processes (tenbin's workers, nginx's master and workers) all count towards its CPU and memory.
+ */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync("/proc")) {
+    const child = Number(name);
+    if (!Number.isInteger(child)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${child}/stat`, "utf8");
+    } catch {
+      continue; // gone since the listing
+    }
+    // Fields after the command name (which may contain spaces): state, then ppid.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), child]);
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i] as number) ?? []));
+  return tree;
+}
+
+/** The sum of `measure` over the live processes of `pid`'s tree (one that ends meanwhile counts 0). */
+export function treeSum(pid: number, measure: (pid: number) => number): number {
+  let sum = 0;
+  for (const p of processTree(pid)) {
+    try {
+      sum += measure(p);
+    } catch {
+      // ended between the listing and the read
+    }
+  }
+  return sum;
 }
 
 /** Peak resident memory (VmHWM, else VmRSS) of a live process, in kB. */

@@ -3,9 +3,14 @@
  * prints one markdown table and writes bench/results.md with the machine, versions and command.
  *
  *   bun bench/run.ts [--scenario l7-1k,l7-100k] [--peers tenbin,haproxy,nginx,caddy]
- *                    [--connections 50,200] [--no-micro] [--no-macro] [--no-direct] [--no-idle] [--no-startup]
+ *                    [--connections 50,200] [--workers 1,2]
+ *                    [--no-micro] [--no-macro] [--no-direct] [--no-idle] [--no-startup]
  *   env: BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_ROUNDS (1), BENCH_CONNECTIONS (50,200),
  *        BENCH_BACKEND=bun (Bun backends even when nginx is installed); BENCH_DURATION=3s for a quick run
+ *
+ * Scenarios: l7-1k, l7-100k (the default), l7-full-1k, https-1k, l4-1k, l4-100k (bench/configs/scenarios.ts).
+ * `--workers 1,2`: a pass per count, every balancer with that many processes/threads (tenbin `workers`,
+ * HAProxy `nbthread`, nginx `worker_processes`, Caddy GOMAXPROCS) and pinned to that many cores.
  *
  * `--idle` (default on): tenbin's RSS with 10,000 idle keep-alive clients (bench/idle-conns.ts);
  * `--startup` (default on): dist/tenbin spawn → first proxied 200 (bench/startup.ts).
@@ -18,6 +23,7 @@ import { join } from "node:path";
 import { buildBinary } from "../build.ts";
 import { PEERS } from "./configs/peers.ts";
 import { DEFAULT_SCENARIOS, SCENARIOS } from "./configs/scenarios.ts";
+import { type CpuPlan, sharedCores } from "./cpu-plan.ts";
 import type { PeerName } from "./configs/types.ts";
 import { type LoadReport, type Measurement, runLoadBench } from "./load.ts";
 import { renderIdleConns, runIdleConnsBench } from "./idle-conns.ts";
@@ -26,12 +32,13 @@ import { renderStartup, runStartupBench } from "./startup.ts";
 const ROOT = join(import.meta.dir, "..");
 // Other work on the machine skews every number; the report shows how busy it was when we began.
 const LOAD_AT_START = existsSync("/proc/loadavg") ? readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ") : "unknown";
-const USAGE = "Usage: bun bench/run.ts [--scenario a,b] [--peers a,b] [--connections 50,200] [--no-micro] [--no-macro] [--no-direct] [--no-idle] [--no-startup]";
+const USAGE = "Usage: bun bench/run.ts [--scenario a,b] [--peers a,b] [--connections 50,200] [--workers 1,2] [--no-micro] [--no-macro] [--no-direct] [--no-idle] [--no-startup]";
 
 interface RunOptions {
   scenarios: string[];
   peers: string[];
   connections: number[];
+  workers: number[];
   micro: boolean;
   macro: boolean;
   direct: boolean;
@@ -44,6 +51,7 @@ function parseArgs(argv: string[]): RunOptions {
     scenarios: [...DEFAULT_SCENARIOS],
     peers: PEERS.map((p) => p.name),
     connections: (process.env.BENCH_CONNECTIONS ?? "50,200").split(",").map(Number),
+    workers: [1],
     micro: true,
     macro: true,
     direct: true,
@@ -56,6 +64,7 @@ function parseArgs(argv: string[]): RunOptions {
     if (arg === "--scenario" || arg === "--scenarios") options.scenarios = list();
     else if (arg === "--peers") options.peers = list();
     else if (arg === "--connections") options.connections = list().map(Number);
+    else if (arg === "--workers") options.workers = list().map(Number);
     else if (arg === "--no-micro") options.micro = false;
     else if (arg === "--no-macro") options.macro = false;
     else if (arg === "--no-direct") options.direct = false;
@@ -70,6 +79,9 @@ function parseArgs(argv: string[]): RunOptions {
     if (!PEERS.some((p) => p.name === name)) throw new Error(`Unknown peer "${name}" (known: ${PEERS.map((p) => p.name).join(", ")})`);
   }
   if (options.connections.some((c) => !Number.isInteger(c) || c < 1)) throw new Error(`Invalid connection counts "${options.connections.join(",")}"`);
+  if (options.workers.length === 0 || options.workers.some((w) => !Number.isInteger(w) || w < 1 || w > 64)) {
+    throw new Error(`Invalid worker counts "${options.workers.join(",")}" (expected such as 1,2)`);
+  }
   return options;
 }
 
@@ -114,7 +126,7 @@ async function ensureTenbin(): Promise<string | undefined> {
 const num = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "";
 
-/** The macro results as one markdown table; req/s relative to HAProxy in the same cell. */
+/** The macro results as one markdown table; req/s relative to HAProxy in the same cell (and worker count). */
 export function renderTable(measurements: readonly Measurement[]): string {
   const title = (name: PeerName | "direct") => name === "direct" ? "direct to backend (ceiling)" : PEERS.find((p) => p.name === name)?.title ?? name;
   const lines = [
@@ -122,13 +134,15 @@ export function renderTable(measurements: readonly Measurement[]): string {
     "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   ];
   for (const m of measurements) {
-    const head = `| ${m.scenario} | ${m.connections} | ${title(m.peer)} |`;
+    // One worker is the default and reads as before; other counts are named in the scenario cell.
+    const scenario = m.workers === 1 ? m.scenario : `${m.scenario}, ${m.workers} workers`;
+    const head = `| ${scenario} | ${m.connections} | ${title(m.peer)} |`;
     if (m.outcome !== "ok") {
       const text = m.outcome === "skipped" ? (m.note.startsWith("skipped") ? m.note : `skipped (${m.note})`) : `failed: ${m.note.replaceAll("|", "/").slice(0, 160)}`;
       lines.push(`${head} ${text} | | | | | | |`);
       continue;
     }
-    const ref = measurements.find((r) => r.scenario === m.scenario && r.connections === m.connections && r.peer === "haproxy" && r.outcome === "ok");
+    const ref = measurements.find((r) => r.scenario === m.scenario && r.connections === m.connections && r.workers === m.workers && r.peer === "haproxy" && r.outcome === "ok");
     const ratio = m.peer === "direct" ? "" : ref ? `${(m.rps / ref.rps).toFixed(2)}×` : "n/a";
     lines.push(`${head} ${num(m.rps)} | ${num(m.p50Ms, 2)} | ${num(m.p99Ms, 2)} | ${num(m.errors)} | ${num(m.rssKb / 1024, 1)} | ${num(m.cpuMsPerKReq, 1)} | ${ratio} |`);
   }
@@ -147,21 +161,51 @@ function command(): string {
   return [...env, "node_modules/.bin/bun bench/run.ts", ...process.argv.slice(2)].join(" ");
 }
 
+/** What the report says about the cores of each pass (worker count). */
+export function planNotes(plans: readonly { workers: number; plan: CpuPlan }[]): string[] {
+  const multi = plans.some((p) => p.workers !== 1);
+  const out = multi
+    ? ["Workers N: tenbin `workers: N`, HAProxy `nbthread N`, nginx `worker_processes N` (under a master process when N > 1), Caddy `GOMAXPROCS=N`."]
+    : [];
+  for (const { workers, plan: p } of plans) {
+    const head = multi ? `${workers} worker(s): ` : "";
+    if (p.balancer === undefined) {
+      out.push(`${head}Not pinned (no taskset or one core).`);
+      continue;
+    }
+    out.push(`${head}Pinned: balancer on core(s) ${p.balancer}, backends on ${p.backends}, wrk on ${p.wrk} (${p.wrkThreads} thread(s)).`);
+    const sharing = `wrk and the backends share core ${p.wrk}: the "direct to backend" row is the ceiling of this machine, and a balancer near it is limited by that core, not by itself.`;
+    if (p.wrk !== undefined && p.wrk === p.backends && !out.includes(sharing)) out.push(sharing);
+    const shared = sharedCores(p);
+    if (shared.length > 0) {
+      out.push(`The balancer's ${workers} workers share core(s) ${shared.join(",")} with wrk and the backends: these ${workers}-worker numbers show the cost of sharing the cores, not a speed-up.`);
+    }
+  }
+  return out;
+}
+
+/** One line per scenario in the table: what it runs, and what a peer does differently. */
+function scenarioNotes(measurements: readonly Measurement[]): string[] {
+  const names = [...new Set(measurements.map((m) => m.scenario))];
+  const lines = names.flatMap((name) => {
+    const s = SCENARIOS.find((x) => x.name === name);
+    return s ? [`- \`${s.name}\`: ${s.title}.${s.note ? ` ${s.note}` : ""}`] : [];
+  });
+  return lines.length > 0 ? ["Scenarios:", "", ...lines, ""] : [];
+}
+
 function report(micro: [string, string][], load: LoadReport | undefined, table: string, settings: string, extra: [string, string][] = []): string {
   const out = ["# tenbin benchmark results", "", `Generated ${new Date().toISOString()} by \`${command()}\`.`, "", "## Machine", "", ...machine(), ""];
   if (load) {
     out.push("## Versions", "", `- Bun ${Bun.version} (harness)`, ...Object.entries(load.versions).map(([k, v]) => `- ${k} ${v}`), "");
-    const p = load.cpuPlan;
-    out.push("## Macro benchmark", "", settings, `Backends: ${load.backend}.`);
-    out.push(p.balancer === undefined ? "Not pinned (no taskset or one core)." : `Pinned: balancer on core ${p.balancer}, backends on ${p.backends}, wrk on ${p.wrk} (${p.wrkThreads} thread(s)).`);
-    if (p.wrk !== undefined && p.wrk === p.backends) {
-      out.push(`wrk and the backends share core ${p.wrk}: the "direct to backend" row is the ceiling of this machine, and a balancer near it is limited by that core, not by itself.`);
-    }
+    out.push("## Macro benchmark", "", settings, `Backends: ${load.backend}.`, ...planNotes(load.cpuPlans));
     out.push(
-      "Each cell is a fresh balancer process after a warm-up; peak RSS is its VmHWM; CPU ms / 1k req is the",
-      "balancer's user + system time over the measured run per 1,000 requests (its cost, steadier than req/s",
-      "when other work competes for the cores).",
+      "Each cell is a fresh balancer process after a warm-up; peak RSS is the VmHWM summed over its processes",
+      "(worker processes included); CPU ms / 1k req is the balancer's user + system time (all its processes)",
+      "over the measured run per 1,000 requests (its cost, steadier than req/s when other work competes for",
+      "the cores).",
       "",
+      ...scenarioNotes(load.measurements),
       table,
       "",
     );
@@ -187,7 +231,7 @@ async function main(): Promise<void> {
   const duration = process.env.BENCH_DURATION ?? "10s";
   const warmup = process.env.BENCH_WARMUP ?? "2s";
   const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? "1") || 1);
-  const settings = `wrk ${duration} per cell after a ${warmup} warm-up, ${rounds} round(s) (median by req/s), connections ${options.connections.join(" and ")}.`;
+  const settings = `wrk ${duration} per cell after a ${warmup} warm-up, ${rounds} round(s) (median by req/s), connections ${options.connections.join(" and ")}, balancer workers ${options.workers.join(" and ")}.`;
   if (options.macro) {
     const peers = PEERS.filter((p) => options.peers.includes(p.name));
     const tenbinMissing = peers.some((p) => p.name === "tenbin") ? await ensureTenbin() : undefined;
@@ -199,6 +243,7 @@ async function main(): Promise<void> {
       scenarios: SCENARIOS.filter((s) => options.scenarios.includes(s.name)),
       peers: tenbinMissing === undefined ? peers : peers.map((p) => (p.name === "tenbin" ? { ...p, find: () => undefined } : p)),
       connections: options.connections,
+      workers: options.workers,
       duration,
       warmup,
       rounds,
@@ -209,7 +254,7 @@ async function main(): Promise<void> {
       ...(tenbinMissing === undefined ? {} : { unavailable: { tenbin: tenbinMissing } }),
     });
     table = renderTable(load.measurements);
-    console.log(`\n${settings}\n\n${table}\n`);
+    console.log(`\n${settings}\n${planNotes(load.cpuPlans).join("\n")}\n\n${table}\n`);
   }
   const extra: [string, string][] = [];
   if (options.idle || options.startup) {

@@ -19,7 +19,8 @@ for (const port of ports) {
     hostname: host,
     port: Number(port),
     fetch(req) {
-      const body = bodies.get(new URL(req.url).pathname);
+      // A request without a Host header (an HTTP/1.0 probe) has a bare path as its url.
+      const body = bodies.get(req.url.startsWith("/") ? req.url : new URL(req.url).pathname);
       if (body === undefined) return new Response("Not found\n", { status: 404 });
       return new Response(body, { headers: { "content-type": "text/plain" } });
     },

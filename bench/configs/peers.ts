@@ -1,6 +1,6 @@
 /**
  * How each balancer of the macro benchmark is found, asked for its version, and started in the
- * foreground as a single process (so its pid is the one whose memory we read).
+ * foreground (its pid is the root of the process tree whose CPU and memory we read).
  * Install the peers with `apt-get install haproxy nginx caddy wrk`.
  */
 import { existsSync } from "node:fs";
@@ -21,8 +21,13 @@ export interface PeerSpec {
   versionPattern: RegExp;
   /** argv of a foreground run with `config`. */
   command(binary: string, config: string, workDir: string): string[];
-  /** Extra environment of the run. */
-  env(workDir: string): Record<string, string>;
+  /** Extra environment of a run with `workers` workers/threads. */
+  env(workDir: string, workers: number): Record<string, string>;
+  /**
+   * Whether the log (standard output and error) shows every one of `workers` processes serving;
+   * for a peer whose further processes bind after the first answers. Absent: answering is enough.
+   */
+  allServing?(log: string, workers: number): boolean;
 }
 
 // Daemons live in sbin, which a non-login PATH may lack.
@@ -49,6 +54,8 @@ export const PEERS: readonly PeerSpec[] = [
     versionPattern: /tenbin\s+(\S+)/,
     command: (binary, config) => [binary, "run", "-c", config],
     env: () => ({}),
+    // The primary serves first; each further worker logs "worker N ready" once its listeners are bound.
+    allServing: (log, workers) => (log.match(/worker \d+ ready/g) ?? []).length >= workers - 1,
   },
   {
     name: "haproxy",
@@ -79,7 +86,7 @@ export const PEERS: readonly PeerSpec[] = [
     versionArgs: ["version"],
     versionPattern: /v?(\d+\.\d+\.\d+\S*)/,
     command: (binary, config) => [binary, "run", "--config", config, "--adapter", "caddyfile"],
-    // One thread running Go code; its data/config dirs in the work directory, not $HOME.
-    env: (workDir) => ({ GOMAXPROCS: "1", HOME: workDir, XDG_DATA_HOME: workDir, XDG_CONFIG_HOME: workDir }),
+    // `workers` threads running Go code; its data/config dirs in the work directory, not $HOME.
+    env: (workDir, workers) => ({ GOMAXPROCS: String(workers), HOME: workDir, XDG_DATA_HOME: workDir, XDG_CONFIG_HOME: workDir }),
   },
 ];

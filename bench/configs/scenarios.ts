@@ -1,10 +1,11 @@
 /** The macro benchmark's scenarios; the first `DEFAULT_SCENARIOS` run when none is chosen. */
 import { l4TcpConfigs } from "./l4-tcp.ts";
+import { HEALTH_PATH, l7FullConfigs } from "./l7-full.ts";
 import { l7HttpConfigs } from "./l7-http.ts";
 import type { Scenario } from "./types.ts";
 
-/** Response bodies every backend serves, by path. */
-export const BACKEND_BODIES: Readonly<Record<string, number>> = { "/1k": 1024, "/100k": 100 * 1024 };
+/** Response bodies every backend serves, by path (the health probes of l7-full ask for HEALTH_PATH). */
+export const BACKEND_BODIES: Readonly<Record<string, number>> = { "/1k": 1024, "/100k": 100 * 1024, [HEALTH_PATH]: 3 };
 
 /** All scenarios, in report order. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -22,6 +23,31 @@ export const SCENARIOS: readonly Scenario[] = [
     scheme: "http",
     path: "/100k",
     bodyBytes: 100 * 1024,
+    configs: l7HttpConfigs,
+  },
+  {
+    name: "l7-full-1k",
+    title: "HTTP/1.1 with the full path: 5 routes, sticky cookie, active probes, metrics; 1 KB responses",
+    scheme: "http",
+    path: "/1k",
+    bodyBytes: 1024,
+    note: "The request is tested against four routes it misses (a host, two prefixes, a regex) before the " +
+      "fifth takes it; that pool sets a sticky cookie and probes both backends every 2 s; tenbin's admin " +
+      "plane (metrics) runs; no access logs. wrk keeps no cookies, so every request is a new client: " +
+      "balanced round robin (Caddy: at random, its cookie policy's fallback) and answered with a Set-Cookie. nginx open source has no sticky cookie (emulated " +
+      "with a map and add_header) and no active health checks (none run).",
+    configs: l7FullConfigs,
+  },
+  {
+    name: "https-1k",
+    title: "HTTPS terminated at the balancer, plain HTTP/1.1 to the backends, round robin, 1 KB responses",
+    scheme: "https",
+    path: "/1k",
+    bodyBytes: 1024,
+    note: "A self-signed ECDSA P-256 certificate made with openssl at bench time; TLS 1.2 and 1.3 on, and " +
+      "wrk (OpenSSL) gets 1.3 from every peer, with the cipher the peer prefers (AES-256-GCM; Caddy " +
+      "AES-128-GCM). wrk keeps its connections, so handshakes are few and the cost measured is " +
+      "encryption plus proxying. The direct row is plain HTTP to a backend.",
     configs: l7HttpConfigs,
   },
   {

@@ -17,6 +17,23 @@ export interface ConfigContext {
   backends: readonly HostPort[];
   /** A directory the balancer may write pid, temp and log files to. */
   workDir: string;
+  /**
+   * Processes or threads the balancer serves with (tenbin `workers`, HAProxy `nbthread`, nginx
+   * `worker_processes`; Caddy's GOMAXPROCS comes from `PeerSpec.env`).
+   */
+  workers: number;
+  /** The certificate to terminate TLS with; set for https scenarios only. */
+  tls?: TlsFiles | undefined;
+}
+
+/** A certificate made for the benchmark (bench/configs/certs.ts). */
+export interface TlsFiles {
+  /** PEM certificate. */
+  cert: string;
+  /** PEM private key (unencrypted). */
+  key: string;
+  /** Certificate and key in one PEM file (HAProxy's `crt`). */
+  pem: string;
 }
 
 /** Builds the text of one peer's config file. */
@@ -27,17 +44,19 @@ export type PeerConfigs = Partial<Record<PeerName, ConfigBuilder>>;
 
 /**
  * One benchmark scenario: what the load generator asks for and how every peer is configured.
- * HTTPS and L4 TCP scenarios are further objects of this shape (with `url` and configs of their own).
+ * With `scheme: "https"` the harness makes a certificate and passes it as `ConfigContext.tls`.
  */
 export interface Scenario {
   /** Short id used on the command line (`--scenario l7-1k`). */
   name: string;
   /** One line for the report. */
   title: string;
-  /** Scheme and path wrk requests, on the balancer's address. */
-  scheme: "http";
+  /** Scheme and path wrk requests, on the balancer's address (the backends always speak http). */
+  scheme: "http" | "https";
   path: string;
   /** Exact body size a backend returns for `path`, used to check a balancer before loading it. */
   bodyBytes: number;
+  /** What the report should say about the scenario: what a peer cannot do alike, what the client does. */
+  note?: string;
   configs: PeerConfigs;
 }

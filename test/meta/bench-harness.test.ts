@@ -1,17 +1,20 @@
 /**
  * The macro benchmark's moving parts that can break silently: reading wrk's report, the core plan,
- * and the generated peer configs (each checked by the peer itself when it is installed; tenbin's
- * against its own schema).
+ * the report's notes, and the generated peer configs for one and two workers (each checked by the
+ * peer itself when it is installed; tenbin's against its own schema). bench-peers.test.ts runs them.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { PEERS } from "../../bench/configs/peers.ts";
 import { SCENARIOS } from "../../bench/configs/scenarios.ts";
+import { makeBenchCert } from "../../bench/configs/certs.ts";
 import type { ConfigContext } from "../../bench/configs/types.ts";
+import { sharedCores } from "../../bench/cpu-plan.ts";
 import { planCpus } from "../../bench/load.ts";
+import { planNotes, renderTable } from "../../bench/run.ts";
 import { durationSeconds, parseWrk } from "../../bench/wrk.ts";
 import { configSchema } from "../../src/config/schema.ts";
 
@@ -59,18 +62,51 @@ describe("core plan", () => {
     expect(planCpus(2, true)).toEqual({ balancer: "1", backends: "0", wrk: "0", wrkThreads: 1 });
     expect(planCpus(4, true)).toEqual({ balancer: "1", backends: "2", wrk: "0,3", wrkThreads: 2 });
   });
+
+  test("more workers get as many cores, of their own when two remain, else shared with wrk and the backends", () => {
+    expect(planCpus(2, true, 2)).toEqual({ balancer: "0,1", backends: "0", wrk: "0", wrkThreads: 1 });
+    expect(planCpus(2, true, 8)).toEqual({ balancer: "0,1", backends: "0", wrk: "0", wrkThreads: 1 });
+    expect(planCpus(3, true, 2)).toEqual({ balancer: "1,2", backends: "0", wrk: "0", wrkThreads: 1 });
+    expect(planCpus(4, true, 2)).toEqual({ balancer: "1,2", backends: "3", wrk: "0", wrkThreads: 1 });
+    expect(planCpus(8, true, 2)).toEqual({ balancer: "1,2", backends: "3", wrk: "0,4,5,6,7", wrkThreads: 5 });
+    expect(planCpus(8, true, 1)).toEqual(planCpus(8, true));
+    expect(sharedCores(planCpus(2, true, 2))).toEqual([0]);
+    expect(sharedCores(planCpus(2, true, 1))).toEqual([]);
+    expect(sharedCores(planCpus(8, true, 2))).toEqual([]);
+  });
+
+  test("the notes say when the workers share cores, and the table names worker counts other than one", () => {
+    const notes = planNotes([{ workers: 1, plan: planCpus(2, true) }, { workers: 2, plan: planCpus(2, true, 2) }]).join("\n");
+    expect(notes).toContain("nbthread N");
+    expect(notes).toContain("2 worker(s): Pinned: balancer on core(s) 0,1");
+    expect(notes).toContain("the cost of sharing the cores, not a speed-up");
+    expect(planNotes([{ workers: 1, plan: planCpus(2, true) }]).join("\n")).not.toContain("worker");
+    const row = { scenario: "l7-1k", connections: 50, outcome: "ok" as const, note: "", rps: 1000, p50Ms: 1, p99Ms: 2, errors: 0, rssKb: 1024, cpuMsPerKReq: 10 };
+    const table = renderTable([
+      { ...row, workers: 1, peer: "haproxy" },
+      { ...row, workers: 2, peer: "haproxy", rps: 4000 },
+      { ...row, workers: 2, peer: "tenbin", rps: 2000 },
+    ]);
+    expect(table).toContain("| l7-1k | 50 | HAProxy | 1,000 |");
+    // Compared with HAProxy of the same worker count.
+    expect(table).toContain("| l7-1k, 2 workers | 50 | tenbin | 2,000 | 1.00 | 2.00 | 0 | 1.0 | 10.0 | 0.50× |");
+  });
 });
 
 describe("generated peer configs", () => {
   const work = mkdtempSync(join(tmpdir(), "tenbin-bench-config-"));
+  // The peers read the certificate when they check an https config.
+  beforeAll(() => makeBenchCert(join(work, "tls")));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
-  const ctx: ConfigContext = {
+  const tls = { cert: join(work, "tls", "bench.crt"), key: join(work, "tls", "bench.key"), pem: join(work, "tls", "bench.pem") };
+  const base: ConfigContext = {
     listen: { host: "127.0.0.1", port: 40000 },
     backends: [
       { host: "127.0.0.1", port: 40001 },
       { host: "127.0.0.1", port: 40002 },
     ],
     workDir: work,
+    workers: 1,
   };
   // How each installed peer validates a config file without serving it.
   const validators: Record<string, (binary: string, file: string) => string[]> = {
@@ -80,6 +116,7 @@ describe("generated peer configs", () => {
   };
 
   for (const scenario of SCENARIOS) {
+    const ctx: ConfigContext = { ...base, tls: scenario.scheme === "https" ? tls : undefined };
     test(`${scenario.name}: tenbin's config passes the schema with both backends in one round-robin pool`, () => {
       const builder = scenario.configs.tenbin;
       expect(builder).toBeDefined();
@@ -88,25 +125,37 @@ describe("generated peer configs", () => {
       expect(config.pools.app?.balance).toBe("round_robin");
       // http:// for the L7 scenarios, tcp:// for the L4 ones.
       expect(config.pools.app?.servers.map((s) => s.url.replace(/^(http|tcp):\/\//, ""))).toEqual(["127.0.0.1:40001", "127.0.0.1:40002"]);
+      const listener = config.listeners[0]!;
+      expect(listener.mode === "http" ? listener.tls?.certificates[0] : undefined).toEqual(scenario.scheme === "https" ? { cert: tls.cert, key: tls.key } : undefined);
+      expect(config.workers).toBe(1);
+      expect(configSchema.parse(parse(builder!({ ...ctx, workers: 2 }))).workers).toBe(2);
     });
 
     // A scenario leaves out peers without that mode (Caddy has no TCP passthrough): no test for those.
     for (const peer of PEERS.filter((p) => p.name !== "tenbin" && scenario.configs[p.name] !== undefined)) {
       const binary = peer.find(work);
       // .ci/run installs every peer, so in CI a missing one is a failure, not a skip.
-      test.skipIf(binary === undefined && !process.env.CI)(`${scenario.name}: ${peer.title} accepts its generated config`, () => {
+      test.skipIf(binary === undefined && !process.env.CI)(`${scenario.name}: ${peer.title} accepts its generated configs for 1 and 2 workers`, () => {
         expect(binary, `${peer.title} is not installed`).toBeDefined();
-        const file = join(work, `${scenario.name}-${peer.configFile}`);
-        writeFileSync(file, scenario.configs[peer.name]!(ctx));
-        const result = Bun.spawnSync({
-          cmd: validators[peer.name]!(binary!, file),
-          env: { ...process.env, ...peer.env(work) },
-          stdout: "pipe",
-          stderr: "pipe",
-          timeout: 20_000,
-        });
-        expect(result.stderr.toString() + result.stdout.toString()).not.toContain("rror");
-        expect(result.exitCode).toBe(0);
+        for (const workers of [1, 2]) {
+          const file = join(work, `${scenario.name}-${workers}-${peer.configFile}`);
+          const text = scenario.configs[peer.name]!({ ...ctx, workers });
+          expect(text).toContain(peer.name === "haproxy" ? `nbthread ${workers}` : peer.name === "nginx" ? `worker_processes ${workers};` : `GOMAXPROCS=${workers}`);
+          if (scenario.scheme === "https") expect(text).toContain(peer.name === "haproxy" ? tls.pem : tls.cert);
+          writeFileSync(file, text);
+          const result = Bun.spawnSync({
+            cmd: validators[peer.name]!(binary!, file),
+            env: { ...process.env, ...peer.env(work, workers) },
+            stdout: "pipe",
+            stderr: "pipe",
+            timeout: 20_000,
+          });
+          // Caddy logs JSON lines whose "error" field may be a mere warning (no OCSP for a self-signed
+          // certificate) or news (a failed probe, while it validates): only its error levels count.
+          const lines = (result.stderr.toString() + result.stdout.toString()).split("\n");
+          expect(lines.filter((l) => (l.startsWith("{") ? /"level":"(error|fatal|panic)"/.test(l) : l.includes("rror")))).toEqual([]);
+          expect(result.exitCode).toBe(0);
+        }
       });
     }
   }
