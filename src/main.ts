@@ -1,23 +1,21 @@
 /**
  * tenbin's entry: argv → command. The only importer of src/runtime/ (through `loadRuntime`).
  */
+// Only what `run` needs before its first request is imported here; the other commands, the demo
+// backends and the worker processes load their modules when used (start-up time, bench/startup.ts).
 import { flagValue, parseArgs, UsageError, type FlagSpec } from "./cli/args.ts";
-import { startDemoBackends } from "./cli/demo.ts";
-import { runProbeCommand } from "./cli/probe.ts";
-import { explainRoute } from "./cli/route.ts";
 import { ConfigError, formatConfigIssue, type ConfigIssue } from "./config/config-error.ts";
-import { loadConfigFile } from "./config/load.ts";
-import { renderJsonSchema } from "./config/reference.ts";
+import { loadConfigFileFast } from "./config/fast-load.ts";
+import type { LoadOptions } from "./config/load.ts";
+import type { Config } from "./config/schema.ts";
 import { parseDuration } from "./config/units.ts";
-import { watchConfigFile } from "./admin/watch.ts";
+import { type ConfigWatch, watchConfigFile } from "./admin/watch.ts";
 import { createLogger } from "./observe/log.ts";
 import { loadRuntime } from "./runtime/index.ts";
 import type { HttpServer, Runtime } from "./runtime/types.ts";
 import { Tenbin } from "./start.ts";
 import { VERSION } from "./version.ts";
-import { WorkerSupervisor } from "./workers/supervisor.ts";
 import { plannedProcesses } from "./workers/worker-config.ts";
-import { runWorker } from "./workers/worker-process.ts";
 
 const USAGE = `tenbin ${VERSION} — a load balancer for HTTP, HTTPS, TCP and UDP
 
@@ -38,6 +36,11 @@ Signals: SIGHUP reloads the config, SIGUSR1 reopens access logs, SIGTERM/SIGINT 
 
 const CONFIG_FLAG: FlagSpec = { config: { value: true, alias: "c" } };
 
+/** Loads the config file with the runtime's native YAML parser where it has one (src/config/fast-load.ts). */
+function loadConfigFile(runtime: Runtime, file: string, options: LoadOptions = {}): Promise<Config> {
+  return loadConfigFileFast(file, runtime.envAll(), { ...options, parseYaml: runtime.parseYaml });
+}
+
 async function main(runtime: Runtime): Promise<number> {
   const [command = "help", ...rest] = runtime.args();
   const out = (text: string) => runtime.stdout(text);
@@ -53,14 +56,14 @@ async function main(runtime: Runtime): Promise<number> {
       return 0;
     case "schema":
       parseArgs(rest, {});
-      out(renderJsonSchema());
+      out((await import("./config/reference.ts")).renderJsonSchema());
       return 0;
     case "check": {
       const args = parseArgs(rest, CONFIG_FLAG);
       const file = flagValue(args, "config", args.positional[0] ?? "tenbin.yaml");
       // Warnings (an expired certificate) do not fail the check; they go to standard error.
       const onWarning = (w: ConfigIssue) => runtime.stderr(`${formatConfigIssue({ ...w, message: `warning: ${w.message}` })}\n`);
-      const config = await loadConfigFile(file, runtime.envAll(), { onWarning });
+      const config = await loadConfigFile(runtime, file, { onWarning });
       out(`${file}: ok (${config.listeners.length} listeners, ${Object.keys(config.pools).length} pools)\n`);
       return 0;
     }
@@ -68,7 +71,8 @@ async function main(runtime: Runtime): Promise<number> {
       const args = parseArgs(rest, { ...CONFIG_FLAG, header: { value: true, alias: "H" } });
       const [method, url] = args.positional;
       if (!method || !url || args.positional.length > 2) throw new UsageError("route needs METHOD and URL");
-      const config = await loadConfigFile(flagValue(args, "config", "tenbin.yaml"), runtime.envAll());
+      const config = await loadConfigFile(runtime, flagValue(args, "config", "tenbin.yaml"));
+      const { explainRoute } = await import("./cli/route.ts");
       out(explainRoute(config, method, url, args.flags.get("header") ?? []));
       return 0;
     }
@@ -78,7 +82,8 @@ async function main(runtime: Runtime): Promise<number> {
       const wait = flagValue(args, "wait", "0s");
       const waitMs = parseDuration(wait);
       if (waitMs === undefined) throw new UsageError(`bad duration "${wait}" for --wait; expected e.g. 30s`);
-      const config = await loadConfigFile(flagValue(args, "config", "tenbin.yaml"), runtime.envAll());
+      const config = await loadConfigFile(runtime, flagValue(args, "config", "tenbin.yaml"));
+      const { runProbeCommand } = await import("./cli/probe.ts");
       return await runProbeCommand(config, { all: args.flags.has("all"), waitMs, fetch: runtime.fetchUpstream, write: out });
     }
     case "run":
@@ -92,6 +97,7 @@ async function main(runtime: Runtime): Promise<number> {
       // Not for people: `tenbin run` starts these for `workers: N` (src/workers/).
       const args = parseArgs(rest, { ...CONFIG_FLAG, id: { value: true } });
       const logger = createLogger({ write: runtime.stderr, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
+      const { runWorker } = await import("./workers/worker-process.ts");
       return await runWorker(runtime, logger, Number(flagValue(args, "id", "1")), flagValue(args, "config", "tenbin.yaml"));
     }
     default:
@@ -102,14 +108,14 @@ async function main(runtime: Runtime): Promise<number> {
 async function run(runtime: Runtime, file: string, demo: boolean): Promise<number> {
   const logger = createLogger({ write: runtime.stderr, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
   const onWarning = (w: ConfigIssue) => logger.warn(formatConfigIssue(w));
-  const config = await loadConfigFile(file, runtime.envAll(), { onWarning });
-  const backends: HttpServer[] = demo ? await startDemoBackends(config, runtime) : [];
+  const config = await loadConfigFile(runtime, file, { onWarning });
+  const backends: HttpServer[] = demo ? await (await import("./cli/demo.ts")).startDemoBackends(config, runtime) : [];
   const processes = plannedProcesses(config.workers, runtime, logger);
   const tenbin = await Tenbin.start(config, {
     runtime,
     logger,
     reusePort: processes > 1,
-    loadConfig: () => loadConfigFile(file, runtime.envAll(), { onWarning }),
+    loadConfig: () => loadConfigFile(runtime, file, { onWarning }),
     configSource: file,
   });
   if (demo) {
@@ -121,17 +127,28 @@ async function run(runtime: Runtime, file: string, demo: boolean): Promise<numbe
     const admin = tenbin.adminAddress;
     if (admin) runtime.stdout(`  dashboard: http://${admin.hostname}:${admin.port}/\n`);
   }
-  // Always watching is cheap; whether a change reloads follows `watch` of the config in force.
-  const watcher = watchConfigFile(file, () => {
-    if (tenbin.config.watch) void tenbin.reloadFromSource("watch");
-  }, { onError: (message) => tenbin.config.watch && logger.warn(message) });
-  const workers = processes > 1 ? WorkerSupervisor.start({ runtime, logger, tenbin, configFile: file, processes }) : undefined;
+  // The file is watched while `watch` of the config in force is on (a reload may turn it on or off);
+  // not watching otherwise keeps fs.watch, a few ms, off the start of configs without it.
+  let watcher: ConfigWatch | undefined;
+  const followWatch = (current: Config) => {
+    if (current.watch && !watcher) {
+      watcher = watchConfigFile(file, () => {
+        if (tenbin.config.watch) void tenbin.reloadFromSource("watch");
+      }, { onError: (message) => tenbin.config.watch && logger.warn(message) });
+    } else if (!current.watch && watcher) {
+      watcher.close();
+      watcher = undefined;
+    }
+  };
+  followWatch(config);
+  tenbin.onReload(followWatch);
+  const workers = processes > 1 ? (await import("./workers/supervisor.ts")).WorkerSupervisor.start({ runtime, logger, tenbin, configFile: file, processes }) : undefined;
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      watcher.close();
+      watcher?.close();
       logger.info(`${signal}: stopping; waiting for in-flight requests`);
       void Promise.all([tenbin.stop(), workers?.stop()]).then(async () => {
         await Promise.all(backends.map((b) => b.stop(true)));

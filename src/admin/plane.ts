@@ -7,7 +7,6 @@ import type { Logger } from "../observe/log.ts";
 import type { Runtime } from "../runtime/types.ts";
 import { VERSION } from "../version.ts";
 import { AdminServer } from "./admin-server.ts";
-import { createAdminApp } from "./app.ts";
 import { type ReloadResult, Reloader } from "./reloader.ts";
 import type { AdminView } from "./view.ts";
 
@@ -52,14 +51,17 @@ export class AdminPlane {
     for (const key of Object.keys(FORWARDED) as (keyof typeof FORWARDED)[]) {
       Object.defineProperty(fullView, key, { get: () => view[key], enumerable: true, configurable: true });
     }
-    const app = createAdminApp({
+    // The Hono app (and the dashboard page) is built on the first admin request, not at start: a
+    // balancer's first proxied request should not wait for modules only the admin plane uses.
+    let app: Promise<{ fetch(req: Request): Response | Promise<Response> }> | undefined;
+    const buildApp = async () => (await import("./app.ts")).createAdminApp({
       view: fullView,
       reload: () => this.reload("api"),
       logger,
       version: VERSION,
       runtime: `${runtime.name} ${runtime.version}`,
     });
-    this.#server = new AdminServer(runtime, logger, (req) => app.fetch(req));
+    this.#server = new AdminServer(runtime, logger, async (req) => (await (app ??= buildApp())).fetch(req));
   }
 
   /** The latest reload's result (the initial load until then); undefined without a config source. */

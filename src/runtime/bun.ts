@@ -82,6 +82,7 @@ export const bunRuntime: Runtime = {
   },
   readTextFile: (path) => Bun.file(path).text(),
   readTextFileSync: (path) => readFileSync(path, "utf8"),
+  parseYaml: (text) => Bun.YAML.parse(text),
   env: (name) => process.env[name],
   envAll: () => process.env,
   args: () => process.argv.slice(2),

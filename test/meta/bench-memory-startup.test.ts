@@ -3,6 +3,7 @@
  * from source (`bun src/main.ts`) so the test needs no build; the real runs use dist/tenbin.
  */
 import { describe, expect, test } from "bun:test";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { renderIdleConns, runIdleConnsBench } from "../../bench/idle-conns.ts";
 import { renderStartup, runStartupBench } from "../../bench/startup.ts";
@@ -33,6 +34,12 @@ describe("start-up", () => {
       expect(ms).toBeLessThan(10_000);
     }
     expect(r.medianMs).toBe(r.runs[1]!);
+    // tenbin's CPU time by its first answer: more than nothing, at most its wall time on every core.
+    expect(r.cpuRuns).toHaveLength(2);
+    for (const [i, cpu] of r.cpuRuns.entries()) {
+      expect(cpu).toBeGreaterThan(0);
+      expect(cpu).toBeLessThanOrEqual(availableParallelism() * r.runs[i]! + 50);
+    }
     expect(renderStartup(r)).toContain("| 2 |");
   }, 60_000);
 });
