@@ -3,7 +3,9 @@
  * header to a page load, so the same token is also accepted as the password of HTTP Basic auth
  * (any user name); the browser then sends it with the dashboard's API calls by itself.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
+
+const nodeCrypto = lazyBuiltin("node:crypto");
 
 /** Whether an `Authorization` header carries `token` (Bearer, or Basic with it as the password). */
 export function authorized(header: string | null | undefined, token: string): boolean {
@@ -31,6 +33,7 @@ export function authorized(header: string | null | undefined, token: string): bo
  * lengths, and comparing digests leaks neither the token's length nor where a guess goes wrong.
  */
 export function sameSecret(given: string, expected: string): boolean {
+  const { createHash, timingSafeEqual } = nodeCrypto();
   const a = createHash("sha256").update(given).digest();
   const b = createHash("sha256").update(expected).digest();
   return timingSafeEqual(a, b);

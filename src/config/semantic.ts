@@ -3,7 +3,6 @@
  * expressions — run after the schema passed. Each problem names the key path of the offending value
  * so the loader can give it a line and column.
  */
-import { isIP } from "node:net";
 import type { KeySegment } from "./config-error.ts";
 import { checkFiles } from "./semantic-files.ts";
 import { checkAcceptProxy, checkL4Listener, checkL4Pools } from "./semantic-l4.ts";
@@ -11,6 +10,9 @@ import type { Config, ListenerConfig, PoolConfig, RouteMatchConfig } from "./sch
 import type { Address } from "./units.ts";
 import type { PathIssue } from "./yaml-source.ts";
 import { checkTls } from "../tls/check.ts";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
+
+const nodeNet = lazyBuiltin("node:net");
 
 /** Longest client keep-alive idle time the runtime accepts (its HTTP server caps the idle timeout at 255 s). */
 export const MAX_IDLE_TIMEOUT_MS = 255_000;
@@ -192,7 +194,7 @@ function showAddress(address: Address): string {
 // The schema's pattern lets through strings like "abc" (hex digits); this is the real check.
 function isCidr(text: string): boolean {
   const [ip = "", bits, ...rest] = text.split("/");
-  const family = isIP(ip);
+  const family = nodeNet().isIP(ip);
   if (family === 0 || rest.length > 0) return false;
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }

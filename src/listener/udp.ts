@@ -7,8 +7,6 @@
  * Bounds: the flow table holds at most `max_conns` flows; a flow waiting for its upstream socket
  * keeps at most `EARLY_DATAGRAMS`; a send the runtime refuses is dropped and counted, never queued.
  */
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
 import type { UdpListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
@@ -16,6 +14,10 @@ import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import type { Runtime, UdpSocket } from "../runtime/types.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
+
+const nodeNet = lazyBuiltin("node:net");
+const nodeDns = lazyBuiltin("node:dns/promises");
 
 /** Datagrams kept per flow while its upstream socket is being opened. */
 export const EARLY_DATAGRAMS = 16;
@@ -183,9 +185,9 @@ export class UdpProxy {
   async #openUpstream(key: string, flow: Flow): Promise<void> {
     const { server } = flow;
     try {
-      const ip = isIP(server.host) ? server.host : (await lookup(server.host)).address;
+      const ip = nodeNet().isIP(server.host) ? server.host : (await nodeDns().lookup(server.host)).address;
       const upstream = await this.#options.runtime.udpSocket({
-        hostname: isIP(ip) === 6 ? "::" : "0.0.0.0",
+        hostname: nodeNet().isIP(ip) === 6 ? "::" : "0.0.0.0",
         port: 0,
         message: (data, address, port) => this.#fromServer(flow, data, address, port),
       });

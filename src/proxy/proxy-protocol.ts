@@ -4,8 +4,10 @@
  * `parseProxyHeader` reads one from a trusted upstream balancer, fed the bytes received so far.
  * Specification: https://www.haproxy.org/download/2.9/doc/proxy-protocol.txt
  */
-import { isIPv4, isIPv6 } from "node:net";
 import { ipBytes } from "../util/cidr.ts";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
+
+const nodeNet = lazyBuiltin("node:net");
 
 /** One end of a connection. */
 export interface Endpoint {
@@ -167,7 +169,7 @@ function parseV1(data: Uint8Array): ProxyParse {
   }
   if (parts.length !== 6) return { status: "invalid", reason: `bad PROXY v1 line ${JSON.stringify(line)}` };
   const [, family, srcIp = "", dstIp = "", srcPort = "", dstPort = ""] = parts;
-  const isFamily = family === "TCP4" ? isIPv4 : family === "TCP6" ? isIPv6 : undefined;
+  const isFamily = family === "TCP4" ? nodeNet().isIPv4 : family === "TCP6" ? nodeNet().isIPv6 : undefined;
   if (!isFamily) return { status: "invalid", reason: `unknown PROXY v1 protocol ${JSON.stringify(family)}; expected TCP4, TCP6 or UNKNOWN` };
   if (!isFamily(srcIp) || !isFamily(dstIp)) return { status: "invalid", reason: `bad ${family} address in PROXY v1 line ${JSON.stringify(line)}` };
   const sport = port(srcPort);

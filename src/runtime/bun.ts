@@ -1,6 +1,6 @@
 /** `Runtime` on Bun: Bun.serve accepts, fetch forwards with Bun's proxy-relevant options. */
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import { bunSockets } from "./bun-sockets.ts";
 import { bunConnectWebSocket, bunUpgrader, bunWebSocketHandlers } from "./bun-websocket.ts";
 import { bunTls } from "./bun-tls.ts";
@@ -67,6 +67,29 @@ function fetchUpstream(url: string, init: RequestInit, tls?: UpstreamTls): Promi
   return fetch(url, options as RequestInit);
 }
 
+let stderrStream = false;
+const encoder = new TextEncoder();
+
+/**
+ * Standard error without process.stderr, whose first use loads Node's stream machinery (~10 ms of a
+ * start, bench/startup.ts). When a write fails (a full non-blocking pipe, a closed reader) the rest
+ * of that line and every later one go through process.stderr as before, so lines keep their order.
+ */
+function writeStderr(text: string): void {
+  if (stderrStream) {
+    process.stderr.write(text);
+    return;
+  }
+  const bytes = encoder.encode(text);
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(2, bytes, done);
+  } catch {
+    stderrStream = true;
+    process.stderr.write(bytes.subarray(done));
+  }
+}
+
 export const bunRuntime: Runtime = {
   name: "bun",
   version: Bun.version,
@@ -88,5 +111,5 @@ export const bunRuntime: Runtime = {
   args: () => process.argv.slice(2),
   exit: (code) => process.exit(code),
   stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
+  stderr: writeStderr,
 };

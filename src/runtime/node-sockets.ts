@@ -4,11 +4,15 @@
  * would run on Bun too. Node's streams buffer every write, so `write` answers with Node's own
  * backpressure verdict and the caller's pause keeps the buffer to about one chunk.
  */
-import { createSocket } from "node:dgram";
-import { connect, createServer, type Server, type Socket } from "node:net";
-import { createSecureContext, createServer as createTlsServer, type SecureContext } from "node:tls";
+import type { Server, Socket } from "node:net";
+import type { SecureContext } from "node:tls";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
 import type { TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
 import type { ServeTls } from "./types.ts";
+
+const nodeNet = lazyBuiltin("node:net");
+const nodeTls = lazyBuiltin("node:tls");
+const nodeDgram = lazyBuiltin("node:dgram");
 
 /** Datagrams handed to node:dgram but not yet sent; more are dropped (send answers false). */
 const MAX_UDP_IN_FLIGHT = 256;
@@ -87,12 +91,12 @@ function tlsServer(tls: ServeTls, onSocket: (socket: Socket) => void): Server {
   const contexts = new Map<string, SecureContext>();
   for (const id of tls.identities) {
     const name = id.serverName.toLowerCase();
-    if (!contexts.has(name)) contexts.set(name, createSecureContext({ cert: id.cert, key: id.key, minVersion }));
+    if (!contexts.has(name)) contexts.set(name, nodeTls().createSecureContext({ cert: id.cert, key: id.key, minVersion }));
   }
   const first = tls.identities[0];
   if (!first) throw new Error("a tls listener needs at least one certificate");
   const fallback = contexts.get(first.serverName.toLowerCase());
-  return createTlsServer({
+  return nodeTls().createServer({
     cert: first.cert,
     key: first.key,
     minVersion,
@@ -109,7 +113,7 @@ async function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
   const onSocket = (socket: Socket) => attach(socket, options.accept(new NodeTcpConn(socket)));
   // A TLS server calls back after the handshake, so `accept` only ever sees decrypted streams;
   // failed handshakes ("tlsClientError") never reach it.
-  const server = options.tls ? tlsServer(options.tls, onSocket) : createServer({ allowHalfOpen: true }, onSocket);
+  const server = options.tls ? tlsServer(options.tls, onSocket) : nodeNet().createServer({ allowHalfOpen: true }, onSocket);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     // reusePort (workers share the port) is honoured by Bun's and Deno's node:net (checked: Bun 1.4.5, Deno 2).
@@ -128,7 +132,7 @@ async function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
 
 function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: options.hostname, port: options.port, allowHalfOpen: true });
+    const socket = nodeNet().connect({ host: options.hostname, port: options.port, allowHalfOpen: true });
     const onError = (error: Error) => reject(error);
     socket.once("error", onError);
     socket.once("connect", () => {
@@ -142,7 +146,7 @@ function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
 
 async function udpSocket(options: UdpSocketOptions): Promise<UdpSocket> {
   const family = options.hostname.includes(":") ? "udp6" : "udp4";
-  const socket = createSocket(family);
+  const socket = nodeDgram().createSocket(family);
   socket.on("message", (data, info) => options.message(data, info.address, info.port));
   socket.on("error", () => undefined); // a failed send is a lost datagram, as UDP allows
   await new Promise<void>((resolve, reject) => {

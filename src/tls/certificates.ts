@@ -4,8 +4,11 @@
  * The same code serves `tenbin check` (every problem, as values) and the listener (which needs the
  * PEM text), so what `check` accepts is exactly what a listener can load.
  */
-import { createPrivateKey, X509Certificate } from "node:crypto";
+import type { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
+
+const nodeCrypto = lazyBuiltin("node:crypto");
 
 /** One `tls.certificates` entry as written in the config. */
 export interface CertificateFiles {
@@ -68,7 +71,7 @@ export function inspectCertificate(files: CertificateFiles, now = Date.now(), re
       error("cert", `${q(files.cert)} is not a PEM certificate; expected a file with "-----BEGIN CERTIFICATE-----"`);
     } else {
       try {
-        x509 = new X509Certificate(certText);
+        x509 = new (nodeCrypto().X509Certificate)(certText);
       } catch (e) {
         error("cert", `cannot parse the certificate in ${q(files.cert)}: ${reason(e)}`);
       }
@@ -83,7 +86,7 @@ export function inspectCertificate(files: CertificateFiles, now = Date.now(), re
       error("key", `private key ${q(files.key)} is encrypted; tenbin needs an unencrypted key (openssl pkey -in ${files.key} -out plain.key)`);
     } else {
       try {
-        const key = createPrivateKey(keyText);
+        const key = nodeCrypto().createPrivateKey(keyText);
         keyOk = true;
         if (x509 && !x509.checkPrivateKey(key)) {
           keyOk = false;

@@ -4,12 +4,14 @@
  * are read, and TLS options that contradict each other are refused. Errors stop the config; warnings
  * (an expired certificate) are printed by `tenbin check` and logged at start.
  */
-import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { KeySegment } from "../config/config-error.ts";
 import type { Config, UpstreamTlsConfig } from "../config/schema.ts";
 import type { PathIssue } from "../config/yaml-source.ts";
 import { inspectCertificate, osReason, type ReadText } from "./certificates.ts";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
+
+const nodeCrypto = lazyBuiltin("node:crypto");
 
 /** Reports one problem at a key path. */
 export type ReportIssue = (path: KeySegment[], message: string) => void;
@@ -76,7 +78,7 @@ function checkUpstreamTls(tls: UpstreamTlsConfig, at: KeySegment[], read: ReadTe
         error([...at, "ca_file"], `${JSON.stringify(tls.ca_file)} is not a PEM certificate; expected a file with "-----BEGIN CERTIFICATE-----"`);
       } else {
         try {
-          new X509Certificate(text);
+          new (nodeCrypto().X509Certificate)(text);
         } catch (e) {
           error([...at, "ca_file"], `cannot parse the CA certificate in ${JSON.stringify(tls.ca_file)}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
         }

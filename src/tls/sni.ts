@@ -3,9 +3,11 @@
  * runtime's server takes it. The runtime serves the first entry to clients that send no SNI or an
  * unknown name, so the first certificate of the config goes first and is the default.
  */
-import { createHash } from "node:crypto";
+import { lazyBuiltin } from "../util/lazy-builtin.ts";
 import type { TlsIdentity } from "../runtime/types.ts";
 import type { LoadedCertificate } from "./certificates.ts";
+
+const nodeCrypto = lazyBuiltin("node:crypto");
 
 /** Name used for a default certificate that names no host (a client without SNI still gets it). */
 const NO_NAME = "default.invalid";
@@ -34,7 +36,7 @@ export function buildSniList(certificates: readonly LoadedCertificate[]): { iden
 
 /** A digest of what a listener serves, to tell whether a reload changed its certificates. */
 export function identitiesDigest(identities: readonly TlsIdentity[]): string {
-  const hash = createHash("sha256");
+  const hash = nodeCrypto().createHash("sha256");
   for (const id of identities) hash.update(`${id.serverName}\u0000${id.cert}\u0000${id.key}\u0000`);
   return hash.digest("hex");
 }

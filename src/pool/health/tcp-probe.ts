@@ -2,9 +2,12 @@
  * The TCP probe: connect with node:net (the same code on every supported runtime); optionally send bytes and wait
  * for a reply containing a substring. The caller's signal (timeout or stop) destroys the socket.
  */
-import { createConnection, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { HealthConfig } from "../../config/schema.ts";
 import type { ProbeFn } from "./probe-target.ts";
+import { lazyBuiltin } from "../../util/lazy-builtin.ts";
+
+const nodeNet = lazyBuiltin("node:net");
 
 /** The `health.tcp` section. */
 export type TcpProbeConfig = NonNullable<HealthConfig["tcp"]>;
@@ -21,7 +24,7 @@ export function createTcpProbe(config: TcpProbeConfig): ProbeFn {
         reject(signal.reason);
         return;
       }
-      const socket: Socket = createConnection({ host: target.host, port: target.port });
+      const socket: Socket = nodeNet().createConnection({ host: target.host, port: target.port });
       let reply = "";
       let settled = false;
       const finish = (err: unknown, reason: string | undefined): void => {

@@ -8,7 +8,9 @@
  * expiry), first 16 bytes, base64url (22 characters). All of it is cookie-safe without quoting.
  */
 import { Buffer } from "node:buffer";
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { lazyBuiltin } from "../../util/lazy-builtin.ts";
+
+const nodeCrypto = lazyBuiltin("node:crypto");
 
 const ID_LENGTH = 10;
 const MAC_BYTES = 16;
@@ -30,7 +32,7 @@ export class CookieSigner {
   serverId(serverKey: string): string {
     let id = this.#ids.get(serverKey);
     if (id === undefined) {
-      id = createHmac("sha256", this.#key).update(`id:${serverKey}`).digest("base64url").slice(0, ID_LENGTH);
+      id = nodeCrypto().createHmac("sha256", this.#key).update(`id:${serverKey}`).digest("base64url").slice(0, ID_LENGTH);
       this.#ids.set(serverKey, id);
     }
     return id;
@@ -58,13 +60,13 @@ export class CookieSigner {
     // Compare the encoded text, not decoded bytes: base64url has several spellings of 16 bytes.
     const expected = Buffer.from(this.#mac(value.slice(0, secondDot)).toString("base64url"));
     const given = Buffer.from(value.slice(secondDot + 1));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+    if (given.length !== expected.length || !nodeCrypto().timingSafeEqual(given, expected)) return undefined;
     const id = value.slice(0, firstDot);
     return { serverId: id };
   }
 
   #mac(payload: string): Buffer {
-    return createHmac("sha256", this.#key).update(`v1:${payload}`).digest().subarray(0, MAC_BYTES);
+    return nodeCrypto().createHmac("sha256", this.#key).update(`v1:${payload}`).digest().subarray(0, MAC_BYTES);
   }
 }
 
