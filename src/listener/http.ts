@@ -47,7 +47,7 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
     const pathStart = url.indexOf("/", url.indexOf("://") + 3);
     const pathAndQuery = pathStart < 0 ? "/" : url.slice(pathStart);
     const q = pathAndQuery.indexOf("?");
-    const route = redirect ? undefined : snapshot.routes.match({
+    const route = redirect ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
       method: req.method,
       host: req.headers.get("host"),
       path: q < 0 ? pathAndQuery : pathAndQuery.slice(0, q),
@@ -63,6 +63,9 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
       trusted: trusted.size > 0 && trusted.has(clientIp),
       requestId,
       maxBody: snapshot.config.max_body,
+      // Set by the forwarder; present from the start so the object keeps one shape.
+      server: undefined,
+      attempts: 0,
     };
     let response = redirect
       ? httpsRedirectResponse(req, pathAndQuery, redirect)

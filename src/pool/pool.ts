@@ -134,8 +134,9 @@ export class Pool {
   /**
    * A server for the request, counted in flight until `release`; or why there is none. Synchronous
    * when a server is free (the common case), a promise when the request has to wait in the queue.
+   * `abort` (a signal, or something holding one such as the client's Request) ends the wait.
    */
-  acquire(ctx: AcquireContext, signal?: AbortSignal): ServerState | AcquireFailure | Promise<ServerState | AcquireFailure> {
+  acquire(ctx: AcquireContext, abort?: AbortSignal | { readonly signal: AbortSignal }): ServerState | AcquireFailure | Promise<ServerState | AcquireFailure> {
     // Waiters came first: serve those that can go now, so a new request does not overtake them.
     // What is still free afterwards no waiter can use (each waits for a full or pinned server),
     // so the new request may take it instead of queueing behind, say, a client pinned elsewhere.
@@ -147,6 +148,8 @@ export class Pool {
     }
     if (!this.#anyUsable(ctx)) return "unavailable";
     if (this.#queue.length >= this.config.max_queue) return "queue_full";
+    // Read only now: a Request's signal costs Bun work to create, and most requests never queue.
+    const signal = abort === undefined || abort instanceof AbortSignal ? abort : abort.signal;
     if (signal?.aborted) return "aborted";
     return new Promise((resolve) => {
       const waiter: Waiter = {

@@ -12,6 +12,7 @@ import { downstreamResponseHeaders, rewriteRequestHeaders, stripHopByHop, upstre
 import { type Attempt, classifyFailure, isIdempotent } from "./outcome.ts";
 import { watchBody } from "./body-watch.ts";
 import { limitBody } from "./body-limit.ts";
+import { abortWhenClientLeaves, AttemptWatch } from "./attempt-watch.ts";
 
 /** Bodies up to this size are read before forwarding, so a retry can send them again. */
 const REPLAYABLE_BODY = 64 * 1024;
@@ -42,6 +43,7 @@ export class Forwarder {
   readonly #fetch: UpstreamFetch;
   readonly #logger: Logger;
   readonly #lastFailureLog = new WeakMap<ServerState, number>();
+  readonly #watch = new AttemptWatch();
   /** Whether headers can be edited in place; false once the runtime refused (Deno's are immutable). */
   #inPlace = true;
 
@@ -53,14 +55,13 @@ export class Forwarder {
   /** The response for the client: the server's, or one tenbin makes (502/503/504, sorry page). */
   async forward(ex: Exchange, pool: Pool): Promise<Response> {
     const { req } = ex;
-    const facts: StickyFacts = {
-      clientIp: ex.clientIp,
-      cookieHeader: req.headers.get("cookie"),
-      headers: req.headers,
-      pathAndQuery: ex.pathAndQuery,
-    };
-    const pinned = pool.sticky.enabled ? pool.sticky.pinned(facts) : undefined;
-    const hashKey = pool.config.balance === "hash" ? pool.sticky.hashKey(facts) : undefined;
+    const sticky = pool.sticky.enabled;
+    // Gathered only for pools that persist or hash (read before the headers are rewritten below).
+    const facts: StickyFacts | undefined = sticky || pool.config.balance === "hash"
+      ? { clientIp: ex.clientIp, cookieHeader: req.headers.get("cookie"), headers: req.headers, pathAndQuery: ex.pathAndQuery }
+      : undefined;
+    const pinned = sticky ? pool.sticky.pinned(facts!) : undefined;
+    const hashKey = facts !== undefined && pool.config.balance === "hash" ? pool.sticky.hashKey(facts) : undefined;
     const forwardFacts = { clientIp: ex.clientIp, proto: ex.proto, trusted: ex.trusted, requestId: ex.requestId, hostOverride: undefined };
     // The request's own header set is rewritten and sent (one copy fewer per request) where the
     // runtime lets us: Deno's request headers are immutable, so there they are copied.
@@ -85,10 +86,14 @@ export class Forwarder {
       else if (declared === null && ex.maxBody !== undefined) body = limitBody(req.body, ex.maxBody, () => (ex.bodyTooLarge = true));
     }
     const replayable = body === null || body instanceof ArrayBuffer;
-    const tried = new Set<ServerState>();
+    // Made on the first retry only: most requests are served by their first server.
+    let tried: Set<ServerState> | undefined;
+    let previous: ServerState | undefined;
     let last: Attempt | undefined;
     for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
-      let got = pool.acquire({ clientIp: ex.clientIp, hashKey, exclude: tried, pinned }, req.signal);
+      if (previous !== undefined) (tried ??= new Set()).add(previous);
+      // `req` rather than `req.signal`: the pool reads the signal only if the request must queue.
+      let got = pool.acquire({ clientIp: ex.clientIp, hashKey, exclude: tried, pinned }, req);
       if (got instanceof Promise) got = await got; // only a queued request waits
       if (typeof got === "string") {
         if (got === "aborted") return errorResponse(499, requestId);
@@ -96,7 +101,7 @@ export class Forwarder {
         this.#logger.warn(`${pool.name}: no server for request`, { reason: got, request_id: requestId });
         return this.#sorry(ex, pool, headers, requestId, body);
       }
-      tried.add(got);
+      previous = got;
       // Another server takes over: only now drop the previous answer (a retry_on status), so a
       // client whose every try failed that way still gets the last answer whole.
       if (last?.response) await last.response.body?.cancel();
@@ -104,7 +109,7 @@ export class Forwarder {
       ex.attempts = attempt + 1;
       const result = await this.#attempt(ex, pool, got, headers, body, requestId);
       if (result.response && !(pool.config.retry_on.includes(result.response.status) && idempotent && replayable)) {
-        const setCookie = pool.sticky.enabled ? pool.sticky.bind(facts, got, pinned) : undefined;
+        const setCookie = sticky ? pool.sticky.bind(facts!, got, pinned) : undefined;
         if (setCookie) result.response.headers.append("set-cookie", setCookie);
         return result.response;
       }
@@ -123,11 +128,8 @@ export class Forwarder {
   async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: Headers, body: BodyInit | null, requestId: string): Promise<Attempt> {
     const { timeouts } = pool.config;
     const controller = new AbortController();
-    const onClientAbort = () => controller.abort(new DOMException("client went away", "AbortError"));
-    // Never removed: a client that leaves after the answer only aborts a finished fetch (a no-op),
-    // and one that leaves during the body should stop the download anyway.
-    ex.req.signal.addEventListener("abort", onClientAbort);
-    const timer = setTimeout(() => controller.abort(new DOMException("response timeout", "TimeoutError")), timeouts.response);
+    // The response timeout and the client going away, without a timer or listener of our own.
+    const watched = this.#watch.start(controller, ex.req, timeouts.response);
     const headers = this.#headersFor(pool, server, baseHeaders);
     const started = performance.now();
     server.requests++;
@@ -141,7 +143,7 @@ export class Forwarder {
       const init: RequestInit & { duplex?: string } = { method: ex.req.method, headers, body, signal: controller.signal };
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
       const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), timeouts.connect);
-      clearTimeout(timer);
+      this.#watch.finish(watched);
       const elapsed = performance.now() - started;
       server.observeLatency(elapsed, pool.config.ewma_decay);
       server.latency.observe(elapsed);
@@ -163,6 +165,8 @@ export class Forwarder {
       }
       let responseBody: ReadableStream<Uint8Array> | null = upstream.body;
       if (responseBody !== null && !(length <= SMALL_RESPONSE)) {
+        // A long body: a client that leaves while it streams should stop the download.
+        if (!watched.listening) abortWhenClientLeaves(controller, ex.req);
         responseBody = watchBody(responseBody, timeouts.idle, controller, release);
       } else {
         release();
@@ -174,7 +178,7 @@ export class Forwarder {
       });
       return { response, failure: undefined, reason: "" };
     } catch (error) {
-      clearTimeout(timer);
+      this.#watch.finish(watched);
       release();
       // A body cut at max_body fails the fetch too; the server is not to blame for that.
       const { failure, reason } = ex.bodyTooLarge

@@ -34,6 +34,11 @@ export function stripHopByHop(headers: Headers): void {
   for (const name of HOP_BY_HOP) headers.delete(name);
 }
 
+/** `text` without double quotes and backslashes, to sit in a quoted string; no regex for the usual host without either. */
+function withoutQuoteChars(text: string): string {
+  return text.includes('"') || text.includes("\\") ? text.replace(/["\\]/g, "") : text;
+}
+
 /** Quotes an address for RFC 7239 `Forwarded` (IPv6 must be bracketed and quoted). */
 function forwardedFor(ip: string): string {
   return ip.includes(":") ? `"[${ip}]"` : ip;
@@ -73,7 +78,7 @@ export function rewriteRequestHeaders(headers: Headers, facts: ForwardFacts): st
     headers.set("x-request-id", requestId);
   }
   let element = `for=${forwardedFor(facts.clientIp)};proto=${facts.proto}`;
-  if (host) element += `;host="${host.replace(/["\\]/g, "")}"`;
+  if (host) element += `;host="${withoutQuoteChars(host)}"`;
   const prior = facts.trusted ? headers.get("forwarded") : null;
   headers.set("forwarded", prior ? `${prior}, ${element}` : element);
   if (facts.hostOverride !== undefined) headers.set("host", facts.hostOverride);

@@ -57,6 +57,12 @@ export class RouteEntry {
     }
   }
 
+  /** Whether the route has no condition at all, so it takes every request. */
+  get unconditional(): boolean {
+    return this.hosts.length === 0 && this.#methods === undefined && this.#path === undefined &&
+      this.#headers.length === 0 && this.#query.length === 0 && this.#cookies.length === 0;
+  }
+
   /** Whether the request meets every non-host condition (cheapest first). */
   accepts(facts: RequestFacts, scratch: RequestScratch): boolean {
     if (this.#methods !== undefined && !this.#methods.includes(scratch.method(facts.method))) return false;

@@ -20,6 +20,11 @@ export type { CompiledRoute, RequestFacts } from "./route-entry.ts";
 export interface RouteTable {
   /** Every route in file order. */
   readonly routes: readonly CompiledRoute[];
+  /**
+   * The route every request takes, when the first route has no conditions (a listener with one
+   * pool): the listener then skips gathering request facts for `match`.
+   */
+  readonly catchAll: CompiledRoute | undefined;
   /** The first route (in file order) whose conditions the request meets, or undefined (→ 404). */
   match(req: RequestFacts): CompiledRoute | undefined;
 }
@@ -34,6 +39,7 @@ export function compileRoutes(routes: readonly RouteConfig[]): RouteTable {
 
 class BucketedRouteTable implements RouteTable {
   readonly routes: readonly CompiledRoute[];
+  readonly catchAll: CompiledRoute | undefined;
   readonly #exact: ReadonlyMap<string, readonly RouteEntry[]>;
   /** Keyed by suffix with its leading dot: `*.example.com` → `.example.com`. */
   readonly #wildcard: ReadonlyMap<string, readonly RouteEntry[]>;
@@ -43,6 +49,7 @@ class BucketedRouteTable implements RouteTable {
 
   constructor(entries: readonly RouteEntry[]) {
     this.routes = entries.map((entry) => entry.route);
+    this.catchAll = entries[0]?.unconditional ? entries[0].route : undefined;
     const anyHost: RouteEntry[] = [];
     const exactOwn = new Map<string, RouteEntry[]>();
     const wildcardOwn = new Map<string, RouteEntry[]>();

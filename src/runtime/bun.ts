@@ -1,11 +1,14 @@
 /** `Runtime` on Bun: Bun.serve accepts, fetch forwards with Bun's proxy-relevant options. */
-import type { HttpHandler, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
+import type { ClientInfo, HttpHandler, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
 import { readFileSync, writeSync } from "node:fs";
 import { bunSockets } from "./bun-sockets.ts";
 import { bunConnectWebSocket, bunUpgrader, bunWebSocketHandlers } from "./bun-websocket.ts";
 import { bunTls } from "./bun-tls.ts";
 import { bunParentChannel, spawnBunWorker } from "./bun-workers.ts";
 import type { WebSocketUpgrader } from "./websocket-types.ts";
+
+/** The client of a request whose address Bun cannot tell (a closed socket). */
+const NO_CLIENT: ClientInfo = { address: "", port: 0 };
 
 async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
   let handler: HttpHandler = options.handler;
@@ -21,9 +24,10 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
     maxRequestBodySize: options.maxRequestBodySize ?? 128 * 1024 * 1024,
     development: false,
     fetch(req, srv) {
-      const ip = srv.requestIP(req);
+      // requestIP costs a getpeername() system call per request (Bun 1.4.5); no cheaper way exists.
+      // Its result has the shape of ClientInfo, so it is handed on without a copy.
       upgrader ??= bunUpgrader(srv);
-      return handler(req, { address: ip?.address ?? "", port: ip?.port ?? 0 }, upgrader);
+      return handler(req, srv.requestIP(req) ?? NO_CLIENT, upgrader);
     },
     error() {
       return new Response("Internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
