@@ -10,6 +10,7 @@
  * request signal first read after its client left reads aborted — checked on Bun 1.4.5). So a
  * departed client is noticed at most `LISTEN_AFTER_MS` late, and a quick answer never touches it.
  */
+import type { Abortable } from "../util/abort.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 
 /** How long an attempt waits before it listens for its client going away (see above). */
@@ -28,7 +29,7 @@ const realSchedule: Schedule = (fn, ms) => {
 
 /** One attempt being watched: returned by `AttemptWatch.start`, handed back to `finish`. */
 export class WatchedAttempt {
-  readonly controller: AbortController;
+  readonly controller: Abortable;
   readonly client: Request;
   readonly startedAt: number;
   /** Whether the attempt listens to its client already. */
@@ -38,7 +39,7 @@ export class WatchedAttempt {
   /** The lane it is in; undefined once finished. */
   lane: Lane | undefined;
 
-  constructor(controller: AbortController, client: Request, startedAt: number, lane: Lane) {
+  constructor(controller: Abortable, client: Request, startedAt: number, lane: Lane) {
     this.controller = controller;
     this.client = client;
     this.startedAt = startedAt;
@@ -110,7 +111,7 @@ export class AttemptWatch {
    * Watches an attempt: `controller` is aborted with a TimeoutError when `finish` did not come
    * within `timeoutMs`, and with an AbortError when `client` goes away before that.
    */
-  start(controller: AbortController, client: Request, timeoutMs: number): WatchedAttempt {
+  start(controller: Abortable, client: Request, timeoutMs: number): WatchedAttempt {
     let lane = this.#lanes.get(timeoutMs);
     if (lane === undefined) {
       lane = new Lane(timeoutMs);
@@ -186,7 +187,7 @@ export class AttemptWatch {
 }
 
 /** Aborts `controller` when `client` goes away (at once when it has already). */
-export function abortWhenClientLeaves(controller: AbortController, client: Request): void {
+export function abortWhenClientLeaves(controller: Abortable, client: Request): void {
   const signal = client.signal;
   const abort = () => controller.abort(new DOMException("client went away", "AbortError"));
   if (signal.aborted) abort();

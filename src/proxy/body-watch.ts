@@ -3,12 +3,13 @@
  * flight until then) and cuts it when it stalls longer than the idle timeout. Short bodies skip this
  * so the runtime can pipe them natively.
  */
+import type { Abortable } from "../util/abort.ts";
 
 /** The body, passed through chunk by chunk; `done` runs once when it ends, fails or is cancelled. */
 export function watchBody(
   body: ReadableStream<Uint8Array>,
   idleMs: number,
-  controller: AbortController,
+  controller: Abortable,
   done: () => void,
 ): ReadableStream<Uint8Array> {
   let lastActivity = performance.now();

@@ -2,7 +2,8 @@
  * Forwards one exchange to a pool (Caddy's proxy loop): ask the pool for a server, forward, report
  * the outcome, and retry on another server when that is safe. Bodies stream both ways.
  */
-import type { UpstreamFetch } from "../runtime/types.ts";
+import type { UpstreamFetch, UpstreamInit } from "../runtime/types.ts";
+import { LightAbort } from "../util/abort.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
@@ -127,7 +128,8 @@ export class Forwarder {
 
   async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: Headers, body: BodyInit | null, requestId: string): Promise<Attempt> {
     const { timeouts } = pool.config;
-    const controller = new AbortController();
+    // Not an AbortController: the upstream client listens to this one for free (util/abort.ts).
+    const controller = new LightAbort();
     // The response timeout and the client going away, without a timer or listener of our own.
     const watched = this.#watch.start(controller, ex.req, timeouts.response);
     const headers = this.#headersFor(pool, server, baseHeaders);
@@ -140,7 +142,7 @@ export class Forwarder {
       pool.release(server);
     };
     try {
-      const init: RequestInit & { duplex?: string } = { method: ex.req.method, headers, body, signal: controller.signal };
+      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller };
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
       const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), timeouts.connect);
       this.#watch.finish(watched);
@@ -183,7 +185,7 @@ export class Forwarder {
       // A body cut at max_body fails the fetch too; the server is not to blame for that.
       const { failure, reason } = ex.bodyTooLarge
         ? { failure: "client" as const, reason: "request body over max_body" }
-        : classifyFailure(error, controller.signal);
+        : classifyFailure(error, controller);
       if (failure !== "client") {
         server.failures++;
         server.lastReason = reason;

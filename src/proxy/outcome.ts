@@ -25,7 +25,7 @@ const CONNECT_CODES = new Set([
 ]);
 
 /** Sorts a fetch error into a failure kind with a reason for logs. */
-export function classifyFailure(error: unknown, signal: AbortSignal | undefined): { failure: FailureKind; reason: string } {
+export function classifyFailure(error: unknown, signal: { readonly aborted: boolean; readonly reason?: unknown } | undefined): { failure: FailureKind; reason: string } {
   if (signal?.aborted) {
     const why = signal.reason as { name?: string; message?: string } | undefined;
     if (why?.name === "TimeoutError") return { failure: "timeout", reason: `timeout: ${why.message ?? "no answer"}` };

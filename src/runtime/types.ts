@@ -2,6 +2,7 @@
  * The one type the core owns for everything a runtime does differently (Hono's adapter pattern):
  * `bun.ts` and `deno.ts` each implement `Runtime`; nothing outside this folder names `Bun` or `Deno`.
  */
+import type { LightAbort } from "../util/abort.ts";
 import type { TcpConn, TcpConnectOptions, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
 
 export type { TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
@@ -75,7 +76,13 @@ export interface UpstreamTls {
  * the connect where the client sees it (tenbin's own HTTP/1.1 client; the runtimes' fetch has no
  * connect event and ignores it).
  */
-export type UpstreamFetch = (url: string, init: RequestInit, tls?: UpstreamTls, connectTimeoutMs?: number) => Promise<Response>;
+export type UpstreamFetch = (url: string, init: UpstreamInit, tls?: UpstreamTls, connectTimeoutMs?: number) => Promise<Response>;
+
+/**
+ * A request for `UpstreamFetch`: `RequestInit`, plus `abort` where the caller has no AbortSignal
+ * (the forwarder's cheap per-attempt abort; a client that needs a signal takes `abort.signal`).
+ */
+export type UpstreamInit = RequestInit & { abort?: LightAbort | undefined };
 
 export type SignalName = "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGUSR1";
 

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { H1Client, type H1ClientOptions } from "../../src/proxy/h1/client.ts";
 import { classifyFailure } from "../../src/proxy/outcome.ts";
+import { LightAbort } from "../../src/util/abort.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
 import { answer, type RawBackend, type RawConn, type RawRequest, startRawBackend, waitUntil } from "../helpers/raw-http-backend.ts";
 
@@ -493,6 +494,30 @@ describe("aborts", () => {
     ac.abort(new Error("gone"));
     await expect(within(reader.read(), 2000, "the read after the abort")).rejects.toThrow("gone");
     await waitUntil(() => b.conns[0]!.closed, "the connection to close");
+  });
+
+  test("a LightAbort works as the signal does, and its listener slot is cleared after the answer", async () => {
+    const b = await backend(() => {});
+    const c = client();
+    const abort = new LightAbort();
+    const res = c.fetch(`${b.origin}/`, { abort });
+    await waitUntil(() => b.requests.length === 1, "the request");
+    expect(abort.onAbort).toBeDefined();
+    abort.abort(new Error("light timeout"));
+    await expect(within(res, 2000, "the aborted fetch")).rejects.toThrow("light timeout");
+    await waitUntil(() => b.conns[0]!.closed, "the connection to close");
+
+    const ok = await backend(okHandler);
+    const done = new LightAbort();
+    expect(await (await c.fetch(`${ok.origin}/`, { abort: done })).text()).toBe("ok");
+    expect(done.onAbort).toBeUndefined();
+    // https:// goes to the fallback with a real signal that follows the abort.
+    await c.fetch("https://127.0.0.1:1/", { abort: done });
+    const signal = fallbackCalls.at(-1)?.init.signal;
+    expect(signal?.aborted).toBe(false);
+    done.abort();
+    expect(signal?.aborted).toBe(true);
+    expect((signal?.reason as DOMException).name).toBe("AbortError");
   });
 
   test("an abort before the answer rejects with the reason and closes the connection", async () => {

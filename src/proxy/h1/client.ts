@@ -16,7 +16,7 @@
  * `https://` and anything else goes to the runtime's fetch.
  */
 import { Buffer } from "node:buffer";
-import type { UpstreamFetch, UpstreamTls } from "../../runtime/types.ts";
+import type { UpstreamFetch, UpstreamInit, UpstreamTls } from "../../runtime/types.ts";
 import type { TcpConn, TcpConnectOptions } from "../../runtime/socket-types.ts";
 import { isIdempotent } from "../outcome.ts";
 import { type ConnectionOwner, UpstreamConnection } from "./connection.ts";
@@ -63,18 +63,25 @@ export class H1Client implements ConnectionOwner {
   }
 
   /** The client as an `UpstreamFetch`. */
-  readonly fetch: UpstreamFetch = (url: string, init: RequestInit, tls?: UpstreamTls, connectTimeoutMs?: number): Promise<Response> => {
-    if (!url.startsWith("http://")) return this.#options.fallback(url, init, tls);
+  readonly fetch: UpstreamFetch = (url: string, init: UpstreamInit, tls?: UpstreamTls, connectTimeoutMs?: number): Promise<Response> => {
+    if (!url.startsWith("http://")) return this.#fallback(url, init, tls);
     // The authority ends at the first "/" or "?" (`http://h:1?q` asks for `/?q`).
     let cut = url.indexOf("/", 7);
     const query = url.indexOf("?", 7);
     if (query >= 0 && (cut < 0 || query < cut)) cut = query;
     const key = cut < 0 ? url : url.slice(0, cut);
     const origin = this.#origins.get(key) ?? this.#addOrigin(key);
-    if (origin === undefined) return this.#options.fallback(url, init, tls);
+    if (origin === undefined) return this.#fallback(url, init, tls);
     const path = cut < 0 ? "/" : cut === query ? `/${url.slice(cut)}` : url.slice(cut);
     return this.#send(origin, path, init, connectTimeoutMs, false);
   };
+
+  /** The runtime's fetch, given a real signal for a caller's `abort`. */
+  #fallback(url: string, init: UpstreamInit, tls: UpstreamTls | undefined): Promise<Response> {
+    if (init.abort === undefined || init.signal) return this.#options.fallback(url, init, tls);
+    const { abort, ...rest } = init;
+    return this.#options.fallback(url, { ...rest, signal: abort.signal }, tls);
+  }
 
   /** Closes every idle connection (shutdown; tests). */
   close(): void {
@@ -138,24 +145,21 @@ export class H1Client implements ConnectionOwner {
     return undefined;
   }
 
-  async #dial(origin: Origin, signal: AbortSignal | null | undefined, timeoutMs: number | undefined): Promise<UpstreamConnection> {
+  async #dial(origin: Origin, init: UpstreamInit, timeoutMs: number | undefined): Promise<UpstreamConnection> {
     const conn = new UpstreamConnection(this, this.#options.bufferLimit);
     this.#originOf.set(conn, origin);
     const dialing = this.#options.connectTcp({ hostname: origin.hostname, port: origin.port, events: conn });
-    if (!signal && timeoutMs === undefined) {
+    if (!init.signal && !init.abort && timeoutMs === undefined) {
       conn.conn = await dialing;
       return conn;
     }
     // An abort (response timeout, client gone) or the connect timeout does not wait for a connect
     // that hangs; a connection that comes up later is closed.
-    let onAbort: (() => void) | undefined;
+    let unlisten: (() => void) | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const given = new Promise<never>((_, reject) => {
       if (timeoutMs !== undefined) timer = setTimeout(() => reject(new ConnectTimeoutError(timeoutMs)), timeoutMs);
-      if (signal) {
-        onAbort = () => reject(signal.reason);
-        signal.addEventListener("abort", onAbort, { once: true });
-      }
+      unlisten = listenAbort(init, reject);
     });
     try {
       conn.conn = await Promise.race([dialing, given]);
@@ -165,41 +169,59 @@ export class H1Client implements ConnectionOwner {
       throw error;
     } finally {
       clearTimeout(timer);
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
+      unlisten?.();
     }
   }
 
-  async #send(origin: Origin, path: string, init: RequestInit, connectTimeoutMs: number | undefined, retried: boolean): Promise<Response> {
-    const signal = init.signal;
-    if (signal?.aborted) throw signal.reason;
+  async #send(origin: Origin, path: string, init: UpstreamInit, connectTimeoutMs: number | undefined, retried: boolean): Promise<Response> {
+    const aborted = abortedBy(init);
+    if (aborted) throw aborted.reason;
     const method = init.method ?? "GET";
     const body = init.body ?? null;
     const idempotent = isIdempotent(method);
-    const conn = (!retried && this.#takeIdle(origin, idempotent)) || (await this.#dial(origin, signal, connectTimeoutMs));
+    const conn = (!retried && this.#takeIdle(origin, idempotent)) || (await this.#dial(origin, init, connectTimeoutMs));
     const replayable = body === null || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || typeof body === "string";
-    let id = 0;
-    let onAbort: (() => void) | undefined;
+    let unlisten: (() => void) | undefined;
     try {
       return await new Promise<Response>((resolve, reject) => {
-        id = conn.begin(
+        const id = conn.begin(
           {
             resolve,
             reject: (error, stale) => {
-              if (stale && idempotent && replayable && !retried && !signal?.aborted) resolve(this.#send(origin, path, init, connectTimeoutMs, true));
+              if (stale && idempotent && replayable && !retried && !abortedBy(init)) resolve(this.#send(origin, path, init, connectTimeoutMs, true));
               else reject(error);
             },
           },
           method === "HEAD",
         );
-        if (signal) {
-          onAbort = () => conn.fail(id, signal.reason);
-          signal.addEventListener("abort", onAbort, { once: true });
-        }
+        unlisten = listenAbort(init, (reason) => conn.fail(id, reason));
         writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader).catch((error: unknown) => conn.fail(id, error));
       });
     } finally {
-      // A streamed answer still needs the abort (the body may stall); it is dropped with the signal.
-      if (signal && onAbort && conn.responseDone) signal.removeEventListener("abort", onAbort);
+      // A streamed answer still needs the abort (the body may stall); it goes with the attempt.
+      if (conn.responseDone) unlisten?.();
     }
   }
+}
+
+/** The abort of `init` when it has already happened. */
+function abortedBy(init: UpstreamInit): { reason: unknown } | undefined {
+  const source = init.abort ?? init.signal;
+  return source?.aborted ? source : undefined;
+}
+
+/** Calls `fn` once when `init` is aborted; returns how to stop listening. */
+function listenAbort(init: UpstreamInit, fn: (reason: unknown) => void): (() => void) | undefined {
+  const abort = init.abort;
+  if (abort) {
+    abort.onAbort = fn;
+    return () => {
+      if (abort.onAbort === fn) abort.onAbort = undefined;
+    };
+  }
+  const signal = init.signal;
+  if (!signal) return undefined;
+  const listener = () => fn(signal.reason);
+  signal.addEventListener("abort", listener, { once: true });
+  return () => signal.removeEventListener("abort", listener);
 }
