@@ -9,7 +9,7 @@ import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
-import { downstreamResponseHeaders, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders } from "./headers.ts";
+import { downstreamResponseHeaders, forwardingBlock, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders } from "./headers.ts";
 import { type Attempt, classifyFailure, isIdempotent } from "./outcome.ts";
 import { watchBody } from "./body-watch.ts";
 import { limitBody } from "./body-limit.ts";
@@ -68,7 +68,14 @@ export class Forwarder {
     // runtime lets us: Deno's request headers are immutable, so there they are copied.
     let headers = req.headers;
     let requestId: string | undefined;
-    if (this.#inPlace) {
+    // The common case (an untrusted client, the client's Host, no Connection tokens to strip)
+    // leaves the header set alone: the upstream client writes it minus the replaced names, plus
+    // these lines.
+    let forwarding: string | undefined;
+    if (!ex.trusted && pool.config.host_header === "client" && onlyStandardConnection(headers.get("connection"))) {
+      forwarding = forwardingBlock(headers, forwardFacts);
+      requestId = ex.requestId;
+    } else if (this.#inPlace) {
       try {
         requestId = rewriteRequestHeaders(headers, forwardFacts);
       } catch (error) {
@@ -100,7 +107,7 @@ export class Forwarder {
         if (got === "aborted") return errorResponse(499, requestId);
         if (last) break; // nothing else to try: answer with the last failure
         this.#logger.warn(`${pool.name}: no server for request`, { reason: got, request_id: requestId });
-        return this.#sorry(ex, pool, headers, requestId, body);
+        return this.#sorry(ex, pool, headers, forwarding, requestId, body);
       }
       previous = got;
       // Another server takes over: only now drop the previous answer (a retry_on status), so a
@@ -108,7 +115,7 @@ export class Forwarder {
       if (last?.response) await last.response.body?.cancel();
       ex.server = got;
       ex.attempts = attempt + 1;
-      const result = await this.#attempt(ex, pool, got, headers, body, requestId);
+      const result = await this.#attempt(ex, pool, got, headers, forwarding, body, requestId);
       if (result.response && !(pool.config.retry_on.includes(result.response.status) && idempotent && replayable)) {
         const setCookie = sticky ? pool.sticky.bind(facts!, got, pinned) : undefined;
         if (setCookie) result.response.headers.append("set-cookie", setCookie);
@@ -122,11 +129,11 @@ export class Forwarder {
     if (ex.bodyTooLarge) return errorResponse(413, requestId);
     if (last?.response) return last.response;
     // Every try was refused before anything was sent: no server could take it, as when all are down.
-    if (last?.failure === "connect" && (pool.sorryPage || pool.sorryServer)) return this.#sorry(ex, pool, headers, requestId, body);
+    if (last?.failure === "connect" && (pool.sorryPage || pool.sorryServer)) return this.#sorry(ex, pool, headers, forwarding, requestId, body);
     return errorResponse(last?.failure === "timeout" ? 504 : 502, requestId);
   }
 
-  async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: Headers, body: BodyInit | null, requestId: string): Promise<Attempt> {
+  async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: Headers, forwarding: string | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
     const { timeouts } = pool.config;
     // Not an AbortController: the upstream client listens to this one for free (util/abort.ts).
     const controller = new LightAbort();
@@ -142,7 +149,7 @@ export class Forwarder {
       pool.release(server);
     };
     try {
-      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller };
+      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller, forwarding };
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
       const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), timeouts.connect);
       this.#watch.finish(watched);
@@ -209,14 +216,15 @@ export class Forwarder {
     return headers;
   }
 
-  async #sorry(ex: Exchange, pool: Pool, headers: Headers, requestId: string, body: BodyInit | null): Promise<Response> {
+  async #sorry(ex: Exchange, pool: Pool, headers: Headers, forwarding: string | undefined, requestId: string, body: BodyInit | null): Promise<Response> {
     if (pool.sorryServer) {
       const server = pool.sorryServer;
       try {
         // `body` is the buffered copy when the request body was small (the stream is used up then).
-        const init: RequestInit & { duplex?: string } = {
+        const init: UpstreamInit & { duplex?: string } = {
           method: ex.req.method,
           headers,
+          forwarding,
           body,
           signal: AbortSignal.any([ex.req.signal, AbortSignal.timeout(pool.config.timeouts.response)]),
         };
@@ -230,4 +238,9 @@ export class Forwarder {
     if (pool.sorryPage) return sorryResponse(pool.sorryPage, requestId);
     return errorResponse(503, requestId);
   }
+}
+
+/** True when a Connection header names nothing but itself would strip anyway (or is absent). */
+function onlyStandardConnection(value: string | null): boolean {
+  return value === null || /^\s*(?:keep-alive|close)\s*$/i.test(value);
 }

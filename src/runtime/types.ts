@@ -82,7 +82,15 @@ export type UpstreamFetch = (url: string, init: UpstreamInit, tls?: UpstreamTls,
  * A request for `UpstreamFetch`: `RequestInit`, plus `abort` where the caller has no AbortSignal
  * (the forwarder's cheap per-attempt abort; a client that needs a signal takes `abort.signal`).
  */
-export type UpstreamInit = RequestInit & { abort?: LightAbort | undefined };
+export type UpstreamInit = RequestInit & {
+  abort?: LightAbort | undefined;
+  /**
+   * Header lines to add (`name: value\r\n`, from `forwardingBlock`), replacing the hop-by-hop and
+   * forwarding headers of `headers`; tenbin's HTTP/1.1 client writes them as they are, and gives
+   * any other client a header set with them applied.
+   */
+  forwarding?: string | undefined;
+};
 
 export type SignalName = "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGUSR1";
 

@@ -520,6 +520,20 @@ describe("aborts", () => {
     expect((signal?.reason as DOMException).name).toBe("AbortError");
   });
 
+  test("a forwarding block is written after the headers it replaces are left out; a fallback gets it applied", async () => {
+    const b = await backend(okHandler);
+    const c = client();
+    const headers = new Headers({ host: "site.test", "x-forwarded-for": "6.6.6.6", te: "trailers", accept: "*/*" });
+    const forwarding = "x-forwarded-for: 192.0.2.1\r\nx-request-id: r1\r\n";
+    await (await c.fetch(`${b.origin}/f`, { headers, forwarding })).text();
+    const sent = b.requests.at(-1)!.headers.map(([n, v]) => `${n.toLowerCase()}: ${v}`);
+    expect(sent).toEqual(["host: site.test", "accept: */*", "x-forwarded-for: 192.0.2.1", "x-request-id: r1"]);
+    await c.fetch("https://127.0.0.1:1/", { headers, forwarding });
+    const given = new Headers(fallbackCalls.at(-1)?.init.headers);
+    expect(Object.fromEntries(given)).toEqual({ host: "site.test", accept: "*/*", "x-forwarded-for": "192.0.2.1", "x-request-id": "r1" });
+    expect(headers.get("x-forwarded-for")).toBe("6.6.6.6"); // the caller's set is not touched
+  });
+
   test("an abort before the answer rejects with the reason and closes the connection", async () => {
     const b = await backend(() => {});
     const c = client();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { downstreamResponseHeaders, type ForwardFacts, stripHopByHop, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
+import { downstreamResponseHeaders, type ForwardFacts, FORWARDING_REPLACES, forwardingBlock, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
 
 const facts = (over: Partial<ForwardFacts> = {}): ForwardFacts => ({
   clientIp: "203.0.113.7",
@@ -125,4 +125,31 @@ test("hostOverride replaces Host but X-Forwarded-Host and Forwarded keep the cli
   expect(headers.get("host")).toBe("10.0.0.5:8080");
   expect(headers.get("x-forwarded-host")).toBe("public.example");
   expect(headers.get("forwarded")).toContain('host="public.example"');
+});
+
+describe("forwardingBlock", () => {
+  // What a client writing the block sends must equal the header set rewritten in place.
+  const cases: [string, Record<string, string>, string, "http" | "https"][] = [
+    ["plain", { host: "example.test", accept: "*/*" }, "192.0.2.7", "http"],
+    ["spoofed forwarding headers", { host: "a.test:8080", "x-forwarded-for": "1.2.3.4", "x-request-id": "evil", forwarded: "for=1.2.3.4", "x-forwarded-host": "x" }, "192.0.2.8", "https"],
+    ["no host, IPv6 client", { accept: "text/html" }, "2001:db8::1", "http"],
+    ["quotes in host, hop-by-hop headers", { host: 'we"ird\\.test', te: "trailers", "keep-alive": "timeout=5", "proxy-connection": "x" }, "198.51.100.1", "http"],
+  ];
+  for (const [name, init, clientIp, proto] of cases) {
+    test(name, () => {
+      const facts: ForwardFacts = { clientIp, proto, trusted: false, requestId: "rid-1", hostOverride: undefined };
+      const inPlace = new Headers(init);
+      rewriteRequestHeaders(inPlace, facts);
+      const original = new Headers(init);
+      const written = new Map<string, string>();
+      original.forEach((value, key) => {
+        if (!FORWARDING_REPLACES.has(key)) written.set(key, value);
+      });
+      for (const line of forwardingBlock(original, facts).split("\r\n").filter(Boolean)) {
+        const colon = line.indexOf(": ");
+        written.set(line.slice(0, colon), line.slice(colon + 2));
+      }
+      expect(Object.fromEntries([...written].sort())).toEqual(Object.fromEntries([...inPlace].sort()));
+    });
+  }
 });

@@ -18,6 +18,7 @@
 import { Buffer } from "node:buffer";
 import type { UpstreamFetch, UpstreamInit, UpstreamTls } from "../../runtime/types.ts";
 import type { TcpConn, TcpConnectOptions } from "../../runtime/socket-types.ts";
+import { FORWARDING_REPLACES } from "../headers.ts";
 import { isIdempotent } from "../outcome.ts";
 import { type ConnectionOwner, UpstreamConnection } from "./connection.ts";
 import { writeRequest } from "./request-writer.ts";
@@ -78,9 +79,11 @@ export class H1Client implements ConnectionOwner {
 
   /** The runtime's fetch, given a real signal for a caller's `abort`. */
   #fallback(url: string, init: UpstreamInit, tls: UpstreamTls | undefined): Promise<Response> {
-    if (init.abort === undefined || init.signal) return this.#options.fallback(url, init, tls);
-    const { abort, ...rest } = init;
-    return this.#options.fallback(url, { ...rest, signal: abort.signal }, tls);
+    if (init.abort === undefined && init.forwarding === undefined) return this.#options.fallback(url, init, tls);
+    const { abort, forwarding, ...rest } = init;
+    if (abort && !rest.signal) rest.signal = abort.signal;
+    if (forwarding !== undefined) rest.headers = withForwarding(rest.headers, forwarding);
+    return this.#options.fallback(url, rest, tls);
   }
 
   /** Closes every idle connection (shutdown; tests). */
@@ -195,13 +198,24 @@ export class H1Client implements ConnectionOwner {
           method === "HEAD",
         );
         unlisten = listenAbort(init, (reason) => conn.fail(id, reason));
-        writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader).catch((error: unknown) => conn.fail(id, error));
+        writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader, init.forwarding).catch((error: unknown) => conn.fail(id, error));
       });
     } finally {
       // A streamed answer still needs the abort (the body may stall); it goes with the attempt.
       if (conn.responseDone) unlisten?.();
     }
   }
+}
+
+/** A copy of `headers` with a forwarding block applied, for a client that takes only headers. */
+function withForwarding(init: HeadersInit | undefined, forwarding: string): Headers {
+  const headers = new Headers(init);
+  for (const name of FORWARDING_REPLACES) headers.delete(name);
+  for (const line of forwarding.split("\r\n")) {
+    const colon = line.indexOf(": ");
+    if (colon > 0) headers.set(line.slice(0, colon), line.slice(colon + 2));
+  }
+  return headers;
 }
 
 /** The abort of `init` when it has already happened. */

@@ -5,9 +5,12 @@
  */
 import { Buffer } from "node:buffer";
 import type { UpstreamConnection } from "./connection.ts";
+import { FORWARDING_REPLACES } from "../headers.ts";
 
 /** Framing and connection headers the writer sets itself. */
 const OWN = new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "host"]);
+/** `OWN` and what a forwarding block replaces. */
+const OWN_AND_FORWARDING = new Set([...OWN, ...FORWARDING_REPLACES]);
 /** Methods whose bodyless requests still carry `Content-Length: 0` (as fetch sends them). */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 const CRLF = Buffer.from("\r\n");
@@ -24,12 +27,15 @@ export async function writeRequest(
   headersInit: HeadersInit | undefined,
   body: BodyInit | null,
   defaultHost: string,
+  forwarding?: string,
 ): Promise<void> {
   const headers = headersInit instanceof Headers ? headersInit : new Headers(headersInit);
   let head = `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n`;
+  const skip = forwarding === undefined ? OWN : OWN_AND_FORWARDING;
   headers.forEach((value, name) => {
-    if (!OWN.has(name)) head += `${name}: ${value}\r\n`;
+    if (!skip.has(name)) head += `${name}: ${value}\r\n`;
   });
+  if (forwarding !== undefined) head += forwarding;
   if (body === null || body === undefined) {
     head += BODY_METHODS.has(method) ? "content-length: 0\r\n\r\n" : "\r\n";
     await conn.write(Buffer.from(head, "latin1"));
