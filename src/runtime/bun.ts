@@ -53,7 +53,8 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
  * connections ~40 % of requests opened a backend connection. BUN_CONFIG_MAX_HTTP_REQUESTS=64 stops
  * that (+70 % req/s at 200 connections, bench/) but queues the 65th long poll behind the others, so
  * it is the operator's choice, not ours. Bun reads it at process start only (checked on 1.4.5:
- * setting process.env before the first fetch changes nothing); the README documents it.
+ * setting process.env before the first fetch changes nothing). That is why http:// backends go
+ * through tenbin's own client (src/proxy/h1/); fetch is left to https:// ones.
  */
 function fetchUpstream(url: string, init: RequestInit, tls?: UpstreamTls): Promise<Response> {
   const options: RequestInit & { decompress: boolean; tls?: Record<string, unknown> } = {
