@@ -9,7 +9,7 @@ import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
-import { downstreamResponseHeaders, forwardingBlock, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders } from "./headers.ts";
+import { downstreamResponseHeaders, forwardingBlock, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders, withHostFor } from "./headers.ts";
 import { type Attempt, classifyFailure, isIdempotent } from "./outcome.ts";
 import { watchBody } from "./body-watch.ts";
 import { limitBody } from "./body-limit.ts";
@@ -139,7 +139,7 @@ export class Forwarder {
     const controller = new LightAbort();
     // The response timeout and the client going away, without a timer or listener of our own.
     const watched = this.#watch.start(controller, ex.req, timeouts.response);
-    const headers = this.#headersFor(pool, server, baseHeaders);
+    const headers = withHostFor(pool.config.host_header, server.origin, baseHeaders);
     const started = performance.now();
     server.requests++;
     let released = false;
@@ -206,14 +206,6 @@ export class Forwarder {
       }
       return { response: undefined, failure, reason };
     }
-  }
-
-  #headersFor(pool: Pool, server: ServerState, base: Headers): Headers {
-    const mode = pool.config.host_header;
-    if (mode === "client") return base;
-    const headers = new Headers(base);
-    headers.set("host", mode === "server" ? server.origin.replace(/^[a-z]+:\/\//, "") : mode);
-    return headers;
   }
 
   async #sorry(ex: Exchange, pool: Pool, headers: Headers, forwarding: string | undefined, requestId: string, body: BodyInit | null): Promise<Response> {

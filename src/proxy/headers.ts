@@ -39,6 +39,12 @@ function withoutQuoteChars(text: string): string {
   return text.includes('"') || text.includes("\\") ? text.replace(/["\\]/g, "") : text;
 }
 
+/** This hop's RFC 7239 `Forwarded` element. */
+function forwardedElement(facts: ForwardFacts, host: string | null): string {
+  const element = `for=${forwardedFor(facts.clientIp)};proto=${facts.proto}`;
+  return host ? `${element};host="${withoutQuoteChars(host)}"` : element;
+}
+
 /** Quotes an address for RFC 7239 `Forwarded` (IPv6 must be bracketed and quoted). */
 function forwardedFor(ip: string): string {
   return ip.includes(":") ? `"[${ip}]"` : ip;
@@ -77,8 +83,7 @@ export function rewriteRequestHeaders(headers: Headers, facts: ForwardFacts): st
     else headers.delete("x-forwarded-host");
     headers.set("x-request-id", requestId);
   }
-  let element = `for=${forwardedFor(facts.clientIp)};proto=${facts.proto}`;
-  if (host) element += `;host="${withoutQuoteChars(host)}"`;
+  const element = forwardedElement(facts, host);
   const prior = facts.trusted ? headers.get("forwarded") : null;
   headers.set("forwarded", prior ? `${prior}, ${element}` : element);
   if (facts.hostOverride !== undefined) headers.set("host", facts.hostOverride);
@@ -103,9 +108,18 @@ export function forwardingBlock(headers: Headers, facts: ForwardFacts): string {
   const host = headers.get("host");
   let block = `x-forwarded-for: ${facts.clientIp}\r\nx-forwarded-proto: ${facts.proto}\r\n`;
   if (host) block += `x-forwarded-host: ${host}\r\n`;
-  block += `x-request-id: ${facts.requestId}\r\nforwarded: for=${forwardedFor(facts.clientIp)};proto=${facts.proto}`;
-  if (host) block += `;host="${withoutQuoteChars(host)}"`;
-  return `${block}\r\n`;
+  return `${block}x-request-id: ${facts.requestId}\r\nforwarded: ${forwardedElement(facts, host)}\r\n`;
+}
+
+/**
+ * The header set for one server under a pool's `host_header`: `base` itself for `client`, else a
+ * copy whose Host is the server's `host:port` (`server`) or the given name.
+ */
+export function withHostFor(mode: string, origin: string, base: Headers): Headers {
+  if (mode === "client") return base;
+  const headers = new Headers(base);
+  headers.set("host", mode === "server" ? origin.replace(/^[a-z]+:\/\//, "") : mode);
+  return headers;
 }
 
 /** Headers of the server's response as sent to the client: hop-by-hop removed. */

@@ -12,7 +12,7 @@ import type { StickyFacts } from "../pool/stickiness.ts";
 import type { ConnectWebSocket, UpstreamWebSocket, WebSocketUpgrader } from "../runtime/types.ts";
 import { errorResponse } from "./errors.ts";
 import type { Exchange } from "./forward.ts";
-import { upstreamRequestHeaders } from "./headers.ts";
+import { upstreamRequestHeaders, withHostFor } from "./headers.ts";
 import { WebSocketSession } from "./websocket-session.ts";
 
 /** Headers of the client's handshake that belong to its hop; the backend handshake makes its own. */
@@ -86,7 +86,7 @@ export class WebSocketProxy {
         pool.release(server);
       });
       const started = performance.now();
-      const opened = await this.#open(server, pool, ex, this.#headersFor(pool, server, headers), protocols, session);
+      const opened = await this.#open(server, pool, ex, withHostFor(pool.config.host_header, server.origin, headers), protocols, session);
       if (!opened.ok) {
         pool.release(server);
         if (opened.status !== undefined) {
@@ -174,13 +174,5 @@ export class WebSocketProxy {
       };
       ex.req.signal.addEventListener("abort", onAbort, { once: true });
     });
-  }
-
-  #headersFor(pool: Pool, server: ServerState, base: Headers): Headers {
-    const mode = pool.config.host_header;
-    if (mode === "client") return base;
-    const headers = new Headers(base);
-    headers.set("host", mode === "server" ? server.origin.replace(/^[a-z]+:\/\//, "") : mode);
-    return headers;
   }
 }
