@@ -2,7 +2,7 @@
  * A Node built-in module loaded on first use instead of at start. Importing node:crypto, node:net or
  * node:tls loads Node's stream machinery: ~10 ms of a start (bench/startup.ts), and in a bundle
  * every static import of a built-in runs at start, however late the importing module is used.
- * `process.getBuiltinModule` is synchronous and works on Bun and Deno.
+ * `process.getBuiltinModule` is synchronous and works on both runtimes.
  */
 
 /** The built-ins tenbin loads this way. */

@@ -1,8 +1,9 @@
 /**
  * One keep-alive connection to a backend and the exchange it carries (one at a time, no
  * pipelining). A response up to `bufferLimit` bytes with a known end is read whole and handed over
- * as bytes, so Bun.serve sends it with a Content-Length and no stream machinery; a longer or open-
- * ended one becomes a ReadableStream that pauses the socket while the client is slow.
+ * as bytes, so the runtime's HTTP server sends it with a Content-Length and no stream machinery;
+ * a longer or open-ended one becomes a ReadableStream that pauses the socket while the client is
+ * slow.
  */
 import { Buffer } from "node:buffer";
 import type { TcpConn, TcpEvents } from "../../runtime/socket-types.ts";

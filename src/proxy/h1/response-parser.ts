@@ -109,15 +109,10 @@ export class ResponseParser {
           if (this.done) this.#events.end();
           break;
         }
-        case State.Length: {
-          const n = Math.min(this.#remaining, buf.length - at);
-          this.#remaining -= n;
-          const part = buf.subarray(at, at + n);
-          at += n;
-          this.#events.body(part);
+        case State.Length:
+          at = this.#takeBody(buf, at);
           if (this.#remaining === 0) this.#finish();
           break;
-        }
         case State.UntilClose:
           this.#events.body(buf.subarray(at));
           return;
@@ -136,15 +131,10 @@ export class ResponseParser {
           this.#state = this.#remaining === 0 ? State.Trailers : State.ChunkData;
           break;
         }
-        case State.ChunkData: {
-          const n = Math.min(this.#remaining, buf.length - at);
-          this.#remaining -= n;
-          const part = buf.subarray(at, at + n);
-          at += n;
-          this.#events.body(part);
+        case State.ChunkData:
+          at = this.#takeBody(buf, at);
           if (this.#remaining === 0) this.#state = State.ChunkDataEnd;
           break;
-        }
         case State.ChunkDataEnd: {
           if (buf.length - at < 2) {
             this.#pending = buf.subarray(at);
@@ -156,7 +146,7 @@ export class ResponseParser {
           break;
         }
         case State.Trailers: {
-          // Trailers are read and dropped (Bun.serve cannot send them): an empty line ends them.
+          // Trailers are read and dropped (the runtime's HTTP server cannot send them): an empty line ends them.
           const end = buf.indexOf(CRLF, at);
           if (end < 0) {
             if (buf.length - at > MAX_HEAD) throw new BadResponseError("trailers too long");
@@ -178,6 +168,14 @@ export class ResponseParser {
   finish(): void {
     if (this.#state === State.UntilClose) return this.#finish();
     if (this.#state !== State.Done) throw new BadResponseError(this.untouched ? "connection closed before any answer" : "connection closed before the response ended");
+  }
+
+  /** Passes on up to `#remaining` body bytes from `at`; returns where they ended. */
+  #takeBody(buf: Buffer, at: number): number {
+    const n = Math.min(this.#remaining, buf.length - at);
+    this.#remaining -= n;
+    this.#events.body(buf.subarray(at, at + n));
+    return at + n;
   }
 
   #startBody(framing: Framing): void {
@@ -233,7 +231,7 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     } else if (name === "transfer-encoding") {
       transferEncoding = true;
       chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
-      continue; // the body is passed on decoded; Bun.serve frames it again
+      continue; // the body is passed on decoded; the runtime's HTTP server frames it again
     } else if (name === "connection") {
       connection += `${value.toLowerCase()},`;
     } else if (name === "keep-alive") {
