@@ -1,8 +1,8 @@
 /** `watch: true` on a real tenbin process: saving the file reloads it; an invalid save keeps the old config. */
 import { afterAll, expect, test } from "bun:test";
-import { renameSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { startHttpBackend } from "../helpers/health-backends.ts";
-import { startTenbin, writeConfig } from "../helpers/tenbin.ts";
+import { fetchUntil, saveLikeEditor, startTenbin, writeConfig } from "../helpers/tenbin.ts";
 
 const a = startHttpBackend(() => new Response("a"));
 const b = startHttpBackend(() => new Response("b"));
@@ -19,26 +19,14 @@ pools:
   app: { servers: [{ url: "${server}" }]${extra} }
 `;
 
-/** Fetches until the body is `want` (bounded: 200 tries, 20 ms apart). */
-async function until(url: string, want: string): Promise<void> {
-  let last = "";
-  for (let i = 0; i < 200; i++) {
-    last = await (await fetch(url)).text();
-    if (last === want) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`still "${last}" instead of "${want}"`);
-}
 
 test("a saved file is reloaded; an invalid one is reported with line:column and the old config stays", async () => {
   const file = writeConfig(config(a.url));
   const t = await startTenbin(file);
   try {
     expect(await (await fetch(t.url())).text()).toBe("a");
-    // Saved the way editors do: write a temp file, rename it over the config.
-    writeFileSync(`${file}.tmp`, config(b.url));
-    renameSync(`${file}.tmp`, file);
-    await until(t.url(), "b");
+    saveLikeEditor(file, config(b.url));
+    await fetchUntil(t.url(), "b");
     await t.waitFor(/reloaded \S+ trigger=watch/);
 
     writeFileSync(file, config(a.url, ", retries: lots"));

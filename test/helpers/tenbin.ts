@@ -3,7 +3,7 @@
  * binary) or in this process (faster, same code path from the listener down). Configs are written
  * to a temp dir; listeners should use port 0 and tests read the real port back.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { loadConfigText } from "../../src/config/load.ts";
@@ -24,6 +24,23 @@ export function writeConfig(yaml: string, name = "tenbin.yaml"): string {
 }
 
 /** A tenbin process with its listeners' ports and its output so far. */
+/** Saves the way editors do: a temporary file renamed over the config. */
+export function saveLikeEditor(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** Fetches `url` until its body is `want` (bounded: 200 tries, 20 ms apart). */
+export async function fetchUntil(url: string, want: string): Promise<void> {
+  let last = "";
+  for (let i = 0; i < 200; i++) {
+    last = await (await fetch(url)).text();
+    if (last === want) return;
+    await Bun.sleep(20);
+  }
+  throw new Error(`still "${last}" instead of "${want}"`);
+}
+
 export interface TenbinProcess {
   readonly proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
   readonly configFile: string;
