@@ -481,6 +481,19 @@ describe("streamed answers", () => {
     expect(got).toBe(total);
     expect(sent).toBe(total);
   });
+
+  test("a streamed answer whose last read filled the stream leaves the connection reading for the next one", async () => {
+    // The whole answer comes in one write, so its last read fills the stream and pauses the socket;
+    // the stream then ends and pulls no more. Reused paused, the next answer was never read.
+    const body = Buffer.alloc(100 * 1024, 98);
+    const b = await backend((_req, conn) => conn.send(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n`), body])));
+    const c = client({ bufferLimit: 16 * 1024 });
+    for (let i = 0; i < 3; i++) {
+      const res = await within(c.fetch(`${b.origin}/${i}`, {}), 2000, `answer ${i}`);
+      expect((await within(res.arrayBuffer(), 2000, `body ${i}`)).byteLength).toBe(body.length);
+    }
+    expect(b.conns.length).toBe(1);
+  });
 });
 
 describe("aborts", () => {

@@ -189,6 +189,9 @@ export class UpstreamConnection implements TcpEvents {
   #onEnd(): void {
     this.#responseDone = true;
     if (this.#stream) {
+      // The last read may have filled the stream and paused the socket; a closed stream pulls no
+      // more, so without this the connection would go back to the pool deaf to the next answer.
+      this.conn?.resume();
       try {
         this.#stream.close();
       } catch {
