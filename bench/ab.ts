@@ -12,22 +12,25 @@
  *   before=src:/tmp/old after=src:.                    two source trees (bun DIR/src/main.ts)
  *   proto=script:/tmp/p.ts                             any script, run as `bun SCRIPT CONFIG` (a
  *                                                      prototype reads its port and servers there)
+ *   ref=peer:haproxy                                   a peer (haproxy, nginx, caddy) with its
+ *                                                      bench/configs/l7-http.ts config
  *   env: AB_ENV='{"after":{"BUN_CONFIG_MAX_HTTP_REQUESTS":"64"}}' sets a variant's environment.
  *
  * The optimisation numbers in the issue notes and README come from this tool.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { nginxBackendConfig, writeBackendBodies } from "./configs/backends.ts";
-import { findProgram } from "./configs/peers.ts";
+import { l7HttpConfigs } from "./configs/l7-http.ts";
+import { findProgram, PEERS, type PeerSpec } from "./configs/peers.ts";
 import { BACKEND_BODIES } from "./configs/scenarios.ts";
 import { planCpus } from "./load.ts";
 import { type Child, cpuTimeMs, freePort, pinned, spawnLogged, stopChild, waitReady } from "./process.ts";
 import { runWrk, type WrkRunner } from "./wrk.ts";
 
 const HOST = "127.0.0.1";
-const USAGE = "Usage: bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] NAME=BINARY|NAME=src:DIR|NAME=script:FILE ...";
+const USAGE = "Usage: bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] NAME=BINARY|NAME=src:DIR|NAME=script:FILE|NAME=peer:haproxy ...";
 
 /** One variant's measurements, a value per round. */
 export interface Variant {
@@ -61,7 +64,22 @@ interface Options {
   window: string;
   warmup: string;
   path: string;
-  specs: { name: string; command: (config: string) => string[] }[];
+  specs: Spec[];
+}
+
+/** One variant: how to start it with the tenbin config the harness wrote (a peer writes its own). */
+interface Spec {
+  name: string;
+  command: (config: string) => string[];
+  /** Set for `peer:NAME`: the peer, configured like the l7 scenarios (bench/configs/l7-http.ts). */
+  peer?: PeerSpec;
+}
+
+function peerSpec(name: string, peerName: string): Spec {
+  const peer = PEERS.find((p) => p.name === peerName && p.name !== "tenbin");
+  const binary = peer?.find(".");
+  if (!peer || binary === undefined) throw new Error(`Peer "${peerName}" is not known or not installed (known: haproxy, nginx, caddy)`);
+  return { name, peer, command: (config) => peer.command(binary, config, dirname(config)) };
 }
 
 function parseArgs(argv: string[]): Options {
@@ -77,6 +95,10 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--path") options.path = value();
     else if (/^[\w.-]+=/.test(arg)) {
       const [name, target] = [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)];
+      if (target.startsWith("peer:")) {
+        options.specs.push(peerSpec(name, target.slice(5)));
+        continue;
+      }
       const command = target.startsWith("src:")
         ? (config: string) => [bun, join(resolve(target.slice(4)), "src", "main.ts"), "run", "-c", config]
         : target.startsWith("script:")
@@ -119,9 +141,10 @@ async function main(): Promise<void> {
       mkdirSync(dir);
       const port = await freePort(HOST);
       const servers = backends.map((b) => `{ url: http://${b.host}:${b.port} }`).join(", ");
-      const config = join(dir, "tenbin.yaml");
-      writeFileSync(config, `shutdown_timeout: 1s\nlisteners:\n  - { name: web, listen: ${HOST}:${port}, routes: [{ pool: app }] }\npools:\n  app: { balance: round_robin, servers: [${servers}] }\n`);
-      const child = spawnLogged(pinned(plan.balancer, spec.command(config)), env[spec.name] ?? {}, join(dir, "tenbin"));
+      const config = join(dir, spec.peer?.configFile ?? "tenbin.yaml");
+      const ctx = { listen: { host: HOST, port }, backends, workDir: dir, workers: 1 };
+      writeFileSync(config, spec.peer ? (l7HttpConfigs[spec.peer.name]?.(ctx) ?? "") : `shutdown_timeout: 1s\nlisteners:\n  - { name: web, listen: ${HOST}:${port}, routes: [{ pool: app }] }\npools:\n  app: { balance: round_robin, servers: [${servers}] }\n`);
+      const child = spawnLogged(pinned(plan.balancer, spec.command(config)), { ...spec.peer?.env(dir, 1), ...env[spec.name] }, join(dir, "tenbin"));
       children.push(child);
       const url = `http://${HOST}:${port}${options.path}`;
       await waitReady(url, bytes, child, join(dir, "tenbin"));

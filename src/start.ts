@@ -95,7 +95,8 @@ export class Tenbin {
 
   private constructor(deps: TenbinDeps) {
     this.#deps = { clock: systemClock, random: Math.random, ...deps };
-    this.#upstream = new H1Client({ connectTcp: deps.runtime.connectTcp, fallback: deps.runtime.fetchUpstream });
+    const { lateResponseBytes } = deps.runtime;
+    this.#upstream = new H1Client({ connectTcp: deps.runtime.connectTcp, fallback: deps.runtime.fetchUpstream, ...(lateResponseBytes ? { bufferLimit: lateResponseBytes } : {}) });
     this.#forwarder = new Forwarder(this.#upstream.fetch, deps.logger);
     this.#websockets = new WebSocketProxy(deps.runtime.connectWebSocket, deps.logger);
     this.#accessLogs = new AccessLogs({ onDrop: () => this.metrics.accessLogDropped++, onError: (m) => deps.logger.error(m) });

@@ -47,6 +47,17 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
 }
 
 /*
+ * Bun.serve (1.4.5) corks only the synchronous part of a handler. An answer given after an await
+ * (every proxied one) is assembled in uWS's 16 KB cork buffer when it fits; a longer one leaves as
+ * one send() per fragment: status, each header name, ": ", value and CRLF, then the body (strace:
+ * 15 sends for a 100 KB body and 5 headers; oven-sh/bun#41341). Those tiny segments made a proxied
+ * 100 KB answer cost 3× the CPU of the same body as a stream, which leaves head and first chunk in
+ * one sendmsg. A stream loses the Content-Length (#10507), which answers above 1 MB already did.
+ * The margin leaves room for the Date and Content-Length lines Bun writes itself.
+ */
+const LATE_RESPONSE_BYTES = 16 * 1024 - 256;
+
+/*
  * Bun's fetch keeps at most 64 idle keep-alive sockets (a constant, #42608) and runs at most
  * BUN_CONFIG_MAX_HTTP_REQUESTS (default 256) requests at once. Past 64 requests in flight, sockets
  * coming back to a full idle pool are closed and the next requests connect anew: at 200 client
@@ -96,6 +107,7 @@ function writeStderr(text: string): void {
 }
 
 export const bunRuntime: Runtime = {
+  lateResponseBytes: LATE_RESPONSE_BYTES,
   name: "bun",
   version: Bun.version,
   serveHttp,

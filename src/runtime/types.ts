@@ -124,6 +124,12 @@ export interface Runtime {
   readonly name: "bun" | "deno";
   readonly version: string;
   serveHttp(options: HttpServeOptions): Promise<HttpServer>;
+  /**
+   * The largest answer (status line, headers and body) `serveHttp` sends well as bytes when the
+   * handler answers after an await; a longer one is better handed over as a stream. Absent: no
+   * such limit (the h1 client then reads answers up to 1 MB whole).
+   */
+  readonly lateResponseBytes?: number;
   fetchUpstream: UpstreamFetch;
   /** Opens a WebSocket to a backend, for proxying upgrades. */
   connectWebSocket: ConnectWebSocket;

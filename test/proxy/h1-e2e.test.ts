@@ -8,6 +8,7 @@ let t: TenbinProcess;
 beforeAll(async () => {
   backend = await startRawBackend((req, conn) => {
     if (req.target === "/garbage") conn.send("this is not HTTP\r\n\r\n");
+    else if (req.target.startsWith("/bytes/")) conn.send(answer("z".repeat(Number(req.target.slice(7)))));
     else if (req.method === "HEAD") conn.send("HTTP/1.1 200 OK\r\ncontent-length: 12345\r\ncontent-type: application/zip\r\n\r\n");
     else conn.send(answer("hello"));
   });
@@ -43,4 +44,15 @@ test("a backend answering garbage gives the client a 502", async () => {
   expect(backend.requests.some((r) => r.target === "/garbage")).toBe(true);
   // tenbin still works afterwards
   expect(await (await fetch(t.url("/after"))).text()).toBe("hello");
+});
+
+test("answers that fit Bun's cork buffer keep their Content-Length; longer ones arrive whole, streamed", async () => {
+  // On Bun an answer over ~16 KB in all is streamed (chunked): as bytes it left in one send() per
+  // header fragment (src/runtime/bun.ts).
+  for (const size of [4000, 15_000, 100_000, 3_000_000]) {
+    const res = await fetch(t.url(`/bytes/${size}`));
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBe(size);
+    expect(res.headers.get("content-length")).toBe(size <= 15_000 ? String(size) : null);
+  }
 });

@@ -36,7 +36,10 @@ export interface H1ClientOptions {
   connectTcp(options: TcpConnectOptions): Promise<TcpConn>;
   /** Used for `https://` and other URLs this client does not speak. */
   fallback: UpstreamFetch;
-  /** Responses up to this size with a known length are read whole (sent with Content-Length). */
+  /**
+   * Answers up to this size (head and body) with a known length are read whole and handed over as
+   * bytes (sent with Content-Length); longer ones stream. Default 1 MB.
+   */
   bufferLimit?: number;
   /** Idle connections kept per origin. */
   maxIdlePerOrigin?: number;

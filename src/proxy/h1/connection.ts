@@ -1,9 +1,9 @@
 /**
  * One keep-alive connection to a backend and the exchange it carries (one at a time, no
- * pipelining). A response up to `bufferLimit` bytes with a known end is read whole and handed over
- * as bytes, so the runtime's HTTP server sends it with a Content-Length and no stream machinery;
- * a longer or open-ended one becomes a ReadableStream that pauses the socket while the client is
- * slow.
+ * pipelining). A response up to `bufferLimit` bytes (head and body) with a known end is read whole
+ * and handed over as bytes, so the runtime's HTTP server sends it with a Content-Length and no
+ * stream machinery; a longer or open-ended one becomes a ReadableStream that pauses the socket
+ * while the client is slow.
  */
 import { Buffer } from "node:buffer";
 import type { TcpConn, TcpEvents } from "../../runtime/socket-types.ts";
@@ -163,7 +163,7 @@ export class UpstreamConnection implements TcpEvents {
     this.#head = head;
     if (head.idleTimeoutMs !== undefined) this.serverIdleMs = Math.max(0, head.idleTimeoutMs - 1000);
     const framing = head.framing;
-    if (framing.kind === "length" && framing.length > this.#bufferLimit) this.#startStream();
+    if (framing.kind === "length" && framing.length + headBytes(head) > this.#bufferLimit) this.#startStream();
   }
 
   #onBody(chunk: Uint8Array): void {
@@ -280,4 +280,11 @@ export class UpstreamConnection implements TcpEvents {
       cb.reject(error instanceof BadResponseError || error instanceof Error || error instanceof DOMException ? error : new Error(String(error)), stale);
     }
   }
+}
+
+/** About the size of `head` as it is sent on: status line and header lines. */
+function headBytes(head: ResponseHead): number {
+  let bytes = 17 + head.statusText.length;
+  for (const [name, value] of head.headers) bytes += name.length + value.length + 4;
+  return bytes;
 }
