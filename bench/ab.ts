@@ -5,7 +5,7 @@
  * two variants measured seconds apart see nearly the same machine; the report gives each variant's
  * CPU per 1,000 requests relative to the first one *per round*, then the median of those ratios.
  *
- *   bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k]
+ *   bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] [--l4]
  *                   NAME=BINARY | NAME=src:DIR ...
  *
  *   before=/tmp/old/dist/tenbin after=dist/tenbin      two compiled builds
@@ -14,6 +14,7 @@
  *                                                      prototype reads its port and servers there)
  *   ref=peer:haproxy                                   a peer (haproxy, nginx, caddy) with its
  *                                                      bench/configs/l7-http.ts config
+ *   --l4: every variant balances TCP (bench/configs/l4-tcp.ts) instead of HTTP.
  *   env: AB_ENV='{"after":{"BUN_CONFIG_MAX_HTTP_REQUESTS":"64"}}' sets a variant's environment.
  *
  * The optimisation numbers in the issue notes and README come from this tool.
@@ -22,6 +23,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { nginxBackendConfig, writeBackendBodies } from "./configs/backends.ts";
+import { l4TcpConfigs } from "./configs/l4-tcp.ts";
 import { l7HttpConfigs } from "./configs/l7-http.ts";
 import { findProgram, PEERS, type PeerSpec } from "./configs/peers.ts";
 import { BACKEND_BODIES } from "./configs/scenarios.ts";
@@ -30,7 +32,7 @@ import { type Child, cpuTimeMs, freePort, pinned, spawnLogged, stopChild, waitRe
 import { runWrk, type WrkRunner } from "./wrk.ts";
 
 const HOST = "127.0.0.1";
-const USAGE = "Usage: bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] NAME=BINARY|NAME=src:DIR|NAME=script:FILE|NAME=peer:haproxy ...";
+const USAGE = "Usage: bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] [--l4] NAME=BINARY|NAME=src:DIR|NAME=script:FILE|NAME=peer:haproxy ...";
 
 /** One variant's measurements, a value per round. */
 export interface Variant {
@@ -64,6 +66,8 @@ interface Options {
   window: string;
   warmup: string;
   path: string;
+  /** Balance TCP instead of HTTP. */
+  l4: boolean;
   specs: Spec[];
 }
 
@@ -83,7 +87,7 @@ function peerSpec(name: string, peerName: string): Spec {
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { rounds: 8, connections: 50, window: "2s", warmup: "6s", path: "/1k", specs: [] };
+  const options: Options = { rounds: 8, connections: 50, window: "2s", warmup: "6s", path: "/1k", l4: false, specs: [] };
   const bun = process.execPath;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -93,6 +97,7 @@ function parseArgs(argv: string[]): Options {
     else if (arg === "--window") options.window = value();
     else if (arg === "--warmup") options.warmup = value();
     else if (arg === "--path") options.path = value();
+    else if (arg === "--l4") options.l4 = true;
     else if (/^[\w.-]+=/.test(arg)) {
       const [name, target] = [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)];
       if (target.startsWith("peer:")) {
@@ -140,10 +145,11 @@ async function main(): Promise<void> {
       const dir = join(work, spec.name);
       mkdirSync(dir);
       const port = await freePort(HOST);
-      const servers = backends.map((b) => `{ url: http://${b.host}:${b.port} }`).join(", ");
       const config = join(dir, spec.peer?.configFile ?? "tenbin.yaml");
       const ctx = { listen: { host: HOST, port }, backends, workDir: dir, workers: 1 };
-      writeFileSync(config, spec.peer ? (l7HttpConfigs[spec.peer.name]?.(ctx) ?? "") : `shutdown_timeout: 1s\nlisteners:\n  - { name: web, listen: ${HOST}:${port}, routes: [{ pool: app }] }\npools:\n  app: { balance: round_robin, servers: [${servers}] }\n`);
+      const build = (options.l4 ? l4TcpConfigs : l7HttpConfigs)[spec.peer?.name ?? "tenbin"];
+      if (!build) throw new Error(`No ${options.l4 ? "l4" : "l7"} config for "${spec.name}"`);
+      writeFileSync(config, build(ctx));
       const child = spawnLogged(pinned(plan.balancer, spec.command(config)), { ...spec.peer?.env(dir, 1), ...env[spec.name] }, join(dir, "tenbin"));
       children.push(child);
       const url = `http://${HOST}:${port}${options.path}`;
@@ -163,7 +169,7 @@ async function main(): Promise<void> {
       console.error(`round ${round + 1}/${options.rounds}: ${running.map((r) => `${r.variant.name} ${r.variant.cpuMsPerKReq.at(-1)?.toFixed(1)} ms/1k`).join(", ")}`);
     }
     const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-    console.log(`\n${renderAb(running.map((r) => r.variant), `${options.path}, ${options.connections} conns`)}\n`);
+    console.log(`\n${renderAb(running.map((r) => r.variant), `${options.l4 ? "tcp " : ""}${options.path}, ${options.connections} conns`)}\n`);
     console.log(`${options.rounds} rounds of ${options.window} per variant after ${options.warmup} warm-up; load average at the end ${load}.`);
   } finally {
     for (const child of children.reverse()) await stopChild(child);
