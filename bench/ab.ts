@@ -13,7 +13,7 @@
  *   proto=script:/tmp/p.ts                             any script, run as `bun SCRIPT CONFIG` (a
  *                                                      prototype reads its port and servers there)
  *   ref=peer:haproxy                                   a peer (haproxy, nginx, caddy) with its
- *                                                      bench/configs/l7-http.ts config
+ *                                                      bench/configs/l7-http.ts (or l4-tcp.ts) config
  *   --l4: every variant balances TCP (bench/configs/l4-tcp.ts) instead of HTTP.
  *   env: AB_ENV='{"after":{"BUN_CONFIG_MAX_HTTP_REQUESTS":"64"}}' sets a variant's environment.
  *
@@ -60,7 +60,8 @@ export function renderAb(variants: readonly Variant[], what: string): string {
   return lines.join("\n");
 }
 
-interface Options {
+/** What one `bench/ab.ts` run does. */
+export interface Options {
   rounds: number;
   connections: number;
   window: string;
@@ -71,11 +72,11 @@ interface Options {
   specs: Spec[];
 }
 
-/** One variant: how to start it with the tenbin config the harness wrote (a peer writes its own). */
-interface Spec {
+/** One variant: how to start it on the config the harness wrote for it (a peer's own format for a peer). */
+export interface Spec {
   name: string;
   command: (config: string) => string[];
-  /** Set for `peer:NAME`: the peer, configured like the l7 scenarios (bench/configs/l7-http.ts). */
+  /** Set for `peer:NAME`: the peer, configured as in bench/configs/l7-http.ts (l4-tcp.ts with --l4). */
   peer?: PeerSpec;
 }
 
@@ -86,7 +87,8 @@ function peerSpec(name: string, peerName: string): Spec {
   return { name, peer, command: (config) => peer.command(binary, config, dirname(config)) };
 }
 
-function parseArgs(argv: string[]): Options {
+/** The options of a command line (without the runtime and script): variants, rounds, path, mode. */
+export function parseArgs(argv: string[]): Options {
   const options: Options = { rounds: 8, connections: 50, window: "2s", warmup: "6s", path: "/1k", l4: false, specs: [] };
   const bun = process.execPath;
   for (let i = 0; i < argv.length; i++) {
