@@ -149,7 +149,9 @@ export class Forwarder {
       pool.release(server);
     };
     try {
-      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller, forwarding };
+      // bodyIdleMs: an answer the upstream client streams although it is short (over the runtime's
+      // one-write size) is cut there when it stalls; a long one is watched below as well.
+      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller, forwarding, bodyIdleMs: timeouts.idle };
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
       const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), timeouts.connect);
       this.#watch.finish(watched);

@@ -90,6 +90,11 @@ export type UpstreamInit = RequestInit & {
    * any other client a header set with them applied.
    */
   forwarding?: string | undefined;
+  /**
+   * Longest pause, either way, while an answer handed over at its head streams its body: the body
+   * is then cut with a TimeoutError (tenbin's HTTP/1.1 client; others leave it to the caller).
+   */
+  bodyIdleMs?: number | undefined;
 };
 
 export type SignalName = "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGUSR1";

@@ -497,6 +497,30 @@ describe("streamed answers", () => {
   });
 });
 
+describe("bodyIdleMs", () => {
+  test("a streamed body that stops is cut with a TimeoutError; one that keeps moving is not", async () => {
+    const b = await backend((req, conn) => {
+      conn.send(`HTTP/1.1 200 OK\r\ncontent-length: 500\r\n\r\n${"a".repeat(100)}`);
+      if (req.target !== "/moving") return; // /stalled sends nothing more
+      let sent = 100;
+      const timer = setInterval(() => {
+        conn.send("b".repeat(100));
+        if ((sent += 100) >= 500) clearInterval(timer);
+      }, 100);
+    });
+    const c = client({ bufferLimit: 64 });
+    const stalled = await within(c.fetch(`${b.origin}/stalled`, { bodyIdleMs: 300 }), 2000, "the stalled head");
+    const started = performance.now();
+    const error = await within(stalled.arrayBuffer().then(() => undefined, (e: unknown) => e), 3000, "the cut");
+    expect((error as DOMException).name).toBe("TimeoutError");
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    await waitUntil(() => b.conns[0]!.closed, "the stalled connection closed");
+    // 500 ms in all, never 300 ms without a byte.
+    const moving = await within(c.fetch(`${b.origin}/moving`, { bodyIdleMs: 300 }), 2000, "the moving head");
+    expect((await within(moving.arrayBuffer(), 3000, "the moving body")).byteLength).toBe(500);
+  });
+});
+
 describe("aborts", () => {
   test("an abort mid-body errors the stream and closes the connection", async () => {
     const b = await backend((_req, conn) => conn.send("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n"));

@@ -9,6 +9,7 @@ beforeAll(async () => {
   backend = await startRawBackend((req, conn) => {
     if (req.target === "/garbage") conn.send("this is not HTTP\r\n\r\n");
     else if (req.target.startsWith("/bytes/")) conn.send(answer("z".repeat(Number(req.target.slice(7)))));
+    else if (req.target === "/stall") conn.send(`HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n${"s".repeat(40_000)}`);
     else if (req.method === "HEAD") conn.send("HTTP/1.1 200 OK\r\ncontent-length: 12345\r\ncontent-type: application/zip\r\n\r\n");
     else conn.send(answer("hello"));
   });
@@ -54,5 +55,32 @@ test("answers that fit Bun's cork buffer keep their Content-Length; longer ones 
     expect(res.status).toBe(200);
     expect((await res.arrayBuffer()).byteLength).toBe(size);
     expect(res.headers.get("content-length")).toBe(size <= 15_000 ? String(size) : null);
+  }
+});
+
+test("a streamed answer of known, short length that stalls mid-body is cut after the pool's idle timeout", async () => {
+  // 100 KB is short for the 1 MB rule but streams on Bun: it must be watched like a long body.
+  const cut = await startTenbin(`
+listeners:
+  - { name: web, listen: 127.0.0.1:0, routes: [{ pool: app }] }
+pools:
+  app: { servers: [{ url: "${backend.origin}" }], timeouts: { idle: 300ms } }
+`);
+  try {
+    const started = Date.now();
+    const res = await fetch(cut.url("/stall"));
+    expect(res.status).toBe(200);
+    const outcome = await Promise.race([
+      res.arrayBuffer().then((b) => `read ${b.byteLength} bytes`, () => "cut"),
+      Bun.sleep(5000).then(() => "still waiting after 5 s"),
+    ]);
+    expect(outcome).toBe("cut");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    // The server's connection is closed too: it cannot carry another request before that body.
+    const stalled = backend.conns.find((c) => c.requests.some((r) => r.target === "/stall"))!;
+    for (let i = 0; i < 50 && !stalled.closed; i++) await Bun.sleep(20);
+    expect(stalled.closed).toBe(true);
+  } finally {
+    await cut.stop();
   }
 });

@@ -31,6 +31,9 @@ export class ConnectTimeoutError extends Error {
   }
 }
 
+/** How often streamed bodies are checked for stalls (`UpstreamInit.bodyIdleMs`). */
+const SWEEP_MS = 250;
+
 /** How the client behaves; every field has a default (except the two functions). */
 export interface H1ClientOptions {
   connectTcp(options: TcpConnectOptions): Promise<TcpConn>;
@@ -61,6 +64,9 @@ export class H1Client implements ConnectionOwner {
   readonly #options: Required<H1ClientOptions>;
   readonly #origins = new Map<string, Origin>();
   readonly #originOf = new WeakMap<UpstreamConnection, Origin>();
+  /** Connections streaming a body with an idle limit, and the timer that checks them. */
+  readonly #streaming = new Set<UpstreamConnection>();
+  #sweep: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: H1ClientOptions) {
     this.#options = { bufferLimit: 1024 * 1024, maxIdlePerOrigin: 256, idleMs: 60_000, safeReuseMs: 2_000, ...options };
@@ -110,6 +116,24 @@ export class H1Client implements ConnectionOwner {
     conn.idleSince = now;
     conn.idleUntil = now + Math.min(this.#options.idleMs, conn.serverIdleMs);
     origin.idle.push(conn);
+  }
+
+  streaming(conn: UpstreamConnection, on: boolean): void {
+    if (!on) {
+      this.#streaming.delete(conn);
+      if (this.#streaming.size === 0) {
+        clearInterval(this.#sweep);
+        this.#sweep = undefined;
+      }
+      return;
+    }
+    this.#streaming.add(conn);
+    // One coarse timer for every streamed body instead of a timer reset per chunk: a stall is cut
+    // up to a tick after its limit.
+    this.#sweep ??= setInterval(() => {
+      const now = performance.now();
+      for (const c of this.#streaming) c.cutIfStalled(now);
+    }, SWEEP_MS);
   }
 
   gone(conn: UpstreamConnection): void {
@@ -199,6 +223,7 @@ export class H1Client implements ConnectionOwner {
             },
           },
           method === "HEAD",
+          init.bodyIdleMs,
         );
         unlisten = listenAbort(init, (reason) => conn.fail(id, reason));
         writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader, init.forwarding).catch((error: unknown) => conn.fail(id, error));

@@ -18,6 +18,11 @@ export interface ConnectionOwner {
   reusable(conn: UpstreamConnection): void;
   /** The connection is gone (closed by either side or broken); drop it from any idle list. */
   gone(conn: UpstreamConnection): void;
+  /**
+   * The connection streams a body with a `bodyIdleMs` (`true`) or no longer does (`false`); the owner
+   * calls `cutIfStalled` on streaming connections from time to time.
+   */
+  streaming(conn: UpstreamConnection, on: boolean): void;
 }
 
 /** The caller's side of one request on a connection. */
@@ -53,6 +58,12 @@ export class UpstreamConnection implements TcpEvents {
   #responseDone = false;
   #drainWaiter: (() => void) | undefined;
   #exchange = 0;
+  /** See `UpstreamInit.bodyIdleMs`; checked by the owner while a body streams. */
+  #bodyIdleMs: number | undefined;
+  /** When bytes of a streamed body last moved either way (performance.now()). */
+  #lastProgress = 0;
+  /** Whether the owner checks this connection's streamed body for stalls. */
+  #watched = false;
 
   constructor(owner: ConnectionOwner, bufferLimit: number) {
     this.#owner = owner;
@@ -73,8 +84,9 @@ export class UpstreamConnection implements TcpEvents {
    * Starts an exchange: the caller then writes the request with `write` and calls `requestSent`.
    * Returns the exchange's number, which `fail` and `isCurrent` take.
    */
-  begin(cb: ExchangeCallbacks, noBody: boolean): number {
+  begin(cb: ExchangeCallbacks, noBody: boolean, bodyIdleMs?: number): number {
     this.#cb = cb;
+    this.#bodyIdleMs = bodyIdleMs;
     this.#head = undefined;
     this.#chunks = [];
     this.#size = 0;
@@ -120,6 +132,7 @@ export class UpstreamConnection implements TcpEvents {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
+    this.#stopWatch();
     this.conn?.destroy();
     // A request writer waiting for `drain` would wait forever on a dead socket (an early answer
     // closes it mid-upload): wake it, it sees the exchange is over and cancels the request body.
@@ -168,6 +181,7 @@ export class UpstreamConnection implements TcpEvents {
 
   #onBody(chunk: Uint8Array): void {
     if (this.#stream) {
+      this.#lastProgress = performance.now();
       this.#stream.enqueue(chunk);
       if ((this.#stream.desiredSize ?? 1) <= 0) this.conn?.pause();
       return;
@@ -192,6 +206,7 @@ export class UpstreamConnection implements TcpEvents {
       // The last read may have filled the stream and paused the socket; a closed stream pulls no
       // more, so without this the connection would go back to the pool deaf to the next answer.
       this.conn?.resume();
+      this.#stopWatch();
       try {
         this.#stream.close();
       } catch {
@@ -226,7 +241,10 @@ export class UpstreamConnection implements TcpEvents {
           this.#stream = controller;
           for (const chunk of queued) controller.enqueue(chunk);
         },
-        pull: () => this.conn?.resume(),
+        pull: () => {
+          this.#lastProgress = performance.now();
+          this.conn?.resume();
+        },
         cancel: () => {
           // The client went away mid-body: the rest of this answer is unwanted, and the socket
           // cannot carry another request before it, so it closes.
@@ -236,6 +254,22 @@ export class UpstreamConnection implements TcpEvents {
       { highWaterMark: STREAM_HIGH_WATER, size: (chunk) => chunk?.byteLength ?? 0 },
     );
     this.#settle(stream);
+    if (this.#bodyIdleMs !== undefined) {
+      this.#lastProgress = performance.now();
+      this.#watched = true;
+      this.#owner.streaming(this, true);
+    }
+  }
+
+  /** Cuts the streamed body (and closes) when nothing moved for longer than its `bodyIdleMs` at `now`. */
+  cutIfStalled(now: number): void {
+    if (this.#watched && now - this.#lastProgress > (this.#bodyIdleMs ?? Infinity)) this.#failWith(new DOMException("idle timeout", "TimeoutError"), false);
+  }
+
+  #stopWatch(): void {
+    if (!this.#watched) return;
+    this.#watched = false;
+    this.#owner.streaming(this, false);
   }
 
   #maybeDone(): void {
@@ -267,6 +301,7 @@ export class UpstreamConnection implements TcpEvents {
   #failWith(error: unknown, stale: boolean): void {
     const cb = this.#cb;
     this.#cb = undefined;
+    this.#stopWatch();
     this.destroy();
     if (!cb) return;
     if (this.#stream) {
