@@ -31,7 +31,7 @@ export class ConnectTimeoutError extends Error {
   }
 }
 
-/** How often streamed bodies are checked for stalls (`UpstreamInit.bodyIdleMs`). */
+/** How often streamed bodies are checked for stalls (`UpstreamInit.bodyIdleMs`) and idle connections for expiry. */
 const SWEEP_MS = 250;
 
 /** How the client behaves; every field has a default (except the two functions). */
@@ -64,8 +64,9 @@ export class H1Client implements ConnectionOwner {
   readonly #options: Required<H1ClientOptions>;
   readonly #origins = new Map<string, Origin>();
   readonly #originOf = new WeakMap<UpstreamConnection, Origin>();
-  /** Connections streaming a body with an idle limit, and the timer that checks them. */
+  /** Connections streaming a body with an idle limit. */
   readonly #streaming = new Set<UpstreamConnection>();
+  /** Runs while a body streams or a connection idles: see `#sweepOnce`. */
   #sweep: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: H1ClientOptions) {
@@ -100,40 +101,49 @@ export class H1Client implements ConnectionOwner {
     for (const origin of this.#origins.values()) {
       for (const conn of origin.idle.splice(0)) conn.destroy();
     }
+    if (this.#streaming.size === 0) this.#stopSweep();
   }
 
   reusable(conn: UpstreamConnection): void {
     const origin = this.#originOf.get(conn);
     if (!origin || origin.idle.length >= this.#options.maxIdlePerOrigin) return conn.destroy();
     const now = performance.now();
-    // No sweep timer: each returning connection closes the oldest idle one if it has expired, so
-    // a pool grown by a burst shrinks again with the traffic that follows.
-    const oldest = origin.idle[0];
-    if (oldest !== undefined && now >= oldest.idleUntil) {
-      origin.idle.shift();
-      oldest.destroy();
-    }
     conn.idleSince = now;
     conn.idleUntil = now + Math.min(this.#options.idleMs, conn.serverIdleMs);
     origin.idle.push(conn);
+    this.#sweep ??= setInterval(() => this.#sweepOnce(), SWEEP_MS);
   }
 
   streaming(conn: UpstreamConnection, on: boolean): void {
     if (!on) {
       this.#streaming.delete(conn);
-      if (this.#streaming.size === 0) {
-        clearInterval(this.#sweep);
-        this.#sweep = undefined;
-      }
       return;
     }
     this.#streaming.add(conn);
-    // One coarse timer for every streamed body instead of a timer reset per chunk: a stall is cut
-    // up to a tick after its limit.
-    this.#sweep ??= setInterval(() => {
-      const now = performance.now();
-      for (const c of this.#streaming) c.cutIfStalled(now);
-    }, SWEEP_MS);
+    this.#sweep ??= setInterval(() => this.#sweepOnce(), SWEEP_MS);
+  }
+
+  /**
+   * One coarse timer instead of a timer reset per chunk or per idle connection: cuts stalled
+   * bodies, and closes idle connections past their time even when no traffic returns to trim them
+   * (a backend without an idle timeout of its own would keep them forever). Stops when neither is
+   * left.
+   */
+  #sweepOnce(): void {
+    const now = performance.now();
+    for (const conn of this.#streaming) conn.cutIfStalled(now);
+    let idle = 0;
+    for (const origin of this.#origins.values()) {
+      // In the order they went idle, so the expired ones are at the front.
+      while (origin.idle.length > 0 && now >= origin.idle[0]!.idleUntil) origin.idle.shift()!.destroy();
+      idle += origin.idle.length;
+    }
+    if (idle === 0 && this.#streaming.size === 0) this.#stopSweep();
+  }
+
+  #stopSweep(): void {
+    clearInterval(this.#sweep);
+    this.#sweep = undefined;
   }
 
   gone(conn: UpstreamConnection): void {
