@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { connect } from "node:net";
 import { answer, type RawBackend, startRawBackend } from "../helpers/raw-http-backend.ts";
 import { startTenbin, type TenbinProcess } from "../helpers/tenbin.ts";
 
@@ -83,4 +84,20 @@ pools:
   } finally {
     await cut.stop();
   }
+});
+
+test("an HTTP/1.0 client gets a streamed answer whole, ended by the close (no chunk framing)", async () => {
+  const raw = await new Promise<Buffer>((resolve, reject) => {
+    const socket = connect(t.port(), "127.0.0.1", () => socket.write("GET /bytes/100000 HTTP/1.0\r\nHost: a.test\r\n\r\n"));
+    const parts: Buffer[] = [];
+    socket.on("data", (d: Buffer) => parts.push(d));
+    socket.on("end", () => resolve(Buffer.concat(parts)));
+    socket.on("error", reject);
+    socket.setTimeout(5000, () => socket.destroy(new Error("no close within 5 s")));
+  });
+  const split = raw.indexOf("\r\n\r\n");
+  const head = raw.subarray(0, split).toString("latin1");
+  expect(head).toStartWith("HTTP/1.1 200");
+  expect(head.toLowerCase()).not.toContain("transfer-encoding");
+  expect(raw.subarray(split + 4).toString("latin1")).toBe("z".repeat(100_000));
 });
