@@ -111,7 +111,7 @@ export class H1Client implements ConnectionOwner {
     conn.idleSince = now;
     conn.idleUntil = now + Math.min(this.#options.idleMs, conn.serverIdleMs);
     origin.idle.push(conn);
-    this.#sweep ??= setInterval(() => this.#sweepOnce(), SWEEP_MS);
+    this.#startSweep();
   }
 
   streaming(conn: UpstreamConnection, on: boolean): void {
@@ -120,7 +120,14 @@ export class H1Client implements ConnectionOwner {
       return;
     }
     this.#streaming.add(conn);
-    this.#sweep ??= setInterval(() => this.#sweepOnce(), SWEEP_MS);
+    this.#startSweep();
+  }
+
+  #startSweep(): void {
+    if (this.#sweep !== undefined) return;
+    this.#sweep = setInterval(() => this.#sweepOnce(), SWEEP_MS);
+    // Housekeeping must not keep a process alive (Deno's timers are numbers, without unref).
+    (this.#sweep as { unref?: () => void }).unref?.();
   }
 
   /**
