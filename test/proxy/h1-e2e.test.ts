@@ -101,3 +101,21 @@ test("an HTTP/1.0 client gets a streamed answer whole, ended by the close (no ch
   expect(head.toLowerCase()).not.toContain("transfer-encoding");
   expect(raw.subarray(split + 4).toString("latin1")).toBe("z".repeat(100_000));
 });
+
+test("on Deno every answer keeps its Content-Length, streamed ones too", async () => {
+  const onDeno = await startTenbin(`
+listeners:
+  - { name: web, listen: 127.0.0.1:0, routes: [{ pool: app }] }
+pools:
+  app: { servers: [{ url: "${backend.origin}" }] }
+`, { how: "deno" });
+  try {
+    for (const size of [100_000, 3_000_000]) {
+      const res = await fetch(onDeno.url(`/bytes/${size}`));
+      expect((await res.arrayBuffer()).byteLength).toBe(size);
+      expect(res.headers.get("content-length")).toBe(String(size));
+    }
+  } finally {
+    await onDeno.stop();
+  }
+});
