@@ -17,8 +17,10 @@
  */
 import { nginxHttpCommon } from "./l7-http.ts";
 import {
+  CADDY_FORWARDING,
   CADDY_TRANSPORT,
   caddySiteStart,
+  HAPROXY_FORWARDING,
   haproxyBind,
   haproxyHead,
   nginxListen,
@@ -78,7 +80,7 @@ function haproxy(ctx: ConfigContext): string {
   return `${haproxyHead("bench/configs/l7-full.ts", "http", defaults, ctx)}
 frontend web
 ${haproxyBind(ctx)}
-  acl host_api hdr(host) -i ${MISSED_HOST}
+${HAPROXY_FORWARDING}  acl host_api hdr(host) -i ${MISSED_HOST}
   acl path_static path_beg ${MISSED_PREFIXES[0]}
   acl path_admin path_beg ${MISSED_PREFIXES[1]}
   acl path_versioned path_reg ${MISSED_REGEX}
@@ -181,7 +183,7 @@ ${MISSED_PREFIXES.map((p) => `\thandle ${p}* {\n\t\t${other}\n\t}`).join("\n")}
 			health_uri ${HEALTH_PATH}
 			health_interval 2s
 			health_timeout 1s
-${CADDY_TRANSPORT.replaceAll(/^/gm, "\t").trimEnd()}
+${(CADDY_FORWARDING + CADDY_TRANSPORT).replaceAll(/^/gm, "\t").trimEnd()}
 		}
 	}
 }

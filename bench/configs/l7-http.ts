@@ -6,11 +6,13 @@
  * Caddy keeping few idle backend connections), the limit is raised and the line says so.
  */
 import {
+  CADDY_FORWARDING,
   CADDY_TRANSPORT,
   caddySiteStart,
   haproxyConfig,
   nginxListen,
   nginxProcessLines,
+  NGINX_FORWARDING,
   nginxUpstreamServers,
   tenbinListenerTls,
   tenbinWorkers,
@@ -53,7 +55,7 @@ export function nginxHttpCommon(workDir: string): string {
   proxy_http_version 1.1;
   proxy_set_header Connection "";
   proxy_max_temp_file_size 0;
-`;
+${NGINX_FORWARDING}`;
 }
 
 function nginx(ctx: ConfigContext): string {
@@ -79,7 +81,7 @@ function caddy(ctx: ConfigContext): string {
   const upstreams = ctx.backends.map((b) => `${b.host}:${b.port}`).join(" ");
   return `${caddySiteStart("bench/configs/l7-http.ts", ctx)}	reverse_proxy ${upstreams} {
 		lb_policy round_robin
-${CADDY_TRANSPORT}	}
+${CADDY_FORWARDING}${CADDY_TRANSPORT}	}
 }
 `;
 }

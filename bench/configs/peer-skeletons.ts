@@ -28,16 +28,47 @@ export function haproxyBind({ listen, tls }: ConfigContext): string {
   return `  bind ${listen.host}:${listen.port}${tls ? ` ssl crt ${tls.pem}` : ""}`;
 }
 
+/*
+ * The forwarding headers tenbin adds to every proxied request (X-Forwarded-For, -Proto and -Host,
+ * an RFC 7239 Forwarded element, an X-Request-Id UUID; the client's Host kept), written for each
+ * peer so every balancer does the same work per request. None of them adds all of these by default
+ * (Caddy adds the X-Forwarded ones and keeps Host; HAProxy and nginx add nothing).
+ */
+
+/** HAProxy frontend lines for the forwarding headers (indented, newline-terminated). */
+export const HAPROXY_FORWARDING = `  option forwardfor
+  http-request set-header X-Forwarded-Proto %[ssl_fc,iif(https,http)]
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  http-request set-header Forwarded "for=%[src];proto=%[ssl_fc,iif(https,http)];host=\\"%[req.hdr(host)]\\""
+  unique-id-format %[uuid()]
+  unique-id-header X-Request-Id
+`;
+
+/** nginx `http` block lines for the forwarding headers (indented, newline-terminated). */
+export const NGINX_FORWARDING = `  proxy_set_header Host $http_host;
+  proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+  proxy_set_header X-Forwarded-Proto $scheme;
+  proxy_set_header X-Forwarded-Host $http_host;
+  proxy_set_header Forwarded "for=$remote_addr;proto=$scheme;host=\\"$http_host\\"";
+  proxy_set_header X-Request-Id $request_id;
+`;
+
+/** Caddy `reverse_proxy` block lines for the forwarding headers Caddy does not add itself. */
+export const CADDY_FORWARDING = `		header_up X-Request-Id {http.request.uuid}
+		header_up Forwarded "for={http.request.remote.host};proto={http.request.scheme};host=\\"{http.request.host}\\""
+`;
+
 /**
  * An HAProxy config: one frontend `name` on `listen`, round robin over the backends. `defaults`
- * are the lines after `mode` and the timeouts (indented, newline-terminated; may be empty).
+ * are the lines after `mode` and the timeouts (indented, newline-terminated; may be empty). In
+ * `http` mode the frontend adds the forwarding headers tenbin adds.
  */
 export function haproxyConfig(generatedBy: string, mode: "tcp" | "http", name: string, defaults: string, ctx: ConfigContext): string {
   const servers = ctx.backends.map((b, i) => `  server s${i} ${b.host}:${b.port}`).join("\n");
   return `${haproxyHead(generatedBy, mode, defaults, ctx)}
 frontend ${name}
 ${haproxyBind(ctx)}
-  default_backend app
+${mode === "http" ? HAPROXY_FORWARDING : ""}  default_backend app
 
 backend app
   balance roundrobin

@@ -24,9 +24,13 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Two backends: the bench bodies, 200 "other" for any other path, `x-backend: 0|1`, probes counted. */
+/**
+ * Two backends: the bench bodies, 200 "other" for any other path, `x-backend: 0|1`, probes counted,
+ * the headers of every request for /1k kept.
+ */
 function startBackends() {
   const probes = [0, 0];
+  const seen: Headers[] = [];
   const servers = [0, 1].map((i) =>
     Bun.serve({
       hostname: "127.0.0.1",
@@ -34,12 +38,13 @@ function startBackends() {
       fetch(req) {
         const path = req.url.startsWith("/") ? req.url : new URL(req.url).pathname;
         if (path === "/healthz") probes[i]!++;
+        if (path === "/1k") seen.push(req.headers);
         const bytes = BACKEND_BODIES[path];
         return new Response(bytes === undefined ? "other" : backendBody(bytes), { headers: { "x-backend": String(i) } });
       },
     }),
   );
-  return { probes, addresses: servers.map((s) => ({ host: "127.0.0.1", port: s.port as number })), stop: () => servers.forEach((s) => s.stop(true)) };
+  return { probes, seen, addresses: servers.map((s) => ({ host: "127.0.0.1", port: s.port as number })), stop: () => servers.forEach((s) => s.stop(true)) };
 }
 
 const scenario = (name: string) => SCENARIOS.find((s) => s.name === name) as Scenario;
@@ -119,6 +124,31 @@ for (const peer of PEERS) {
       } finally {
         await p.stop();
         backends.stop();
+      }
+    }, 30_000);
+
+    test("l7-1k and https-1k: the backend gets the client's Host and the forwarding headers tenbin adds", async () => {
+      for (const name of ["l7-1k", "https-1k"]) {
+        const backends = startBackends();
+        const p = await startPeer(peer, scenario(name), 1, backends).catch((e) => (backends.stop(), Promise.reject(e)));
+        try {
+          const res = await get(`${p.url}/1k`, { host: "app.test" });
+          await res.arrayBuffer();
+          const h = backends.seen.at(-1)!;
+          const proto = name === "https-1k" ? "https" : "http";
+          expect({
+            host: h.get("host"),
+            xff: h.get("x-forwarded-for"),
+            proto: h.get("x-forwarded-proto"),
+            xfh: h.get("x-forwarded-host"),
+            forwarded: h.get("forwarded"),
+          }, name).toEqual({ host: "app.test", xff: "127.0.0.1", proto, xfh: "app.test", forwarded: `for=127.0.0.1;proto=${proto};host="app.test"` });
+          // A UUID (nginx's $request_id: 32 hex digits without dashes).
+          expect(h.get("x-request-id"), name).toMatch(/^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i);
+        } finally {
+          await p.stop();
+          backends.stop();
+        }
       }
     }, 30_000);
 
