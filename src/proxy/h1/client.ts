@@ -8,7 +8,10 @@
  * Reuse rules (what HAProxy's `http-reuse safe` protects against, done our way):
  * - The most recently used idle connection goes first (LIFO), so the rest can age out.
  * - A connection idles no longer than the server's `Keep-Alive: timeout` minus a second, or
- *   `idleMs`; a server that closes first is noticed by the close event and dropped.
+ *   `idleMs` (a 250 ms sweep closes it); a server that closes first is noticed by the close event
+ *   and dropped.
+ * - An answer streamed from the socket that moves neither way for `UpstreamInit.bodyIdleMs` is cut
+ *   by the same sweep.
  * - A request that must not be sent twice (POST, PATCH...) takes an idle connection only when it
  *   was used in the last `safeReuseMs`; older ones may be closing on the server side right now.
  * - A reused connection that fails before any byte of the answer arrived is "stale": an idempotent
@@ -132,9 +135,8 @@ export class H1Client implements ConnectionOwner {
 
   /**
    * One coarse timer instead of a timer reset per chunk or per idle connection: cuts stalled
-   * bodies, and closes idle connections past their time even when no traffic returns to trim them
-   * (a backend without an idle timeout of its own would keep them forever). Stops when neither is
-   * left.
+   * bodies, and closes idle connections past their time (a backend without an idle timeout of its
+   * own would otherwise keep them until a request found them expired). Stops when neither is left.
    */
   #sweepOnce(): void {
     const now = performance.now();
