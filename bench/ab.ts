@@ -4,8 +4,11 @@
  * windows, one variant after the other, round after round. Load from other work drifts slowly, so
  * two variants measured seconds apart see nearly the same machine; the report gives each variant's
  * CPU per 1,000 requests relative to the first one *per round*, then the median of those ratios.
+ * Only the variant being measured runs: the others are stopped (SIGSTOP) during its window, so one
+ * process's leftover work (a runtime's garbage collection after its own window) neither competes
+ * for the core nor escapes its own count. `--no-freeze` lets them all run.
  *
- *   bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] [--l4]
+ *   bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] [--l4] [--no-freeze]
  *                   NAME=BINARY | NAME=src:DIR ...
  *
  *   before=/tmp/old/dist/tenbin after=dist/tenbin      two compiled builds
@@ -32,7 +35,7 @@ import { type Child, cpuTimeMs, freePort, pinned, spawnLogged, stopChild, waitRe
 import { runWrk, type WrkRunner } from "./wrk.ts";
 
 const HOST = "127.0.0.1";
-const USAGE = "Usage: bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] [--l4] NAME=BINARY|NAME=src:DIR|NAME=script:FILE|NAME=peer:haproxy ...";
+const USAGE = "Usage: bun bench/ab.ts [--rounds 8] [--connections 50] [--window 2s] [--warmup 6s] [--path /1k] [--l4] [--no-freeze] NAME=BINARY|NAME=src:DIR|NAME=script:FILE|NAME=peer:haproxy ...";
 
 /** One variant's measurements, a value per round. */
 export interface Variant {
@@ -40,6 +43,15 @@ export interface Variant {
   cpuMsPerKReq: number[];
   rps: number[];
   p99Ms: number[];
+}
+
+/** Sends `name` to a variant's process; one that already exited is left alone. */
+function signal(child: Child, name: "SIGSTOP" | "SIGCONT"): void {
+  try {
+    process.kill(child.pid, name);
+  } catch {
+    // gone: its own exit is reported elsewhere
+  }
 }
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? Number.NaN;
@@ -69,6 +81,8 @@ export interface Options {
   path: string;
   /** Balance TCP instead of HTTP. */
   l4: boolean;
+  /** Stop the other variants while one is measured. */
+  freeze: boolean;
   specs: Spec[];
 }
 
@@ -89,7 +103,7 @@ function peerSpec(name: string, peerName: string): Spec {
 
 /** The options of a command line (without the runtime and script): variants, rounds, path, mode. */
 export function parseArgs(argv: string[]): Options {
-  const options: Options = { rounds: 8, connections: 50, window: "2s", warmup: "6s", path: "/1k", l4: false, specs: [] };
+  const options: Options = { rounds: 8, connections: 50, window: "2s", warmup: "6s", path: "/1k", l4: false, freeze: true, specs: [] };
   const bun = process.execPath;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -100,6 +114,7 @@ export function parseArgs(argv: string[]): Options {
     else if (arg === "--warmup") options.warmup = value();
     else if (arg === "--path") options.path = value();
     else if (arg === "--l4") options.l4 = true;
+    else if (arg === "--no-freeze") options.freeze = false;
     else if (/^[\w.-]+=/.test(arg)) {
       const [name, target] = [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)];
       if (target.startsWith("peer:")) {
@@ -162,6 +177,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < options.rounds; round++) {
       // Alternate the order so no variant always runs right after another.
       for (const r of round % 2 === 0 ? running : [...running].reverse()) {
+        if (options.freeze) for (const other of running) signal(other.child, other === r ? "SIGCONT" : "SIGSTOP");
         const before = cpuTimeMs(r.child.pid);
         const result = await runWrk(wrk, options.connections, options.window, r.url);
         r.variant.cpuMsPerKReq.push(((cpuTimeMs(r.child.pid) - before) * 1000) / result.requests);
@@ -174,7 +190,10 @@ async function main(): Promise<void> {
     console.log(`\n${renderAb(running.map((r) => r.variant), `${options.l4 ? "tcp " : ""}${options.path}, ${options.connections} conns`)}\n`);
     console.log(`${options.rounds} rounds of ${options.window} per variant after ${options.warmup} warm-up; load average at the end ${load}.`);
   } finally {
-    for (const child of children.reverse()) await stopChild(child);
+    for (const child of children.reverse()) {
+      signal(child, "SIGCONT"); // a stopped process would not act on the SIGTERM
+      await stopChild(child);
+    }
     rmSync(work, { recursive: true, force: true });
   }
 }

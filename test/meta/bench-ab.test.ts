@@ -19,7 +19,8 @@ test("the CPU ratio is the median of per-round ratios, so a slow round hits both
 
 test("variants: a build, a source tree, a script and a peer; --l4 and the path", () => {
   const options = parseArgs(["--l4", "--path", "/100k", "--rounds", "2", "a=dist/tenbin", "b=src:/tmp/tree", "c=script:/tmp/p.ts", "ref=peer:haproxy"]);
-  expect(options).toMatchObject({ l4: true, path: "/100k", rounds: 2 });
+  expect(options).toMatchObject({ l4: true, path: "/100k", rounds: 2, freeze: true });
+  expect(parseArgs(["--no-freeze", "a=dist/tenbin"]).freeze).toBe(false);
   expect(options.specs.map((s) => s.name)).toEqual(["a", "b", "c", "ref"]);
   expect(options.specs[1]!.command("/w/t.yaml").slice(-3)).toEqual(["run", "-c", "/w/t.yaml"]);
   expect(options.specs[2]!.command("/w/t.yaml").at(-1)).toBe("/w/t.yaml");
