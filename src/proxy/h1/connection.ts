@@ -176,7 +176,7 @@ export class UpstreamConnection implements TcpEvents {
     this.#head = head;
     if (head.idleTimeoutMs !== undefined) this.serverIdleMs = Math.max(0, head.idleTimeoutMs - 1000);
     const framing = head.framing;
-    if (framing.kind === "length" && framing.length + headBytes(head) > this.#bufferLimit) this.#startStream();
+    if (framing.kind === "length" && framing.length + head.bytes > this.#bufferLimit) this.#startStream();
   }
 
   #onBody(chunk: Uint8Array): void {
@@ -315,11 +315,4 @@ export class UpstreamConnection implements TcpEvents {
       cb.reject(error instanceof BadResponseError || error instanceof Error || error instanceof DOMException ? error : new Error(String(error)), stale);
     }
   }
-}
-
-/** About the size of `head` as it is sent on: status line and header lines. */
-function headBytes(head: ResponseHead): number {
-  let bytes = 17 + head.statusText.length;
-  for (const [name, value] of head.headers) bytes += name.length + value.length + 4;
-  return bytes;
 }

@@ -33,6 +33,8 @@ export interface ResponseHead {
   keepAlive: boolean;
   /** The server's `Keep-Alive: timeout=N`, in ms, when it sent one. */
   idleTimeoutMs: number | undefined;
+  /** Bytes of the head on the wire, the blank line included. */
+  bytes: number;
 }
 
 /** A response the parser refused; the connection it came on must be closed. */
@@ -259,5 +261,6 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     framing,
     keepAlive: keepAlive && framing.kind !== "close",
     idleTimeoutMs,
+    bytes: text.length + 4,
   };
 }
