@@ -71,6 +71,26 @@ async function startPeer(peer: PeerSpec, s: Scenario, workers: number, backends:
   return { url, child, logBase, stop: () => stopChild(child) };
 }
 
+/** Runs `check` against `peer` serving scenario `name` over fresh backends; stops both afterwards. */
+async function withPeer(
+  peer: PeerSpec,
+  name: string,
+  workers: number,
+  check: (p: Awaited<ReturnType<typeof startPeer>>, backends: ReturnType<typeof startBackends>) => Promise<void>,
+): Promise<void> {
+  const backends = startBackends();
+  try {
+    const p = await startPeer(peer, scenario(name), workers, backends);
+    try {
+      await check(p, backends);
+    } finally {
+      await p.stop();
+    }
+  } finally {
+    backends.stop();
+  }
+}
+
 const get = (url: string, headers: Record<string, string> = {}) => fetch(url, { headers, tls: { rejectUnauthorized: false } });
 const cookieOf = (res: Response) => res.headers.getSetCookie().find((c) => c.startsWith(`${STICKY_COOKIE}=`));
 
@@ -78,9 +98,7 @@ for (const peer of PEERS) {
   const installed = peer.name === "tenbin" || peer.find(ROOT) !== undefined;
   describe.skipIf(!installed && !process.env.CI)(peer.title, () => {
     test("l7-full-1k: the four other routes skip the sticky pool, /1k sticks by cookie, both backends are probed", async () => {
-      const backends = startBackends();
-      const p = await startPeer(peer, scenario("l7-full-1k"), 1, backends).catch((e) => (backends.stop(), Promise.reject(e)));
-      try {
+      await withPeer(peer, "l7-full-1k", 1, async (p, backends) => {
         const first = await get(`${p.url}/1k`);
         expect(first.status).toBe(200);
         expect((await first.arrayBuffer()).byteLength).toBe(1024);
@@ -104,16 +122,11 @@ for (const peer of PEERS) {
         } else {
           expect(backends.probes).toEqual([0, 0]); // open source nginx has no active checks
         }
-      } finally {
-        await p.stop();
-        backends.stop();
-      }
+      });
     }, 30_000);
 
     test("https-1k: TLS to the balancer, plain HTTP to the backends", async () => {
-      const backends = startBackends();
-      const p = await startPeer(peer, scenario("https-1k"), 1, backends).catch((e) => (backends.stop(), Promise.reject(e)));
-      try {
+      await withPeer(peer, "https-1k", 1, async (p) => {
         expect(p.url.startsWith("https://")).toBe(true);
         const res = await get(`${p.url}/100k`);
         expect(res.status).toBe(200);
@@ -121,17 +134,12 @@ for (const peer of PEERS) {
         // Plain HTTP on that port fails (nginx answers it with a 400).
         const plain = await fetch(`${p.url.replace("https:", "http:")}/1k`).then((r) => r.status, () => "no answer");
         expect(plain).not.toBe(200);
-      } finally {
-        await p.stop();
-        backends.stop();
-      }
+      });
     }, 30_000);
 
     test("l7-1k and https-1k: the backend gets the client's Host and the forwarding headers tenbin adds", async () => {
       for (const name of ["l7-1k", "https-1k"]) {
-        const backends = startBackends();
-        const p = await startPeer(peer, scenario(name), 1, backends).catch((e) => (backends.stop(), Promise.reject(e)));
-        try {
+        await withPeer(peer, name, 1, async (p, backends) => {
           const res = await get(`${p.url}/1k`, { host: "app.test" });
           await res.arrayBuffer();
           const h = backends.seen.at(-1)!;
@@ -145,17 +153,12 @@ for (const peer of PEERS) {
           }, name).toEqual({ host: "app.test", xff: "127.0.0.1", proto, xfh: "app.test", forwarded: `for=127.0.0.1;proto=${proto};host="app.test"` });
           // A UUID (nginx's $request_id: 32 hex digits without dashes).
           expect(h.get("x-request-id"), name).toMatch(/^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i);
-        } finally {
-          await p.stop();
-          backends.stop();
-        }
+        });
       }
     }, 30_000);
 
     test("2 workers: as many processes or threads, and the CPU counted over every process", async () => {
-      const backends = startBackends();
-      const p = await startPeer(peer, scenario("l7-1k"), 2, backends).catch((e) => (backends.stop(), Promise.reject(e)));
-      try {
+      await withPeer(peer, "l7-1k", 2, async (p) => {
         const tree = processTree(p.child.pid);
         const threads = Number(/Threads:\s+(\d+)/.exec(readFileSync(`/proc/${p.child.pid}/status`, "utf8"))?.[1]);
         // tenbin: primary + 1 worker; nginx: master + 2 workers; HAProxy: 2 threads in one process; Caddy: Go threads.
@@ -164,10 +167,7 @@ for (const peer of PEERS) {
         if (peer.name === "haproxy") expect({ tree: tree.length, threads }).toEqual({ tree: 1, threads: 2 });
         expect(treeSum(p.child.pid, cpuTimeMs)).toBeGreaterThanOrEqual(cpuTimeMs(p.child.pid));
         expect((await get(`${p.url}/1k`)).status).toBe(200);
-      } finally {
-        await p.stop();
-        backends.stop();
-      }
+      });
     }, 30_000);
   });
 }
