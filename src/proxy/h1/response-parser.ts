@@ -5,22 +5,16 @@
  * connection: conflicting lengths, folded headers and bad chunk sizes are errors, never guesses.
  */
 import { Buffer } from "node:buffer";
+import { BodyDecoder, type Framing } from "./body-decoder.ts";
+import { fieldName } from "./field-name.ts";
 
 /** The longest response head accepted (status line and headers); HAProxy's default buffer is 16 KiB. */
 export const MAX_HEAD = 64 * 1024;
-const MAX_CHUNK_LINE = 4096;
-const CRLF = Buffer.from("\r\n");
 const CRLFCRLF = Buffer.from("\r\n\r\n");
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
 const INVALID_VALUE = /[\0\r\n]/;
 
-/** How the body of a response ends. */
-export type Framing =
-  | { kind: "none" }
-  | { kind: "length"; length: number }
-  | { kind: "chunked" }
-  | { kind: "close" };
+export type { Framing };
 
 /** A parsed status line and header block. */
 export interface ResponseHead {
@@ -54,146 +48,76 @@ export interface ParserEvents {
   end(): void;
 }
 
-const enum State { Head, Length, ChunkSize, ChunkData, ChunkDataEnd, Trailers, UntilClose, Done }
-
 /** Parses one response at a time; `reset(noBody)` before each request's answer. */
 export class ResponseParser {
   readonly #events: ParserEvents;
-  #state = State.Done;
+  readonly #body: BodyDecoder;
+  /** Whether the head of the current response is still being read. */
+  #inHead = false;
   #pending: Buffer | undefined;
-  #remaining = 0;
   #noBody = false;
 
   constructor(events: ParserEvents) {
     this.#events = events;
+    this.#body = new BodyDecoder(events, (message) => new BadResponseError(message));
   }
 
   /** Expects a new response; `noBody` for the answer to HEAD. */
   reset(noBody: boolean): void {
-    this.#state = State.Head;
+    this.#inHead = true;
     this.#pending = undefined;
     this.#noBody = noBody;
   }
 
   /** True once the current response's body has ended. */
   get done(): boolean {
-    return this.#state === State.Done;
+    return !this.#inHead && this.#body.done;
   }
 
   /** True while nothing of the current response has arrived. */
   get untouched(): boolean {
-    return this.#state === State.Head && this.#pending === undefined;
+    return this.#inHead && this.#pending === undefined;
   }
 
   /** Feeds bytes. Throws `BadResponseError`; bytes past the end of the response are an error too. */
   push(chunk: Uint8Array): void {
-    let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let buf = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.#pending) {
       buf = Buffer.concat([this.#pending, buf]);
       this.#pending = undefined;
     }
     let at = 0;
     while (at < buf.length) {
-      switch (this.#state) {
-        case State.Head: {
-          const end = buf.indexOf(CRLFCRLF, at);
-          if (end < 0) {
-            if (buf.length - at > MAX_HEAD) throw new BadResponseError(`head over ${MAX_HEAD / 1024} KiB`);
-            this.#pending = buf.subarray(at);
-            return;
-          }
-          if (end - at > MAX_HEAD) throw new BadResponseError(`head over ${MAX_HEAD / 1024} KiB`);
-          const head = parseHead(buf.toString("latin1", at, end), this.#noBody);
-          at = end + 4;
-          if (head === undefined) continue; // 1xx: the final response follows
-          this.#startBody(head.framing);
-          this.#events.head(head);
-          if (this.done) this.#events.end();
-          break;
-        }
-        case State.Length:
-          at = this.#takeBody(buf, at);
-          if (this.#remaining === 0) this.#finish();
-          break;
-        case State.UntilClose:
-          this.#events.body(buf.subarray(at));
+      if (this.#inHead) {
+        const end = buf.indexOf(CRLFCRLF, at);
+        if (end < 0) {
+          if (buf.length - at > MAX_HEAD) throw new BadResponseError(`head over ${MAX_HEAD / 1024} KiB`);
+          this.#pending = buf.subarray(at);
           return;
-        case State.ChunkSize: {
-          const end = buf.indexOf(CRLF, at);
-          if (end < 0) {
-            if (buf.length - at > MAX_CHUNK_LINE) throw new BadResponseError("chunk size line too long");
-            this.#pending = buf.subarray(at);
-            return;
-          }
-          const line = buf.toString("latin1", at, end);
-          at = end + 2;
-          const size = line.split(";", 1)[0]!.trim();
-          if (!/^[0-9a-fA-F]{1,12}$/.test(size)) throw new BadResponseError(`invalid chunk size "${size.slice(0, 20)}"`);
-          this.#remaining = Number.parseInt(size, 16);
-          this.#state = this.#remaining === 0 ? State.Trailers : State.ChunkData;
-          break;
         }
-        case State.ChunkData:
-          at = this.#takeBody(buf, at);
-          if (this.#remaining === 0) this.#state = State.ChunkDataEnd;
-          break;
-        case State.ChunkDataEnd: {
-          if (buf.length - at < 2) {
-            this.#pending = buf.subarray(at);
-            return;
-          }
-          if (buf[at] !== 13 || buf[at + 1] !== 10) throw new BadResponseError("chunk not followed by CRLF");
-          at += 2;
-          this.#state = State.ChunkSize;
-          break;
-        }
-        case State.Trailers: {
-          // Trailers are read and dropped (the runtime's HTTP server cannot send them): an empty line ends them.
-          const end = buf.indexOf(CRLF, at);
-          if (end < 0) {
-            if (buf.length - at > MAX_HEAD) throw new BadResponseError("trailers too long");
-            this.#pending = buf.subarray(at);
-            return;
-          }
-          const empty = end === at;
-          at = end + 2;
-          if (empty) this.#finish();
-          break;
-        }
-        case State.Done:
-          throw new BadResponseError("data after the end of the response");
+        if (end - at > MAX_HEAD) throw new BadResponseError(`head over ${MAX_HEAD / 1024} KiB`);
+        const head = parseHead(buf.toString("latin1", at, end), this.#noBody);
+        at = end + 4;
+        if (head === undefined) continue; // 1xx: the final response follows
+        this.#inHead = false;
+        this.#events.head(head);
+        this.#body.start(head.framing);
+        continue;
       }
+      if (this.#body.done) throw new BadResponseError("data after the end of the response");
+      const stop = this.#body.decode(buf, at);
+      if (stop < buf.length && !this.#body.done) {
+        this.#pending = buf.subarray(stop);
+        return;
+      }
+      at = stop;
     }
   }
 
   /** The server closed the connection: ends a body framed by close, or fails an unfinished one. */
   finish(): void {
-    if (this.#state === State.UntilClose) return this.#finish();
-    if (this.#state !== State.Done) throw new BadResponseError(this.untouched ? "connection closed before any answer" : "connection closed before the response ended");
-  }
-
-  /** Passes on up to `#remaining` body bytes from `at`; returns where they ended. */
-  #takeBody(buf: Buffer, at: number): number {
-    const n = Math.min(this.#remaining, buf.length - at);
-    this.#remaining -= n;
-    this.#events.body(buf.subarray(at, at + n));
-    return at + n;
-  }
-
-  #startBody(framing: Framing): void {
-    if (framing.kind === "none") this.#state = State.Done;
-    else if (framing.kind === "chunked") this.#state = State.ChunkSize;
-    else if (framing.kind === "close") this.#state = State.UntilClose;
-    else if (framing.length === 0) this.#state = State.Done;
-    else {
-      this.#remaining = framing.length;
-      this.#state = State.Length;
-    }
-  }
-
-  #finish(): void {
-    this.#state = State.Done;
-    this.#events.end();
+    if (!this.#inHead && this.#body.close()) return;
+    throw new BadResponseError(this.untouched ? "connection closed before any answer" : "connection closed before the response ended");
   }
 }
 
@@ -220,8 +144,8 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     const line = lines[i]!;
     const colon = line.indexOf(":");
     if (colon <= 0) throw new BadResponseError(line.startsWith(" ") || line.startsWith("\t") ? "folded header line" : `invalid header line "${line.slice(0, 60)}"`);
-    const name = line.slice(0, colon).toLowerCase();
-    if (!TOKEN.test(name)) throw new BadResponseError(`invalid header name "${name.slice(0, 60)}"`);
+    const name = fieldName(line.slice(0, colon));
+    if (name === undefined) throw new BadResponseError(`invalid header name "${line.slice(0, Math.min(colon, 60))}"`);
     const value = line.slice(colon + 1).trim();
     // A bare CR or LF (a second header smuggled in) or NUL: `new Headers` would throw on it.
     if (INVALID_VALUE.test(value)) throw new BadResponseError(`invalid value of header "${name}"`);
