@@ -17,6 +17,7 @@
  *                                                      prototype reads its port and servers there)
  *   ref=peer:haproxy                                   a peer (haproxy, nginx, caddy) with its
  *                                                      bench/configs/l7-http.ts (or l4-tcp.ts) config
+ *   own=dist/tenbin#engine=tenbin                      a tenbin variant with its listener's `engine` set
  *   --l4: every variant balances TCP (bench/configs/l4-tcp.ts) instead of HTTP.
  *   env: AB_ENV='{"after":{"BUN_CONFIG_MAX_HTTP_REQUESTS":"64"}}' sets a variant's environment.
  *
@@ -92,6 +93,8 @@ export interface Spec {
   command: (config: string) => string[];
   /** Set for `peer:NAME`: the peer, configured as in bench/configs/l7-http.ts (l4-tcp.ts with --l4). */
   peer?: PeerSpec;
+  /** tenbin's listener `engine` (`NAME=TARGET#engine=tenbin`). */
+  engine?: string;
 }
 
 function peerSpec(name: string, peerName: string): Spec {
@@ -116,7 +119,8 @@ export function parseArgs(argv: string[]): Options {
     else if (arg === "--l4") options.l4 = true;
     else if (arg === "--no-freeze") options.freeze = false;
     else if (/^[\w.-]+=/.test(arg)) {
-      const [name, target] = [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)];
+      const [name, full] = [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)];
+      const [target, suffix] = full.split("#engine=") as [string, string | undefined];
       if (target.startsWith("peer:")) {
         options.specs.push(peerSpec(name, target.slice(5)));
         continue;
@@ -126,7 +130,7 @@ export function parseArgs(argv: string[]): Options {
         : target.startsWith("script:")
           ? (config: string) => [bun, resolve(target.slice(7)), config]
           : (config: string) => [resolve(target), "run", "-c", config];
-      options.specs.push({ name, command });
+      options.specs.push(suffix === undefined ? { name, command } : { name, command, engine: suffix });
     } else throw new Error(`Unknown argument "${arg}"\n${USAGE}`);
   }
   if (options.specs.length === 0) throw new Error(`No variant given\n${USAGE}`);
@@ -163,7 +167,7 @@ async function main(): Promise<void> {
       mkdirSync(dir);
       const port = await freePort(HOST);
       const config = join(dir, spec.peer?.configFile ?? "tenbin.yaml");
-      const ctx = { listen: { host: HOST, port }, backends, workDir: dir, workers: 1 };
+      const ctx = { listen: { host: HOST, port }, backends, workDir: dir, workers: 1, engine: spec.engine };
       const build = (options.l4 ? l4TcpConfigs : l7HttpConfigs)[spec.peer?.name ?? "tenbin"];
       if (!build) throw new Error(`No ${options.l4 ? "l4" : "l7"} config for "${spec.name}"`);
       writeFileSync(config, build(ctx));

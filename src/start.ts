@@ -10,7 +10,8 @@ import type { ReloadResult } from "./admin/reloader.ts";
 import type { WorkerStatusJson } from "./admin/status.ts";
 import { createHttpHandler, type ListenerSnapshot } from "./listener/http.ts";
 import { bindL4Listener, type L4Snapshot, type L4Stats, l4StatsOf } from "./listener/l4.ts";
-import { serveHttpBehindProxyHeader } from "./listener/proxy-front.ts";
+import { proxyHeaderTrust, serveHttpBehindProxyHeader } from "./listener/proxy-front.ts";
+import { serveH1 } from "./listener/h1/server.ts";
 import { AccessLogs } from "./observe/access-log.ts";
 import { buildListenerObserver } from "./observe/listener-observer.ts";
 import type { Logger } from "./observe/log.ts";
@@ -25,7 +26,7 @@ import { CertificateWatches, tlsBindKey } from "./tls/cert-watches.ts";
 import { loadListenerTls, type ListenerTls } from "./tls/listener-tls.ts";
 import { upstreamTlsMap } from "./tls/upstream.ts";
 import { compileRoutes } from "./router/route-table.ts";
-import type { HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
+import type { HttpHandler, HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
 import { type Clock, type Random, systemClock } from "./util/clock.ts";
 
 /** What the composition root needs from outside. */
@@ -273,7 +274,9 @@ export class Tenbin {
     const options: HttpServeOptions = {
       hostname: listener.listen.host,
       port,
-      handler,
+      // The runtime's server hands over Web `Request`s, which never take light answers, so every
+      // answer to them is a Web `Response`.
+      handler: handler as unknown as HttpHandler,
       tls: tls?.serve,
       http2: listener.http2,
       // A TLS listener is replaced by a new socket on the same port when its certificates change.
@@ -284,6 +287,10 @@ export class Tenbin {
       // first with neither, so its limit is set out of the way.
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     };
+    if (listener.engine === "tenbin") {
+      const proxyHeader = listener.accept_proxy ? proxyHeaderTrust(name, listener.trusted_proxies, this.#deps.logger) : undefined;
+      return await serveH1({ ...options, handler, listenTcp: this.#deps.runtime.listenTcp, idleTimeoutMs: listener.idle_timeout, proxyHeader });
+    }
     if (!listener.accept_proxy) return await this.#deps.runtime.serveHttp(options);
     const { runtime, logger, clock } = this.#deps;
     return await serveHttpBehindProxyHeader(options, { name, trustedProxies: listener.trusted_proxies, idleTimeoutMs: listener.idle_timeout, runtime, logger, clock });

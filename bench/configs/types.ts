@@ -24,6 +24,8 @@ export interface ConfigContext {
   workers: number;
   /** The certificate to terminate TLS with; set for https scenarios only. */
   tls?: TlsFiles | undefined;
+  /** tenbin's listener `engine` (`tenbin` for its own HTTP/1.1 server); the default when unset. */
+  engine?: string | undefined;
 }
 
 /** A certificate made for the benchmark (bench/configs/certs.ts). */

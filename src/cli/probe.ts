@@ -18,7 +18,7 @@ import { createLogger } from "../observe/log.ts";
 import { ActiveHealth, type ProbeResult } from "../pool/health/active.ts";
 import { probeTarget } from "../pool/health/probe-target.ts";
 import { ServerState } from "../pool/server-state.ts";
-import type { UpstreamFetch } from "../runtime/types.ts";
+import type { RuntimeFetch } from "../runtime/types.ts";
 import { fetchWithServerTls, upstreamTlsMap } from "../tls/upstream.ts";
 import { systemClock, type Clock } from "../util/clock.ts";
 
@@ -28,7 +28,7 @@ export interface ProbeCommandOptions {
   all: boolean;
   /** Keep probing until healthy for up to this long; 0 probes once. */
   waitMs: number;
-  fetch: UpstreamFetch;
+  fetch: RuntimeFetch;
   /** Standard output. */
   write: (text: string) => void;
   clock?: Clock;

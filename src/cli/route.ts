@@ -7,7 +7,7 @@ import { Pool } from "../pool/pool.ts";
 import { ServerState } from "../pool/server-state.ts";
 import { compileRoutes } from "../router/route-table.ts";
 import { memoryLogger } from "../observe/log.ts";
-import type { UpstreamFetch } from "../runtime/types.ts";
+import type { RuntimeFetch } from "../runtime/types.ts";
 import { systemClock } from "../util/clock.ts";
 import { UsageError } from "./args.ts";
 
@@ -38,7 +38,7 @@ export function explainRoute(config: Config, method: string, rawUrl: string, hea
   lines.push(`route: ${route.name} (#${route.index + 1})`, `pool: ${route.pool}`);
   const poolConfig = config.pools[route.pool];
   if (poolConfig) {
-    const noFetch: UpstreamFetch = () => Promise.reject(new Error("tenbin route sends nothing"));
+    const noFetch: RuntimeFetch = () => Promise.reject(new Error("tenbin route sends nothing"));
     const servers = poolConfig.servers.map((s) => new ServerState(s, systemClock));
     const pool = new Pool(route.pool, { ...poolConfig, health: undefined }, {
       clock: systemClock, random: Math.random, logger: memoryLogger(), fetch: noFetch, servers, fallbackCookieKey: "route",

@@ -58,6 +58,9 @@ function checkListeners(config: Config, report: Report): void {
     listener.trusted_proxies.forEach((cidr, p) => {
       if (!isCidr(cidr)) report(at("trusted_proxies", p), `bad address ${q(cidr)}; expected an IP address or CIDR such as 10.0.0.0/8 or ::1/128`);
     });
+    if (listener.engine === "tenbin" && listener.http2) {
+      report(at("http2"), `http2 needs engine: runtime; tenbin's own server speaks HTTP/1.0 and 1.1 only. Remove http2 or set engine: runtime`);
+    }
     if (listener.idle_timeout > MAX_IDLE_TIMEOUT_MS) {
       report(at("idle_timeout"), `idle timeout of ${listener.idle_timeout / 1000}s is too long; expected at most 255s`);
     }

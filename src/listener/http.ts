@@ -9,7 +9,7 @@ import { errorResponse } from "../proxy/errors.ts";
 import type { Exchange, Forwarder } from "../proxy/forward.ts";
 import type { CompiledRoute, RouteTable } from "../router/route-table.ts";
 import type { ListenerObserver } from "../observe/listener-observer.ts";
-import type { ClientInfo, HttpHandler, WebSocketUpgrader } from "../runtime/types.ts";
+import type { ClientInfo, ProxyRequest, ProxyResponse, WebSocketUpgrader } from "../runtime/types.ts";
 import { CidrSet, unmapIpv4 } from "../util/cidr.ts";
 import { isWebSocketUpgrade, type WebSocketProxy } from "../proxy/websocket.ts";
 import { hstsHeaderOf, httpsRedirectOf, httpsRedirectResponse, withHsts, type HttpsRedirect } from "../tls/redirect.ts";
@@ -24,15 +24,21 @@ export interface ListenerSnapshot {
 }
 
 /**
+ * A listener's request handler: it takes a Web `Request` (the runtime's HTTP server) as well as the
+ * own server's lighter `ProxyRequest`. The upgrader comes only with the runtime's server.
+ */
+export type ListenerHandler = (req: ProxyRequest, client: ClientInfo, upgrader?: WebSocketUpgrader) => ProxyResponse | Promise<ProxyResponse>;
+
+/**
  * Builds the handler; `current()` returns the snapshot of the config in force. `websockets` proxies
  * upgrade requests (without it they are forwarded as plain requests).
  */
-export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Forwarder, proto: "http" | "https", websockets?: WebSocketProxy): HttpHandler {
+export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Forwarder, proto: "http" | "https", websockets?: WebSocketProxy): ListenerHandler {
   let trustedFor: ListenerConfig | undefined;
   let trusted = new CidrSet([]);
   let redirect: HttpsRedirect | undefined;
   let hsts: string | undefined;
-  return (req: Request, client: ClientInfo, upgrader?: WebSocketUpgrader): Response | Promise<Response> => {
+  return (req: ProxyRequest, client: ClientInfo, upgrader?: WebSocketUpgrader): ProxyResponse | Promise<ProxyResponse> => {
     const snapshot = current();
     if (trustedFor !== snapshot.config) {
       trusted = new CidrSet(snapshot.config.trusted_proxies);
@@ -76,10 +82,15 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
   };
 }
 
-function forwardTo(snapshot: ListenerSnapshot, route: CompiledRoute, ex: Exchange, forwarder: Forwarder, websockets: WebSocketProxy | undefined, upgrader: WebSocketUpgrader | undefined): Response | Promise<Response> {
+function forwardTo(snapshot: ListenerSnapshot, route: CompiledRoute, ex: Exchange, forwarder: Forwarder, websockets: WebSocketProxy | undefined, upgrader: WebSocketUpgrader | undefined): ProxyResponse | Promise<ProxyResponse> {
   const pool = snapshot.pools.get(route.pool);
   if (!pool) return errorResponse(503, ex.requestId);
-  if (websockets && upgrader && isWebSocketUpgrade(ex.req)) return websockets.proxy(ex, pool, upgrader);
+  if (isWebSocketUpgrade(ex.req)) {
+    if (websockets && upgrader) return websockets.proxy(ex, pool, upgrader);
+    // tenbin's own server cannot hand its socket over yet: say so, rather than let the server answer
+    // a request stripped of its Upgrade header.
+    if (ex.req.takesLight) return errorResponse(501, ex.requestId);
+  }
   const length = ex.req.headers.get("content-length");
   if (length !== null && Number(length) > snapshot.config.max_body) return errorResponse(413, ex.requestId);
   return forwarder.forward(ex, pool);

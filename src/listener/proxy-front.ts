@@ -11,6 +11,8 @@ import { Pool } from "../pool/pool.ts";
 import { ServerState } from "../pool/server-state.ts";
 import type { ClientInfo, HttpHandler, HttpServeOptions, HttpServer, Runtime } from "../runtime/types.ts";
 import type { Clock } from "../util/clock.ts";
+import { CidrSet, unmapIpv4 } from "../util/cidr.ts";
+import type { H1ServeOptions } from "./h1/server.ts";
 import { TcpProxy } from "./tcp.ts";
 
 /** What the front needs besides the HTTP server's own options. */
@@ -27,7 +29,7 @@ export interface ProxyFrontOptions {
 /** Serves HTTP at `options.hostname:port` for clients announced by PROXY headers. */
 export async function serveHttpBehindProxyHeader(options: HttpServeOptions, front: ProxyFrontOptions): Promise<HttpServer> {
   const clients = new Map<number, ClientInfo>();
-  let handler: HttpHandler = options.handler;
+  const handler: HttpHandler = options.handler;
   const inner = await front.runtime.serveHttp({
     ...options,
     hostname: "127.0.0.1",
@@ -79,11 +81,20 @@ export async function serveHttpBehindProxyHeader(options: HttpServeOptions, fron
     hostname: tcp.hostname,
     port: tcp.port,
     reusePort: options.reusePort === true,
-    setHandler(next) {
-      handler = next;
-    },
     async stop(force = false) {
       await Promise.all([tcp.stop(force), inner.stop(force)]);
     },
+  };
+}
+
+/**
+ * `accept_proxy` on a listener with tenbin's own HTTP server, which reads the PROXY header itself:
+ * who may send one, and the log line for a connection refused.
+ */
+export function proxyHeaderTrust(name: string, trustedProxies: readonly string[], logger: Logger): NonNullable<H1ServeOptions["proxyHeader"]> {
+  const trusted = new CidrSet(trustedProxies);
+  return {
+    trusted: (address) => trusted.has(unmapIpv4(address)),
+    refused: (address, reason) => logger.warn(`listener ${name}: closed connection from ${address}: ${reason}`),
   };
 }

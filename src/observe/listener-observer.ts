@@ -4,12 +4,13 @@
  * Runs when the response headers are ready; the body keeps streaming untouched.
  */
 import type { ServerState } from "../pool/server-state.ts";
+import type { ProxyRequest, ProxyResponse } from "../runtime/types.ts";
 import { type AccessLogFormat, type AccessLogs, type AccessLogWriter, formatAccessEntry } from "./access-log.ts";
 import type { ListenerStats, MetricsRegistry } from "./metrics.ts";
 
 /** What the observer reads of one exchange (the proxy's `Exchange` fits). */
 export interface ObservedExchange {
-  readonly req: Request;
+  readonly req: ProxyRequest;
   readonly clientIp: string;
   readonly pathAndQuery: string;
   readonly requestId: string;
@@ -48,8 +49,8 @@ export class ListenerObserver {
    * Records `response` once it is there and hands it on unchanged. `started` is
    * `performance.now()` when the request arrived.
    */
-  observe(response: Response | Promise<Response>, ex: ObservedExchange, route: ObservedRoute | undefined, started: number): Response | Promise<Response> {
-    if (response instanceof Response) {
+  observe<R extends ProxyResponse>(response: R | Promise<R>, ex: ObservedExchange, route: ObservedRoute | undefined, started: number): R | Promise<R> {
+    if (!(response instanceof Promise)) {
       this.#record(response, ex, route, started);
       return response;
     }
@@ -59,7 +60,7 @@ export class ListenerObserver {
     });
   }
 
-  #record(res: Response, ex: ObservedExchange, route: ObservedRoute | undefined, started: number): void {
+  #record(res: ProxyResponse, ex: ObservedExchange, route: ObservedRoute | undefined, started: number): void {
     const ms = performance.now() - started;
     const status = res.status;
     const stats = this.#stats;

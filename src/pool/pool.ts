@@ -5,7 +5,7 @@
  */
 import type { PoolConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
-import type { UpstreamFetch, UpstreamTls } from "../runtime/types.ts";
+import type { RuntimeFetch, UpstreamTls } from "../runtime/types.ts";
 import { fetchWithServerTls } from "../tls/upstream.ts";
 import { probeTarget } from "./health/probe-target.ts";
 import type { Clock, Random } from "../util/clock.ts";
@@ -39,7 +39,7 @@ export interface PoolDeps {
   clock: Clock;
   random: Random;
   logger: Logger;
-  fetch: UpstreamFetch;
+  fetch: RuntimeFetch;
   /** Servers with their run-time state, already taken from the registry (kept across reloads). */
   servers: ServerState[];
   /** Servers whose health state is carried over from the previous config. */

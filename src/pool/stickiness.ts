@@ -3,6 +3,7 @@
  * hash algorithm. Reads request facts, answers with a server (or none) and the cookie to set.
  */
 import type { PoolConfig } from "../config/schema.ts";
+import type { HeaderMap } from "../runtime/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { CookieSigner, buildSetCookie, readCookie, type SetCookieOptions } from "./persist/cookie.ts";
 import { SourceAffinity } from "./persist/source.ts";
@@ -15,7 +16,7 @@ const SESSION_COOKIE_LIFETIME_SEC = 24 * 3600;
 export interface StickyFacts {
   clientIp: string;
   cookieHeader: string | null;
-  headers: Headers;
+  headers: HeaderMap;
   /** Raw path and query, as on the wire. */
   pathAndQuery: string;
   /** Filled by `pinned()` (so `bind()` need not check the signature again): what the cookie said. */

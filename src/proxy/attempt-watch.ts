@@ -13,6 +13,11 @@
 import type { Abortable } from "../util/abort.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 
+/** The client of an attempt: a request whose signal aborts when the client goes away. */
+export interface Client {
+  readonly signal: AbortSignal;
+}
+
 /** How long an attempt waits before it listens for its client going away (see above). */
 export const LISTEN_AFTER_MS = 100;
 
@@ -30,7 +35,7 @@ const realSchedule: Schedule = (fn, ms) => {
 /** One attempt being watched: returned by `AttemptWatch.start`, handed back to `finish`. */
 export class WatchedAttempt {
   readonly controller: Abortable;
-  readonly client: Request;
+  readonly client: Client;
   readonly startedAt: number;
   /** Whether the attempt listens to its client already. */
   listening = false;
@@ -39,7 +44,7 @@ export class WatchedAttempt {
   /** The lane it is in; undefined once finished. */
   lane: Lane | undefined;
 
-  constructor(controller: Abortable, client: Request, startedAt: number, lane: Lane) {
+  constructor(controller: Abortable, client: Client, startedAt: number, lane: Lane) {
     this.controller = controller;
     this.client = client;
     this.startedAt = startedAt;
@@ -111,7 +116,7 @@ export class AttemptWatch {
    * Watches an attempt: `controller` is aborted with a TimeoutError when `finish` did not come
    * within `timeoutMs`, and with an AbortError when `client` goes away before that.
    */
-  start(controller: Abortable, client: Request, timeoutMs: number): WatchedAttempt {
+  start(controller: Abortable, client: Client, timeoutMs: number): WatchedAttempt {
     let lane = this.#lanes.get(timeoutMs);
     if (lane === undefined) {
       lane = new Lane(timeoutMs);
@@ -187,7 +192,7 @@ export class AttemptWatch {
 }
 
 /** Aborts `controller` when `client` goes away (at once when it has already). */
-export function abortWhenClientLeaves(controller: Abortable, client: Request): void {
+export function abortWhenClientLeaves(controller: Abortable, client: Client): void {
   const signal = client.signal;
   const abort = () => controller.abort(new DOMException("client went away", "AbortError"));
   if (signal.aborted) abort();

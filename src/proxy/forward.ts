@@ -2,7 +2,8 @@
  * Forwards one exchange to a pool (Caddy's proxy loop): ask the pool for a server, forward, report
  * the outcome, and retry on another server when that is safe. Bodies stream both ways.
  */
-import type { UpstreamFetch, UpstreamInit } from "../runtime/types.ts";
+import type { HeaderMap, ProxyRequest, ProxyResponse, UpstreamFetch, UpstreamInit } from "../runtime/types.ts";
+import { LightResponse, webHeaders } from "./message.ts";
 import { LightAbort } from "../util/abort.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
@@ -22,7 +23,7 @@ const SMALL_RESPONSE = 1024 * 1024;
 
 /** One client request as the listener hands it over. */
 export interface Exchange {
-  req: Request;
+  req: ProxyRequest;
   clientIp: string;
   /** Raw path and query as on the wire. */
   pathAndQuery: string;
@@ -54,7 +55,7 @@ export class Forwarder {
   }
 
   /** The response for the client: the server's, or one tenbin makes (502/503/504, sorry page). */
-  async forward(ex: Exchange, pool: Pool): Promise<Response> {
+  async forward(ex: Exchange, pool: Pool): Promise<ProxyResponse> {
     const { req } = ex;
     const sticky = pool.sticky.enabled;
     // Gathered only for pools that persist or hash (read before the headers are rewritten below).
@@ -133,7 +134,7 @@ export class Forwarder {
     return errorResponse(last?.failure === "timeout" ? 504 : 502, requestId);
   }
 
-  async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: Headers, forwarding: string | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
+  async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: HeaderMap, forwarding: string | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
     const { timeouts } = pool.config;
     // Not an AbortController: the upstream client listens to this one for free (util/abort.ts).
     const controller = new LightAbort();
@@ -151,7 +152,7 @@ export class Forwarder {
     try {
       // bodyIdleMs: an answer the upstream client streams although it is short (over the runtime's
       // one-write size) is cut there when it stalls; a long one is watched below as well.
-      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller, forwarding, bodyIdleMs: timeouts.idle };
+      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller, forwarding, bodyIdleMs: timeouts.idle, light: ex.req.takesLight };
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
       const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), timeouts.connect);
       this.#watch.finish(watched);
@@ -174,7 +175,7 @@ export class Forwarder {
           this.#inPlace = false;
         }
       }
-      let responseBody: ReadableStream<Uint8Array> | null = upstream.body;
+      let responseBody: ReadableStream<Uint8Array> | null = upstream instanceof LightResponse && upstream.whole !== undefined ? null : upstream.body;
       if (responseBody !== null && !(length <= SMALL_RESPONSE)) {
         // A long body: a client that leaves while it streams should stop the download.
         if (!watched.listening) abortWhenClientLeaves(controller, ex.req);
@@ -182,10 +183,14 @@ export class Forwarder {
       } else {
         release();
       }
+      if (upstream instanceof LightResponse) {
+        stripHopByHop(upstream.headers);
+        return { response: responseBody === null ? upstream : upstream.withBody(responseBody), failure: undefined, reason: "" };
+      }
       const response = new Response(responseBody, {
         status: upstream.status,
         statusText: upstream.statusText,
-        headers: downstreamResponseHeaders(upstream.headers),
+        headers: downstreamResponseHeaders(webHeaders(upstream.headers)),
       });
       return { response, failure: undefined, reason: "" };
     } catch (error) {
@@ -210,7 +215,7 @@ export class Forwarder {
     }
   }
 
-  async #sorry(ex: Exchange, pool: Pool, headers: Headers, forwarding: string | undefined, requestId: string, body: BodyInit | null): Promise<Response> {
+  async #sorry(ex: Exchange, pool: Pool, headers: HeaderMap, forwarding: string | undefined, requestId: string, body: BodyInit | null): Promise<Response> {
     if (pool.sorryServer) {
       const server = pool.sorryServer;
       try {
@@ -224,7 +229,7 @@ export class Forwarder {
         };
         if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
         const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), pool.config.timeouts.connect);
-        return new Response(upstream.body, { status: upstream.status, headers: downstreamResponseHeaders(upstream.headers) });
+        return new Response(upstream.body, { status: upstream.status, headers: downstreamResponseHeaders(webHeaders(upstream.headers)) });
       } catch (error) {
         this.#logger.warn(`${pool.name}: sorry server failed: ${classifyFailure(error, undefined).reason}`, { request_id: requestId });
       }

@@ -1,11 +1,13 @@
 /** What became of one attempt to forward a request, and which failures may be retried. */
 
+import type { ProxyResponse } from "../runtime/types.ts";
+
 /** `connect`: the request never reached the server; `sent`: it may have; `timeout`: no answer in time. */
 export type FailureKind = "connect" | "sent" | "timeout" | "client";
 
 /** One forwarding attempt: a response, or a failure and its reason. */
 export interface Attempt {
-  response: Response | undefined;
+  response: ProxyResponse | undefined;
   failure: FailureKind | undefined;
   reason: string;
 }

@@ -9,17 +9,18 @@ import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
-import type { ConnectWebSocket, UpstreamWebSocket, WebSocketUpgrader } from "../runtime/types.ts";
+import type { ConnectWebSocket, ProxyRequest, UpstreamWebSocket, WebSocketUpgrader } from "../runtime/types.ts";
 import { errorResponse } from "./errors.ts";
 import type { Exchange } from "./forward.ts";
 import { upstreamRequestHeaders, withHostFor } from "./headers.ts";
+import { webHeaders } from "./message.ts";
 import { WebSocketSession } from "./websocket-session.ts";
 
 /** Headers of the client's handshake that belong to its hop; the backend handshake makes its own. */
 const HANDSHAKE_HEADERS = ["sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept", "sec-websocket-protocol"];
 
 /** Whether a request asks to become a WebSocket (RFC 6455 §4.1). */
-export function isWebSocketUpgrade(req: Request): boolean {
+export function isWebSocketUpgrade(req: ProxyRequest): boolean {
   const upgrade = req.headers.get("upgrade");
   return upgrade !== null && req.method === "GET" && /(^|,)\s*websocket\s*(,|$)/i.test(upgrade);
 }
@@ -86,7 +87,7 @@ export class WebSocketProxy {
         pool.release(server);
       });
       const started = performance.now();
-      const opened = await this.#open(server, pool, ex, withHostFor(pool.config.host_header, server.origin, headers), protocols, session);
+      const opened = await this.#open(server, pool, ex, webHeaders(withHostFor(pool.config.host_header, server.origin, headers)), protocols, session);
       if (!opened.ok) {
         pool.release(server);
         if (opened.status !== undefined) {
@@ -113,7 +114,8 @@ export class WebSocketProxy {
       const setCookie = pool.sticky.enabled ? pool.sticky.bind(facts, server, pinned) : undefined;
       if (setCookie) upgradeHeaders.append("set-cookie", setCookie);
       const protocol = opened.upstream.protocol;
-      const response = upgrader.accept(req, {
+      // Only the runtime's HTTP server gives an upgrader, and its requests are Web `Request`s.
+      const response = upgrader.accept(req as Request, {
         protocol: protocol === "" ? undefined : protocol,
         headers: upgradeHeaders,
         events: session.clientEvents,

@@ -4,6 +4,7 @@
  * no dot-segment removal, so the route sees exactly the path the server will receive.
  */
 import type { StringMatchConfig } from "../config/schema.ts";
+import type { HeaderMap } from "../runtime/types.ts";
 
 const EXACT = 0;
 const REGEX = 1;
@@ -147,7 +148,7 @@ export class RequestScratch {
   }
 
   /** The value of a cookie (the first one of that name), or null. */
-  cookie(headers: Headers, name: string): string | null {
+  cookie(headers: HeaderMap, name: string): string | null {
     if (!this.#cookiesParsed) {
       const header = headers.get("cookie");
       if (header !== null) parseCookieHeader(header, this.#cookies);

@@ -3,6 +3,7 @@
  * and the matchers of everything else, which `accepts` tests in order of cost.
  */
 import type { RouteConfig, StringMatchConfig } from "../config/schema.ts";
+import type { HeaderMap } from "../runtime/types.ts";
 import { type HostPattern, parseHostPattern } from "./host.ts";
 import { PathMatcher, type RequestScratch, StringMatcher } from "./matchers.ts";
 
@@ -15,7 +16,7 @@ export interface RequestFacts {
   path: string;
   /** The raw query without `?`; `""` when there is none. */
   query: string;
-  headers: Headers;
+  headers: HeaderMap;
 }
 
 /** The route a request takes. */

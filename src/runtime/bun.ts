@@ -11,7 +11,7 @@ import type { WebSocketUpgrader } from "./websocket-types.ts";
 const NO_CLIENT: ClientInfo = { address: "", port: 0 };
 
 async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
-  let handler: HttpHandler = options.handler;
+  const handler: HttpHandler = options.handler;
   let upgrader: WebSocketUpgrader | undefined;
   const server = Bun.serve({
     ...(options.tls ? { tls: bunTls(options.tls) } : {}),
@@ -37,9 +37,6 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
     hostname: server.hostname ?? options.hostname,
     port: server.port ?? options.port,
     reusePort: options.reusePort ?? false,
-    setHandler(next) {
-      handler = next;
-    },
     async stop(force = false) {
       await server.stop(force);
     },

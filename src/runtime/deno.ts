@@ -37,7 +37,7 @@ const encoder = new TextEncoder();
 const upgrader = denoUpgrader(D);
 
 async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
-  let handler: HttpHandler = options.handler;
+  const handler: HttpHandler = options.handler;
   const controller = new AbortController();
   const serveOptions = {
     hostname: options.hostname,
@@ -55,9 +55,6 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
     hostname: server.addr.hostname,
     port: server.addr.port,
     reusePort,
-    setHandler(next) {
-      handler = next;
-    },
     async stop(force = false) {
       if (force) controller.abort();
       else await server.shutdown();

@@ -10,6 +10,47 @@ import type { ConnectWebSocket, WebSocketUpgrader } from "./websocket-types.ts";
 
 export type * from "./websocket-types.ts";
 
+/**
+ * The header operations the proxy path uses; names are case-insensitive. Web `Headers` fit, and so
+ * does the own server's `HeaderList` (proxy/message.ts).
+ */
+export interface HeaderMap {
+  get(name: string): string | null;
+  has(name: string): boolean;
+  set(name: string, value: string): void;
+  append(name: string, value: string): void;
+  delete(name: string): void;
+  forEach(fn: (value: string, name: string) => void): void;
+}
+
+/**
+ * A client request as the proxy path reads it: a Web `Request` fits, and so does the lighter one of
+ * tenbin's own HTTP/1.1 server (listener/h1/).
+ */
+export interface ProxyRequest {
+  readonly method: string;
+  /** Absolute: scheme, authority, then the path and query as the client sent them. */
+  readonly url: string;
+  readonly headers: HeaderMap;
+  readonly body: ReadableStream<Uint8Array> | null;
+  /** Aborted when the client goes away before its answer is sent. */
+  readonly signal: AbortSignal;
+  arrayBuffer(): Promise<ArrayBuffer>;
+  /**
+   * Set by a server that writes answers itself (tenbin's own): the upstream client may then answer
+   * with a `LightResponse` (proxy/message.ts) instead of a Web `Response`.
+   */
+  readonly takesLight?: boolean;
+}
+
+/** An answer as the proxy path reads and edits it: a Web `Response`, or a lighter one for a server that takes it. */
+export interface ProxyResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: HeaderMap;
+  readonly body: ReadableStream<Uint8Array> | null;
+}
+
 /** The client side of an accepted HTTP request. */
 export interface ClientInfo {
   address: string;
@@ -58,8 +99,6 @@ export interface HttpServer {
   readonly port: number;
   /** Whether the socket was bound with reusePort (a runtime may have to refuse it); default false. */
   readonly reusePort?: boolean;
-  /** Swaps the handler without touching the socket. */
-  setHandler(handler: HttpHandler): void;
   /** Stops accepting; resolves when in-flight requests finished (or at once with `force`). */
   stop(force?: boolean): Promise<void>;
 }
@@ -76,13 +115,13 @@ export interface UpstreamTls {
  * the connect where the client sees it (tenbin's own HTTP/1.1 client; the runtimes' fetch has no
  * connect event and ignores it).
  */
-export type UpstreamFetch = (url: string, init: UpstreamInit, tls?: UpstreamTls, connectTimeoutMs?: number) => Promise<Response>;
+export type UpstreamFetch = (url: string, init: UpstreamInit, tls?: UpstreamTls, connectTimeoutMs?: number) => Promise<ProxyResponse>;
 
 /**
- * A request for `UpstreamFetch`: `RequestInit`, plus `abort` where the caller has no AbortSignal
+ * A request for `RuntimeFetch`: `RequestInit`, plus `abort` where the caller has no AbortSignal
  * (the forwarder's cheap per-attempt abort; a client that needs a signal takes `abort.signal`).
  */
-export type UpstreamInit = RequestInit & {
+export type FetchInit = RequestInit & {
   abort?: LightAbort | undefined;
   /**
    * Header lines to add (`name: value\r\n`, from `forwardingBlock`), replacing the hop-by-hop and
@@ -96,6 +135,15 @@ export type UpstreamInit = RequestInit & {
    */
   bodyIdleMs?: number | undefined;
 };
+
+/**
+ * `FetchInit` whose headers may be any `HeaderMap` (a `HeaderList` from the own server), and
+ * `light` when the caller takes a `LightResponse` (tenbin's HTTP/1.1 client then gives one).
+ */
+export type UpstreamInit = Omit<FetchInit, "headers"> & { headers?: HeadersInit | HeaderMap | undefined; light?: boolean | undefined };
+
+/** The runtime's fetch as a proxy needs it (see `UpstreamFetch`), for Web header sets only. */
+export type RuntimeFetch = (url: string, init: FetchInit, tls?: UpstreamTls, connectTimeoutMs?: number) => Promise<Response>;
 
 export type SignalName = "SIGTERM" | "SIGINT" | "SIGHUP" | "SIGUSR1";
 
@@ -135,7 +183,7 @@ export interface Runtime {
    * such limit (the h1 client then reads answers up to 1 MB whole).
    */
   readonly lateResponseBytes?: number;
-  fetchUpstream: UpstreamFetch;
+  fetchUpstream: RuntimeFetch;
   /** Opens a WebSocket to a backend, for proxying upgrades. */
   connectWebSocket: ConnectWebSocket;
   /** Accepts TCP connections (L4 listeners); see `socket-types.ts`. */

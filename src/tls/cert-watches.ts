@@ -13,7 +13,8 @@ import { FileWatch } from "./watch.ts";
  * new listener beside the old one.
  */
 export function tlsBindKey(listener: AnyListenerConfig, tls: ListenerTls | undefined): string {
-  return `${tls ? `tls ${tls.digest}` : "plain"}${listener.mode === "http" && listener.http2 ? " h2" : ""}`;
+  const http = listener.mode === "http" ? `${listener.http2 ? " h2" : ""}${listener.engine === "tenbin" ? " own" : ""}` : "";
+  return `${tls ? `tls ${tls.digest}` : "plain"}${http}`;
 }
 
 /** One file watch per TLS listener of the config in force. */

@@ -4,6 +4,7 @@
  * listener (RFC 6797), computed once per config rather than per request.
  */
 import type { ListenerConfig } from "../config/schema.ts";
+import type { ProxyRequest, ProxyResponse } from "../runtime/types.ts";
 
 /** The redirect a plain listener answers with, or undefined when it forwards requests. */
 export interface HttpsRedirect {
@@ -22,7 +23,7 @@ export function httpsRedirectOf(listener: ListenerConfig): HttpsRedirect | undef
  * The redirect for `req`: same host (without its port), same path and query, scheme https. 308
  * keeps the method and body, so a POST is not turned into a GET.
  */
-export function httpsRedirectResponse(req: Request, pathAndQuery: string, redirect: HttpsRedirect): Response {
+export function httpsRedirectResponse(req: ProxyRequest, pathAndQuery: string, redirect: HttpsRedirect): Response {
   const host = hostWithoutPort(req.headers.get("host") ?? new URL(req.url).host);
   const port = redirect.port === 443 ? "" : `:${redirect.port}`;
   return new Response(null, {
@@ -49,20 +50,21 @@ export function hstsHeaderOf(listener: ListenerConfig): string | undefined {
 }
 
 /** Adds the HSTS header to a response (the proxy's responses have mutable headers). */
-export function withHsts(response: Response | Promise<Response>, value: string): Response | Promise<Response> {
+export function withHsts(response: ProxyResponse | Promise<ProxyResponse>, value: string): ProxyResponse | Promise<ProxyResponse> {
   if (response instanceof Promise) return response.then((r) => setHeader(r, value));
   return setHeader(response, value);
 }
 
-function setHeader(response: Response, value: string): Response {
+function setHeader(response: ProxyResponse, value: string): ProxyResponse {
   // A WebSocket upgrade's 101 (Deno) cannot be copied, and the header means nothing on it.
   if (response.status < 200) return response;
   try {
     response.headers.set("strict-transport-security", value);
     return response;
   } catch {
-    // Immutable headers (a Response.redirect or an upstream object): copy once.
-    const copy = new Response(response.body, response);
+    // Immutable headers (a Response.redirect or an upstream object): copy once. Only a Web
+    // `Response` has them (a `LightResponse`'s are a plain list).
+    const copy = new Response(response.body, response as Response);
     copy.headers.set("strict-transport-security", value);
     return copy;
   }

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { PoolConfig, UpstreamTlsConfig } from "../config/schema.ts";
 import type { ServerState } from "../pool/server-state.ts";
-import type { UpstreamFetch, UpstreamTls } from "../runtime/types.ts";
+import type { RuntimeFetch, UpstreamTls } from "../runtime/types.ts";
 import type { ReadText } from "./certificates.ts";
 
 /** The TLS settings of each https:// server of a pool (http:// servers have none). */
@@ -41,7 +41,7 @@ export function upstreamTlsMap(pool: PoolConfig, servers: readonly ServerState[]
  * Wraps `fetch` so a request to a server's origin (or its health-check origin) carries that server's
  * TLS settings; used for health probes, which know URLs rather than servers.
  */
-export function fetchWithServerTls(fetch: UpstreamFetch, byOrigin: ReadonlyMap<string, UpstreamTls>): UpstreamFetch {
+export function fetchWithServerTls(fetch: RuntimeFetch, byOrigin: ReadonlyMap<string, UpstreamTls>): RuntimeFetch {
   if (byOrigin.size === 0) return fetch;
   return (url, init, tls) => {
     if (tls !== undefined) return fetch(url, init, tls);

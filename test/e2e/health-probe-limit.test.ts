@@ -9,7 +9,7 @@ import { memoryLogger } from "../../src/observe/log.ts";
 import { ActiveHealth } from "../../src/pool/health/active.ts";
 import { ProbeLimiter } from "../../src/pool/health/probe-limiter.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
-import type { UpstreamFetch } from "../../src/runtime/types.ts";
+import type { RuntimeFetch } from "../../src/runtime/types.ts";
 import { hang, serverFor, startHttpBackend, waitUntil } from "../helpers/health-backends.ts";
 
 const backend = startHttpBackend(async (req) => {
@@ -26,7 +26,7 @@ afterEach(() => {
 
 /** Fetches the checker has started and not yet seen settle: the runtime's slots it holds. */
 const fetches = { now: 0, max: 0 };
-const countingFetch: UpstreamFetch = async (url, init, tls) => {
+const countingFetch: RuntimeFetch = async (url, init, tls) => {
   fetches.max = Math.max(fetches.max, ++fetches.now);
   try {
     return await bunRuntime.fetchUpstream(url, init, tls);

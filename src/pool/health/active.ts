@@ -12,7 +12,7 @@
  */
 import type { HealthConfig } from "../../config/schema.ts";
 import type { Logger } from "../../observe/log.ts";
-import type { UpstreamFetch, UpstreamTls } from "../../runtime/types.ts";
+import type { RuntimeFetch, UpstreamTls } from "../../runtime/types.ts";
 import { systemClock, type Clock, type Random } from "../../util/clock.ts";
 import type { ServerState } from "../server-state.ts";
 import { createHttpProbe, DEFAULT_HTTP_PROBE } from "./http-probe.ts";
@@ -48,7 +48,7 @@ export interface ActiveHealthOptions {
   servers: readonly ServerState[];
   config: HealthConfig;
   /** The runtime's upstream fetch (no redirects followed, no decompression). */
-  fetch: UpstreamFetch;
+  fetch: RuntimeFetch;
   logger: Logger;
   /** Defaults to the servers' clock, so `ejectedUntil` and `upSince` agree with `isUsable()`. */
   clock?: Clock;

@@ -3,7 +3,7 @@
  * expected and, if asked, the first 64 KB of the body contain a substring or match a regex.
  */
 import type { HealthConfig } from "../../config/schema.ts";
-import type { UpstreamFetch, UpstreamTls } from "../../runtime/types.ts";
+import type { RuntimeFetch, UpstreamTls } from "../../runtime/types.ts";
 import { compileStatusList } from "./status-match.ts";
 import type { ProbeFn } from "./probe-target.ts";
 
@@ -27,7 +27,7 @@ interface BodyCheck {
 }
 
 /** Builds an HTTP probe; throws on an invalid `expect_body.regex`. */
-export function createHttpProbe(config: HttpProbeConfig, fetch: UpstreamFetch, tls?: UpstreamTls): ProbeFn {
+export function createHttpProbe(config: HttpProbeConfig, fetch: RuntimeFetch, tls?: UpstreamTls): ProbeFn {
   const expectStatus = compileStatusList(config.expect_status);
   const body = bodyCheck(config.expect_body);
   // Built once and shared by every probe: fetch only reads init.headers.

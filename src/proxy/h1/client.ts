@@ -19,12 +19,19 @@
  * `https://` and anything else goes to the runtime's fetch.
  */
 import { Buffer } from "node:buffer";
-import type { UpstreamFetch, UpstreamInit, UpstreamTls } from "../../runtime/types.ts";
+import type { FetchInit, ProxyResponse, RuntimeFetch, UpstreamInit, UpstreamTls } from "../../runtime/types.ts";
+import { isHeaderMap, webHeaders } from "../message.ts";
 import type { TcpConn, TcpConnectOptions } from "../../runtime/socket-types.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
 import { isIdempotent } from "../outcome.ts";
 import { type ConnectionOwner, UpstreamConnection } from "./connection.ts";
 import { writeRequest } from "./request-writer.ts";
+
+/** `UpstreamFetch` with its answer's type: a Web `Response` unless `init.light` is set. */
+export interface H1Fetch {
+  (url: string, init: UpstreamInit & { light?: false | undefined }, tls?: UpstreamTls, connectTimeoutMs?: number): Promise<Response>;
+  (url: string, init: UpstreamInit, tls?: UpstreamTls, connectTimeoutMs?: number): Promise<ProxyResponse>;
+}
 
 /** No connection within `timeouts.connect`: nothing was sent, so another server may be tried. */
 export class ConnectTimeoutError extends Error {
@@ -41,7 +48,7 @@ const SWEEP_MS = 250;
 export interface H1ClientOptions {
   connectTcp(options: TcpConnectOptions): Promise<TcpConn>;
   /** Used for `https://` and other URLs this client does not speak. */
-  fallback: UpstreamFetch;
+  fallback: RuntimeFetch;
   /**
    * Answers up to this size (head and body) with a known length are read whole and handed over as
    * bytes (sent with Content-Length); longer ones stream. Default 1 MB.
@@ -76,8 +83,8 @@ export class H1Client implements ConnectionOwner {
     this.#options = { bufferLimit: 1024 * 1024, maxIdlePerOrigin: 256, idleMs: 60_000, safeReuseMs: 2_000, ...options };
   }
 
-  /** The client as an `UpstreamFetch`. */
-  readonly fetch: UpstreamFetch = (url: string, init: UpstreamInit, tls?: UpstreamTls, connectTimeoutMs?: number): Promise<Response> => {
+  /** The client as an `UpstreamFetch`: a Web `Response`, or a `LightResponse` when `init.light` asks for one. */
+  readonly fetch: H1Fetch = ((url: string, init: UpstreamInit, tls?: UpstreamTls, connectTimeoutMs?: number): Promise<ProxyResponse> => {
     if (!url.startsWith("http://")) return this.#fallback(url, init, tls);
     // The authority ends at the first "/" or "?" (`http://h:1?q` asks for `/?q`).
     let cut = url.indexOf("/", 7);
@@ -88,15 +95,19 @@ export class H1Client implements ConnectionOwner {
     if (origin === undefined) return this.#fallback(url, init, tls);
     const path = cut < 0 ? "/" : cut === query ? `/${url.slice(cut)}` : url.slice(cut);
     return this.#send(origin, path, init, connectTimeoutMs, false);
-  };
+  }) as H1Fetch;
 
   /** The runtime's fetch, given a real signal for a caller's `abort`. */
   #fallback(url: string, init: UpstreamInit, tls: UpstreamTls | undefined): Promise<Response> {
-    if (init.abort === undefined && init.forwarding === undefined) return this.#options.fallback(url, init, tls);
-    const { abort, forwarding, ...rest } = init;
-    if (abort && !rest.signal) rest.signal = abort.signal;
-    if (forwarding !== undefined) rest.headers = withForwarding(rest.headers, forwarding);
-    return this.#options.fallback(url, rest, tls);
+    const { abort, forwarding, headers, ...rest } = init;
+    const webInit = headers === undefined || headers instanceof Headers || !isHeaderMap(headers);
+    // The caller's own object where nothing needs changing (a Request-like init passes as is).
+    if (abort === undefined && forwarding === undefined && webInit) return this.#options.fallback(url, init as FetchInit, tls);
+    const fetchInit: FetchInit = rest;
+    if (abort && !rest.signal) fetchInit.signal = abort.signal;
+    if (forwarding !== undefined) fetchInit.headers = withForwarding(headers, forwarding);
+    else if (headers !== undefined) fetchInit.headers = isHeaderMap(headers) ? webHeaders(headers) : headers;
+    return this.#options.fallback(url, fetchInit, tls);
   }
 
   /** Closes every idle connection (shutdown; tests). */
@@ -222,7 +233,7 @@ export class H1Client implements ConnectionOwner {
     }
   }
 
-  async #send(origin: Origin, path: string, init: UpstreamInit, connectTimeoutMs: number | undefined, retried: boolean): Promise<Response> {
+  async #send(origin: Origin, path: string, init: UpstreamInit, connectTimeoutMs: number | undefined, retried: boolean): Promise<ProxyResponse> {
     const aborted = abortedBy(init);
     if (aborted) throw aborted.reason;
     const method = init.method ?? "GET";
@@ -232,7 +243,7 @@ export class H1Client implements ConnectionOwner {
     const replayable = body === null || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || typeof body === "string";
     let unlisten: (() => void) | undefined;
     try {
-      return await new Promise<Response>((resolve, reject) => {
+      return await new Promise<ProxyResponse>((resolve, reject) => {
         const id = conn.begin(
           {
             resolve,
@@ -243,6 +254,7 @@ export class H1Client implements ConnectionOwner {
           },
           method === "HEAD",
           init.bodyIdleMs,
+          init.light === true,
         );
         unlisten = listenAbort(init, (reason) => conn.fail(id, reason));
         writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader, init.forwarding).catch((error: unknown) => conn.fail(id, error));
@@ -255,8 +267,8 @@ export class H1Client implements ConnectionOwner {
 }
 
 /** A copy of `headers` with a forwarding block applied, for a client that takes only headers. */
-function withForwarding(init: HeadersInit | undefined, forwarding: string): Headers {
-  const headers = new Headers(init);
+function withForwarding(init: UpstreamInit["headers"], forwarding: string): Headers {
+  const headers = init !== undefined && isHeaderMap(init) ? new Headers(webHeaders(init)) : new Headers(init);
   for (const name of FORWARDING_REPLACES) headers.delete(name);
   for (const line of forwarding.split("\r\n")) {
     const colon = line.indexOf(": ");

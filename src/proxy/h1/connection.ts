@@ -8,6 +8,8 @@
 import { Buffer } from "node:buffer";
 import type { TcpConn, TcpEvents } from "../../runtime/socket-types.ts";
 import { BadResponseError, type ResponseHead, ResponseParser } from "./response-parser.ts";
+import { HeaderList, LightResponse, withWholeBody } from "../message.ts";
+import type { ProxyResponse } from "../../runtime/types.ts";
 
 /** Bytes queued in a response stream before the socket is paused. */
 const STREAM_HIGH_WATER = 64 * 1024;
@@ -27,7 +29,7 @@ export interface ConnectionOwner {
 
 /** The caller's side of one request on a connection. */
 export interface ExchangeCallbacks {
-  resolve(response: Response): void;
+  resolve(response: ProxyResponse): void;
   /** `stale` when a reused connection failed before any byte of the answer arrived. */
   reject(error: unknown, stale: boolean): void;
 }
@@ -62,6 +64,8 @@ export class UpstreamConnection implements TcpEvents {
   #bodyIdleMs: number | undefined;
   /** When bytes of a streamed body last moved either way (performance.now()). */
   #lastProgress = 0;
+  /** The caller takes a `LightResponse` (see `UpstreamInit.light`). */
+  #light = false;
   /** Whether the owner checks this connection's streamed body for stalls. */
   #watched = false;
 
@@ -84,8 +88,9 @@ export class UpstreamConnection implements TcpEvents {
    * Starts an exchange: the caller then writes the request with `write` and calls `requestSent`.
    * Returns the exchange's number, which `fail` and `isCurrent` take.
    */
-  begin(cb: ExchangeCallbacks, noBody: boolean, bodyIdleMs?: number): number {
+  begin(cb: ExchangeCallbacks, noBody: boolean, bodyIdleMs?: number, light = false): number {
     this.#cb = cb;
+    this.#light = light;
     this.#bodyIdleMs = bodyIdleMs;
     this.#head = undefined;
     this.#chunks = [];
@@ -228,7 +233,13 @@ export class UpstreamConnection implements TcpEvents {
   #settle(body: Uint8Array | ReadableStream<Uint8Array> | null): void {
     const head = this.#head!;
     this.#settled = true;
-    this.#cb?.resolve(new Response(body as BodyInit | null, { status: head.status, statusText: head.statusText, headers: head.headers }));
+    if (this.#light) {
+      this.#cb?.resolve(new LightResponse(head.status, head.statusText, new HeaderList(head.headers), body));
+      return;
+    }
+    const response = new Response(body as BodyInit | null, { status: head.status, statusText: head.statusText, headers: head.headers });
+    // tenbin's own HTTP server then writes the bytes without reading them back from the body stream.
+    this.#cb?.resolve(body instanceof Uint8Array ? withWholeBody(response, body) : response);
   }
 
   #startStream(): void {

@@ -6,6 +6,8 @@
 import { Buffer } from "node:buffer";
 import type { UpstreamConnection } from "./connection.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
+import { isHeaderMap } from "../message.ts";
+import type { UpstreamInit } from "../../runtime/types.ts";
 
 /** Framing and connection headers the writer sets itself. */
 const OWN = new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "host"]);
@@ -24,12 +26,12 @@ export async function writeRequest(
   id: number,
   method: string,
   path: string,
-  headersInit: HeadersInit | undefined,
+  headersInit: UpstreamInit["headers"],
   body: BodyInit | null,
   defaultHost: string,
   forwarding?: string,
 ): Promise<void> {
-  const headers = headersInit instanceof Headers ? headersInit : new Headers(headersInit);
+  const headers = headersInit !== undefined && isHeaderMap(headersInit) ? headersInit : new Headers(headersInit);
   let head = `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n`;
   const skip = forwarding === undefined ? OWN : OWN_AND_FORWARDING;
   headers.forEach((value, name) => {

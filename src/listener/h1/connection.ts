@@ -1,0 +1,401 @@
+/**
+ * One client connection of tenbin's own HTTP/1.1 server: reads request heads and bodies, runs the
+ * handler one request at a time (pipelined requests wait their turn in the buffer), writes each
+ * answer, and keeps the connection, closes it, or cuts it. Time limits are checked by the server's
+ * sweep (`checkTimers`), not by a timer per connection.
+ */
+import { Buffer } from "node:buffer";
+import { BodyDecoder } from "../../proxy/h1/body-decoder.ts";
+import { HeaderList, type ProxyRequest, type ProxyResponse } from "../../proxy/message.ts";
+import type { ClientInfo, TcpConn, TcpEvents } from "../../runtime/types.ts";
+import { MAX_HEADER_LENGTH, parseProxyHeader } from "../../proxy/proxy-protocol.ts";
+import { unmapIpv4 } from "../../util/cidr.ts";
+import { BadRequestError, parseRequestHead, type RequestHead } from "./request-head.ts";
+import { H1Request, RequestBody } from "./request.ts";
+import { type AnswerEnd, reasonOf, type ResponseSink, writeResponse } from "./response-writer.ts";
+
+/** A request handler of the own server (the listener's, see listener/http.ts). */
+export type ProxyHandler = (req: ProxyRequest, client: ClientInfo) => ProxyResponse | Promise<ProxyResponse>;
+
+/** What a connection needs from its server. */
+export interface ConnectionHost {
+  readonly handler: ProxyHandler;
+  /** `http` or `https`: the scheme of request URLs. */
+  readonly scheme: string;
+  readonly maxHeadBytes: number;
+  /** Set when every connection starts with a PROXY protocol header (`accept_proxy`). */
+  readonly proxyHeader: boolean;
+  /** A connection closed for a missing or malformed PROXY header. */
+  refusedProxyHeader(address: string, reason: string): void;
+  /** Whether new requests are still welcome (false while the server stops). */
+  readonly accepting: boolean;
+  closed(conn: ClientConnection): void;
+}
+
+/** The time limits, in ms. */
+export interface ConnectionLimits {
+  idleMs: number;
+  headerMs: number;
+  /** How long a closing connection keeps reading (and dropping) what the client still sends. */
+  lingerMs: number;
+}
+
+const CRLFCRLF = Buffer.from("\r\n\r\n");
+const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
+/** Pipelined bytes buffered while a request is answered, before the connection stops reading. */
+const PIPELINE_HIGH_WATER = 64 * 1024;
+
+const enum Phase { Head, Body, Answer, Linger, Closed }
+
+/** See the file comment. */
+export class ClientConnection implements TcpEvents, ResponseSink {
+  readonly conn: TcpConn;
+  readonly #host: ConnectionHost;
+  /** The client: the peer, or the one its PROXY header names. */
+  #client: ClientInfo;
+  /** Bytes of a PROXY header still incomplete; undefined once it was read (or none is expected). */
+  #proxyBytes: Buffer | undefined;
+  #phase = Phase.Head;
+  #buffer: Buffer | undefined;
+  /** When the phase's clock started (performance.now()): idle, head, body or linger. */
+  #since: number;
+  #request: H1Request | undefined;
+  #body: RequestBody | undefined;
+  readonly #decoder: BodyDecoder;
+  #head: RequestHead | undefined;
+  #continueSent = false;
+  /** When the first byte of a head still incomplete arrived (the head time limit runs from it). */
+  #headSince: number | undefined;
+  /** An answer is being written (a late refusal must not write into it). */
+  #answering = false;
+  /** The client sent FIN. */
+  #clientEnded = false;
+  #paused = false;
+  #drain: (() => void) | undefined;
+  /** Close after the current answer (server stopping, client half-closed). */
+  #closeAfter = false;
+
+  constructor(conn: TcpConn, host: ConnectionHost) {
+    this.conn = conn;
+    this.#host = host;
+    this.#client = { address: conn.remoteAddress, port: conn.remotePort };
+    this.#since = performance.now();
+    if (host.proxyHeader) {
+      this.#proxyBytes = Buffer.alloc(0);
+      this.#headSince = this.#since;
+    }
+    this.#decoder = new BodyDecoder(
+      { body: (chunk) => this.#body?.push(chunk), end: () => this.#bodyEnded() },
+      (message) => new BadRequestError(400, message),
+    );
+  }
+
+  /** True between requests (nothing read of the next one, nothing being answered). */
+  get idle(): boolean {
+    return this.#phase === Phase.Head && this.#buffer === undefined;
+  }
+
+  get closed(): boolean {
+    return this.#phase === Phase.Closed;
+  }
+
+  data(chunk: Uint8Array): void {
+    let buf = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#phase === Phase.Linger || this.#phase === Phase.Closed) return;
+    if (this.#proxyBytes !== undefined) {
+      const rest = this.#readProxyHeader(buf);
+      if (rest === undefined) return;
+      buf = rest;
+    }
+    if (this.#buffer !== undefined) {
+      buf = Buffer.concat([this.#buffer, buf]);
+      this.#buffer = undefined;
+    }
+    if (this.#phase === Phase.Body && !this.#paused) this.#since = performance.now();
+    if (this.#phase === Phase.Answer) {
+      // The next pipelined request: kept until this answer is out.
+      this.#buffer = buf;
+      if (buf.length > PIPELINE_HIGH_WATER) this.pauseReading();
+      return;
+    }
+    this.#consume(buf);
+  }
+
+  /** Takes the PROXY header off the stream; returns the bytes after it, undefined while incomplete or refused. */
+  #readProxyHeader(chunk: Buffer): Buffer | undefined {
+    const data = this.#proxyBytes!.length === 0 ? chunk : Buffer.concat([this.#proxyBytes!, chunk]);
+    const parsed = parseProxyHeader(data);
+    if (parsed.status === "incomplete") {
+      if (data.length > MAX_HEADER_LENGTH) this.#refuseProxy("PROXY header too long");
+      else this.#proxyBytes = data;
+      return undefined;
+    }
+    if (parsed.status === "invalid") {
+      this.#refuseProxy(parsed.reason);
+      return undefined;
+    }
+    this.#proxyBytes = undefined;
+    this.#headSince = undefined;
+    const { header } = parsed;
+    if (header.command === "proxy" && header.source) this.#client = { address: unmapIpv4(header.source.address), port: header.source.port };
+    return data.subarray(parsed.length);
+  }
+
+  #refuseProxy(reason: string): void {
+    this.#proxyBytes = undefined;
+    this.#host.refusedProxyHeader(this.conn.remoteAddress, reason);
+    this.#close();
+    this.conn.destroy();
+  }
+
+  /** Reads requests from `buf` until it is used up or a request is being answered. */
+  #consume(buf: Buffer): void {
+    let at = 0;
+    while (at < buf.length) {
+      try {
+        if (this.#phase === Phase.Body) {
+          const stop = this.#decoder.decode(buf, at);
+          if (stop < buf.length && !this.#decoder.done) {
+            this.#buffer = buf.subarray(stop);
+            return;
+          }
+          at = stop;
+          continue;
+        }
+        if (this.#phase !== Phase.Head) {
+          this.#buffer = buf.subarray(at);
+          return;
+        }
+        if (!this.#host.accepting) {
+          this.#finish("close");
+          return;
+        }
+        const end = buf.indexOf(CRLFCRLF, at);
+        const limit = this.#host.maxHeadBytes;
+        if (end < 0 ? buf.length - at > limit : end - at > limit) throw new BadRequestError(431, "request head too large");
+        if (end < 0) {
+          // Empty lines before a request are ignored (RFC 9112 §2.2).
+          while (at + 1 < buf.length && buf[at] === 13 && buf[at + 1] === 10) at += 2;
+          if (at < buf.length) {
+            this.#buffer = buf.subarray(at);
+            this.#headSince ??= performance.now();
+          }
+          return;
+        }
+        let start = at;
+        while (start < end && buf[start] === 13 && buf[start + 1] === 10) start += 2;
+        const head = parseRequestHead(buf.toString("latin1", start, end));
+        at = end + 4;
+        this.#headSince = undefined;
+        this.#start(head);
+      } catch (error) {
+        if (!(error instanceof BadRequestError)) throw error;
+        this.#refuse(error);
+        return;
+      }
+    }
+  }
+
+  /** Hands a parsed request to the handler and answers it when it settles. */
+  #start(head: RequestHead): void {
+    this.#head = head;
+    this.#continueSent = false;
+    const fields = new HeaderList(head.fields);
+    const hasBody = head.framing.kind !== "none" && !(head.framing.kind === "length" && head.framing.length === 0);
+    const body = hasBody ? new RequestBody(this) : undefined;
+    this.#body = body;
+    const host = fields.get("host") ?? "";
+    const url = head.target[0] === "/" ? `${this.#host.scheme}://${host}${head.target}` : head.target === "*" ? `${this.#host.scheme}://${host}/*` : head.target;
+    const request = new H1Request(head.method, url, fields, body);
+    this.#request = request;
+    this.#phase = hasBody ? Phase.Body : Phase.Answer;
+    this.#since = performance.now();
+    if (hasBody) this.#decoder.start(head.framing);
+    let answer: ProxyResponse | Promise<ProxyResponse>;
+    try {
+      answer = this.#host.handler(request, this.#client);
+    } catch (error) {
+      answer = internalError(error);
+    }
+    if (!(answer instanceof Promise)) this.#answer(answer);
+    else answer.then((res) => this.#answer(res), (error: unknown) => this.#answer(internalError(error)));
+  }
+
+  #bodyEnded(): void {
+    this.#body?.end();
+    if (this.#phase === Phase.Body) this.#phase = Phase.Answer;
+  }
+
+  #answer(res: ProxyResponse): void {
+    const head = this.#head!;
+    if (this.#phase === Phase.Closed || this.#phase === Phase.Linger) {
+      res.body?.cancel().catch(() => {});
+      return;
+    }
+    this.#answering = true;
+    // A body not read to its end leaves the connection out of step with the client: close it.
+    const keepAlive = head.keepAlive && !this.#closeAfter && this.#host.accepting && (this.#body === undefined || this.#body.complete);
+    const end = writeResponse(this, res, { head: head.method === "HEAD", minor: head.minor, keepAlive });
+    if (typeof end === "string") this.#finish(end);
+    else end.then((e) => this.#finish(e), () => this.#finish("abort"));
+  }
+
+  /** The answer is out: go on with the next request, or close. */
+  #finish(end: AnswerEnd): void {
+    if (this.#phase === Phase.Closed) return;
+    this.#answering = false;
+    this.#request = undefined;
+    this.#body = undefined;
+    this.#head = undefined;
+    if (end === "abort") {
+      this.#close();
+      this.conn.destroy();
+      return;
+    }
+    if (end === "close") {
+      this.#linger();
+      return;
+    }
+    this.#phase = Phase.Head;
+    this.#since = performance.now();
+    const pending = this.#buffer;
+    this.#buffer = undefined;
+    if (this.#paused) this.resumeReading();
+    if (pending !== undefined) this.#consume(pending);
+  }
+
+  /** Refuses a malformed request with its status and closes the connection. */
+  #refuse(error: BadRequestError): void {
+    if (this.#answering) {
+      // A broken body under an answer already on its way: nothing sane can follow it.
+      this.#close();
+      this.conn.destroy();
+      return;
+    }
+    const status = error.status;
+    const text = `${reasonOf(status).toLowerCase() || "bad request"}: ${error.message}\n`;
+    this.conn.write(Buffer.from(`HTTP/1.1 ${status} ${reasonOf(status)}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${text.length}\r\nconnection: close\r\n\r\n${text}`, "latin1"));
+    this.#body?.fail(error);
+    this.#request?.clientGone();
+    this.#linger();
+  }
+
+  /**
+   * Closes cleanly: FIN after the answer, then read and drop what the client still sends for a
+   * while. Closing with unread bytes would make the kernel send a reset, which can destroy the
+   * answer before the client reads it.
+   */
+  #linger(): void {
+    this.#phase = Phase.Linger;
+    this.#buffer = undefined;
+    this.#since = performance.now();
+    if (this.#paused) this.resumeReading();
+    if (this.#clientEnded) this.conn.end();
+    else this.conn.shutdownWrite();
+  }
+
+  /** Called by the server's sweep: enforces the idle, head, body and linger limits. */
+  checkTimers(now: number, limits: ConnectionLimits): void {
+    const waited = now - this.#since;
+    switch (this.#phase) {
+      case Phase.Head:
+        if (this.#proxyBytes !== undefined) {
+          if (now - this.#since > limits.headerMs) this.#refuseProxy("no PROXY header in time");
+        } else if (this.#headSince !== undefined) {
+          if (now - this.#headSince > limits.headerMs) this.#refuse(new BadRequestError(408, "request head not received in time"));
+        } else if (waited > limits.idleMs) this.#linger();
+        break;
+      case Phase.Body:
+        if (!this.#paused && waited > limits.idleMs) {
+          this.#body?.fail(new DOMException("request body idle timeout", "TimeoutError"));
+          this.#close();
+          this.conn.destroy();
+        }
+        break;
+      case Phase.Linger:
+        if (waited > limits.lingerMs) this.conn.destroy();
+        break;
+    }
+  }
+
+  /** The server stops: an idle connection closes now, a busy one after its answer. */
+  shutdown(force: boolean): void {
+    if (force) {
+      this.#close();
+      this.conn.destroy();
+    } else if (this.idle) this.#linger();
+    else this.#closeAfter = true;
+  }
+
+  // ResponseSink
+
+  write(bytes: Uint8Array): boolean {
+    return this.conn.write(bytes);
+  }
+
+  drained(): Promise<void> {
+    if (this.#phase === Phase.Closed || this.conn.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.#drain = resolve));
+  }
+
+  // BodySource
+
+  pauseReading(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.conn.pause();
+  }
+
+  resumeReading(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.conn.resume();
+  }
+
+  bodyWanted(): void {
+    if (this.#head?.expectContinue && !this.#continueSent) {
+      this.#continueSent = true;
+      this.conn.write(CONTINUE);
+    }
+  }
+
+  // TcpEvents
+
+  drain(): void {
+    const wake = this.#drain;
+    this.#drain = undefined;
+    wake?.();
+  }
+
+  end(): void {
+    // The client will send nothing more: answer what it asked, then close.
+    this.#clientEnded = true;
+    if (this.#phase === Phase.Head) {
+      if (this.#buffer !== undefined) this.#refuse(new BadRequestError(400, "connection closed inside a request head"));
+      else this.#linger();
+    } else if (this.#phase === Phase.Body) {
+      this.#body?.fail(new Error("client closed before sending the whole body"));
+      this.#closeAfter = true;
+    } else if (this.#phase === Phase.Linger) this.conn.end();
+    else this.#closeAfter = true;
+  }
+
+  close(): void {
+    this.#close();
+  }
+
+  #close(): void {
+    if (this.#phase === Phase.Closed) return;
+    this.#phase = Phase.Closed;
+    this.#buffer = undefined;
+    this.#body?.fail(new Error("client connection closed"));
+    this.#request?.clientGone();
+    this.drain();
+    this.#host.closed(this);
+  }
+}
+
+/** The answer when the handler throws (as Bun.serve's error handler answers in runtime/bun.ts). */
+function internalError(_error: unknown): Response {
+  return new Response("internal server error\n", { status: 500, headers: { "content-type": "text/plain; charset=utf-8" } });
+}

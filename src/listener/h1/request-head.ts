@@ -1,0 +1,121 @@
+/**
+ * Parses the head of a client's HTTP/1.x request (RFC 9112 §2–3, §6) for tenbin's own server.
+ * Strict where leniency lets a client smuggle a second request past the balancer: both
+ * Content-Length and Transfer-Encoding, conflicting lengths, folded lines, a bare CR or LF, and
+ * transfer codings other than chunked are refused, as HAProxy refuses them.
+ */
+import type { Framing } from "../../proxy/h1/body-decoder.ts";
+import { fieldName } from "../../proxy/h1/field-name.ts";
+
+/** A request the server refuses before any handler sees it; `status` is the answer (400, 431...). */
+export class BadRequestError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** A parsed request line and header block. */
+export interface RequestHead {
+  method: string;
+  /** The request target as sent (origin form `/path?q`, absolute form, or `*`). */
+  target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minor: number;
+  /** Header fields in arrival order, names lower-cased. */
+  fields: [string, string][];
+  /** Body framing: none, a Content-Length, or chunked. */
+  framing: Framing;
+  /** Whether the client keeps the connection open after the answer. */
+  keepAlive: boolean;
+  /** `Expect: 100-continue`: send the interim answer before reading the body. */
+  expectContinue: boolean;
+}
+
+/** Longest request head accepted by default (request line and headers), as HAProxy's default buffer. */
+export const MAX_REQUEST_HEAD = 16 * 1024;
+/** Most header fields accepted in one request (HAProxy's default is 101). */
+export const MAX_HEADER_FIELDS = 100;
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A request target: no controls, no spaces (raw UTF-8 in a path passes, as nginx lets it). */
+const TARGET = /^[^\0-\x20\x7f]+$/;
+const VERSION = /^HTTP\/1\.([01])$/;
+/** A bare CR or LF, or NUL, in a field value. */
+const INVALID_VALUE = /[\0\r\n]/;
+
+/** Parses `text`, the head without its final blank line. Throws `BadRequestError`. */
+export function parseRequestHead(text: string): RequestHead {
+  const lines = text.split("\r\n");
+  const requestLine = lines[0]!;
+  const sp1 = requestLine.indexOf(" ");
+  const sp2 = requestLine.lastIndexOf(" ");
+  if (sp1 <= 0 || sp2 <= sp1) throw new BadRequestError(400, "invalid request line");
+  const method = requestLine.slice(0, sp1);
+  const target = requestLine.slice(sp1 + 1, sp2);
+  const version = VERSION.exec(requestLine.slice(sp2 + 1));
+  if (version === null) {
+    if (/^HTTP\/\d(\.\d)?$/.test(requestLine.slice(sp2 + 1))) throw new BadRequestError(505, "HTTP version not supported");
+    throw new BadRequestError(400, "invalid request line");
+  }
+  if (!TOKEN.test(method)) throw new BadRequestError(400, "invalid method");
+  if (!TARGET.test(target)) throw new BadRequestError(400, "invalid request target");
+  if (method === "CONNECT") throw new BadRequestError(405, "CONNECT is not supported");
+  if (target === "*" ? method !== "OPTIONS" : target[0] !== "/" && !/^https?:\/\//i.test(target)) throw new BadRequestError(400, "invalid request target");
+  const minor = Number(version[1]);
+  if (lines.length - 1 > MAX_HEADER_FIELDS) throw new BadRequestError(431, `more than ${MAX_HEADER_FIELDS} header fields`);
+  const fields: [string, string][] = [];
+  let length: string | undefined;
+  let transferEncoding: string | undefined;
+  let connection = "";
+  let hosts = 0;
+  let expect: string | undefined;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(":");
+    if (colon <= 0) throw new BadRequestError(400, line.startsWith(" ") || line.startsWith("\t") ? "folded header line" : "invalid header line");
+    const name = fieldName(line.slice(0, colon));
+    if (name === undefined) throw new BadRequestError(400, "invalid header name");
+    const value = line.slice(colon + 1).trim();
+    if (INVALID_VALUE.test(value)) throw new BadRequestError(400, `invalid value of header "${name}"`);
+    switch (name) {
+      case "content-length":
+        if (!/^\d{1,15}$/.test(value) || (length !== undefined && length !== value)) throw new BadRequestError(400, "invalid Content-Length");
+        length = value;
+        break;
+      case "transfer-encoding":
+        transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
+        break;
+      case "connection":
+        connection += `${value.toLowerCase()},`;
+        break;
+      case "host":
+        hosts++;
+        break;
+      case "expect":
+        expect = value.toLowerCase();
+        break;
+    }
+    fields.push([name, value]);
+  }
+  if (hosts > 1 || (hosts === 0 && minor === 1)) throw new BadRequestError(400, hosts > 1 ? "more than one Host header" : "missing Host header");
+  let framing: Framing = { kind: "none" };
+  if (transferEncoding !== undefined) {
+    if (length !== undefined) throw new BadRequestError(400, "both Content-Length and Transfer-Encoding");
+    if (minor === 0) throw new BadRequestError(400, "Transfer-Encoding in an HTTP/1.0 request");
+    if (!/^\s*chunked\s*$/i.test(transferEncoding)) throw new BadRequestError(501, "transfer coding not supported");
+    framing = { kind: "chunked" };
+  } else if (length !== undefined) framing = { kind: "length", length: Number(length) };
+  if (expect !== undefined && expect !== "100-continue") throw new BadRequestError(417, "expectation not supported");
+  const closes = /(?:^|,)\s*close\s*,/.test(connection);
+  return {
+    method,
+    target,
+    minor,
+    fields,
+    framing,
+    keepAlive: minor === 1 ? !closes : /(?:^|,)\s*keep-alive\s*,/.test(connection) && !closes,
+    expectContinue: expect === "100-continue" && minor === 1 && framing.kind !== "none",
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * One request as tenbin's own HTTP/1.1 server hands it to the listener's handler: a `ProxyRequest`
+ * without the cost of a Web `Request` (its `Headers`, its signal and body stream are made only when
+ * read, and only the body and the signal ever are, on the rare paths).
+ */
+import { Buffer } from "node:buffer";
+import { HeaderList, type ProxyRequest } from "../../proxy/message.ts";
+
+/** Bytes of a request body queued before the connection stops reading from the client. */
+const BODY_HIGH_WATER = 64 * 1024;
+
+/** What a request body needs from its connection. */
+export interface BodySource {
+  /** Stop / restart reading from the client (the body's reader is slower than the client). */
+  pauseReading(): void;
+  resumeReading(): void;
+  /** The body is about to be read: the place to send `100 Continue`. */
+  bodyWanted(): void;
+}
+
+/** A request body arriving from the socket, read once: as a stream or as a whole. */
+export class RequestBody {
+  readonly #source: BodySource;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #ended = false;
+  #error: unknown = undefined;
+  #wake: (() => void) | undefined = undefined;
+  #paused = false;
+
+  constructor(source: BodySource) {
+    this.#source = source;
+  }
+
+  /** True once every byte of the body arrived. */
+  get complete(): boolean {
+    return this.#ended;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (chunk.byteLength === 0) return;
+    this.#queue.push(chunk);
+    this.#queued += chunk.byteLength;
+    if (this.#queued > BODY_HIGH_WATER && !this.#paused) {
+      this.#paused = true;
+      this.#source.pauseReading();
+    }
+    this.#wakeReader();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wakeReader();
+  }
+
+  /** The client went away or sent a broken body. */
+  fail(error: unknown): void {
+    if (this.#ended) return;
+    this.#error = error;
+    this.#wakeReader();
+  }
+
+  /** The next chunk, or undefined at the end; rejects when the body failed. */
+  async next(): Promise<Uint8Array | undefined> {
+    for (let turns = 0; ; turns++) {
+      const chunk = this.#queue.shift();
+      if (chunk !== undefined) {
+        this.#queued -= chunk.byteLength;
+        if (this.#paused && this.#queued <= BODY_HIGH_WATER / 2) {
+          this.#paused = false;
+          this.#source.resumeReading();
+        }
+        return chunk;
+      }
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#ended) return undefined;
+      if (turns === 0) this.#source.bodyWanted();
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  #wakeReader(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+/** A request of the own server; see the file comment. */
+export class H1Request implements ProxyRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: HeaderList;
+  /** This server writes `LightResponse`s itself. */
+  readonly takesLight = true;
+  readonly #body: RequestBody | undefined;
+  #stream: ReadableStream<Uint8Array> | undefined;
+  #controller: AbortController | undefined;
+  /** Set when the client left before the answer was sent (read by a signal made later). */
+  #gone = false;
+
+  constructor(method: string, url: string, headers: HeaderList, body: RequestBody | undefined) {
+    this.method = method;
+    this.url = url;
+    this.headers = headers;
+    this.#body = body;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    const source = this.#body;
+    if (source === undefined) return null;
+    this.#stream ??= new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const chunk = await source.next();
+          if (chunk === undefined) controller.close();
+          else controller.enqueue(chunk);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return this.#stream;
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#gone) this.#controller.abort(new DOMException("client went away", "AbortError"));
+    }
+    return this.#controller.signal;
+  }
+
+  /** The client went away before its answer was sent. */
+  clientGone(): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.#controller?.abort(new DOMException("client went away", "AbortError"));
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const source = this.#body;
+    if (source === undefined) return new ArrayBuffer(0);
+    // `body` is read to learn whether there is one (the forwarder does): an untouched stream is fine.
+    if (this.#stream?.locked) throw new TypeError("Body already used");
+    const chunks: Uint8Array[] = [];
+    for (let chunk = await source.next(); chunk !== undefined; chunk = await source.next()) chunks.push(chunk);
+    const whole = Buffer.concat(chunks);
+    return whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Writes a `Response` to an HTTP/1.x client: status line, headers and the body with framing of
+ * the server's choosing (RFC 9112 §6): Content-Length when the length is known (also for a
+ * streamed body that declares one, which Bun.serve drops, oven-sh/bun#10507), chunked for an
+ * HTTP/1.1 client otherwise, and until close for an HTTP/1.0 one. A body whose bytes are at hand
+ * (`wholeBodyOf`) goes out with its head in one write, without touching the body stream.
+ */
+import { Buffer } from "node:buffer";
+import { type ProxyResponse, wholeBodyOf } from "../../proxy/message.ts";
+
+/** The connection side the writer needs. */
+export interface ResponseSink {
+  /** False when bytes are left queued: wait for `drained()` before writing more. */
+  write(bytes: Uint8Array): boolean;
+  /** Resolves when the queue is empty again, or the client is gone. */
+  drained(): Promise<void>;
+  /** True once the client is gone: the rest of a streamed body is not wanted. */
+  readonly closed: boolean;
+}
+
+/**
+ * What the connection does after an answer: carry the next request, close cleanly, or cut the
+ * connection (a body that broke off must not look complete to the client).
+ */
+export type AnswerEnd = "keep" | "close" | "abort";
+
+/** What the writer needs to know of the request being answered. */
+export interface AnswerFacts {
+  /** A HEAD request: headers only. */
+  head: boolean;
+  /** The client's HTTP minor version (0 or 1). */
+  minor: number;
+  /** Whether the connection stays open after this answer (the client's wish and the server's). */
+  keepAlive: boolean;
+}
+
+/** Framing and connection headers the writer sets itself. */
+const OWN = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
+/** Above this, head and body go as two writes instead of being copied into one. */
+const COPY_BELOW = 64 * 1024;
+const CHUNK_END = Buffer.from("\r\n");
+const LAST_CHUNK = Buffer.from("0\r\n\r\n");
+
+const REASONS: Record<number, string> = {
+  100: "Continue", 101: "Switching Protocols", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
+  206: "Partial Content", 301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified",
+  307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+  404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 410: "Gone",
+  411: "Length Required", 413: "Content Too Large", 414: "URI Too Long", 415: "Unsupported Media Type",
+  417: "Expectation Failed", 421: "Misdirected Request", 422: "Unprocessable Content", 429: "Too Many Requests",
+  431: "Request Header Fields Too Large", 499: "Client Closed Request", 500: "Internal Server Error",
+  501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
+};
+
+/** The reason phrase of `status` (the registered one, or empty). */
+export function reasonOf(status: number): string {
+  return REASONS[status] ?? "";
+}
+
+let dateSecond = -1;
+let dateText = "";
+
+/** The Date header value, made once a second. */
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
+/** Writes `res`; returns (at once when nothing had to wait) what the connection does next. */
+export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: AnswerFacts): AnswerEnd | Promise<AnswerEnd> {
+  const status = res.status;
+  let head = `HTTP/1.1 ${status} ${res.statusText || reasonOf(status)}\r\n`;
+  let declared: string | null = null;
+  let dated = false;
+  res.headers.forEach((value, name) => {
+    if (OWN.has(name)) {
+      if (name === "content-length") declared = value;
+      return;
+    }
+    if (name === "date") dated = true;
+    head += `${name}: ${value}\r\n`;
+  });
+  if (!dated) head += `date: ${httpDate()}\r\n`;
+  const bodyless = status < 200 || status === 204 || status === 304;
+  const whole = wholeBodyOf(res);
+  const stream = whole === undefined && !bodyless ? res.body : null;
+  let keepAlive = facts.keepAlive;
+  let length: number | undefined;
+  if (whole !== undefined) length = whole.byteLength;
+  else if (stream === null) length = 0;
+  else if (declared !== null && /^\d{1,15}$/.test(declared)) length = Number(declared);
+  // The answer to HEAD has no body but tells the length of the one GET would get.
+  const headLength = facts.head && declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : length;
+  // Without a length an HTTP/1.0 client learns the end from the close.
+  const chunked = length === undefined && facts.minor === 1;
+  if (length === undefined && !chunked) keepAlive = false;
+  if (!bodyless) {
+    if (headLength !== undefined) head += `content-length: ${headLength}\r\n`;
+    else if (chunked) head += "transfer-encoding: chunked\r\n";
+  }
+  if (!keepAlive) head += "connection: close\r\n";
+  else if (facts.minor === 0) head += "connection: keep-alive\r\n";
+  head += "\r\n";
+  if (facts.head || bodyless || length === 0) {
+    stream?.cancel().catch(() => {});
+    sink.write(Buffer.from(head, "latin1"));
+    return keepAlive ? "keep" : "close";
+  }
+  if (whole !== undefined) {
+    if (whole.byteLength < COPY_BELOW) {
+      const out = Buffer.allocUnsafe(head.length + whole.byteLength);
+      out.write(head, 0, "latin1");
+      out.set(whole, head.length);
+      sink.write(out);
+    } else {
+      sink.write(Buffer.from(head, "latin1"));
+      sink.write(whole);
+    }
+    return keepAlive ? "keep" : "close";
+  }
+  sink.write(Buffer.from(head, "latin1"));
+  return pipeBody(sink, stream!, length, chunked).then((ok) => (!ok ? "abort" : keepAlive ? "keep" : "close"));
+}
+
+/** Sends a streamed body; false when it broke off or did not match its declared length. */
+async function pipeBody(sink: ResponseSink, body: ReadableStream<Uint8Array>, length: number | undefined, chunked: boolean): Promise<boolean> {
+  const reader = body.getReader();
+  let sent = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (value.byteLength === 0) continue;
+      sent += value.byteLength;
+      if (sink.closed || (length !== undefined && sent > length)) {
+        reader.cancel().catch(() => {});
+        return false;
+      }
+      const ready = chunked
+        ? sink.write(Buffer.concat([Buffer.from(`${value.byteLength.toString(16)}\r\n`, "latin1"), value, CHUNK_END]))
+        : sink.write(value);
+      if (!ready) await sink.drained();
+    }
+  } catch {
+    return false;
+  } finally {
+    reader.releaseLock();
+  }
+  if (chunked) sink.write(LAST_CHUNK);
+  return length === undefined || sent === length;
+}
