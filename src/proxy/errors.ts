@@ -21,7 +21,10 @@ export function errorResponse(status: number, requestId: string): Response {
   const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8", "x-request-id": requestId, "cache-control": "no-store" };
   // The rest of a refused body would only be read to be thrown away: close instead.
   if (status === 413) headers.connection = "close";
-  return new Response(`${text}\nrequest id: ${requestId}\n`, { status, headers });
+  const body = `${text}\nrequest id: ${requestId}\n`;
+  // Declared, so a server that writes answers itself frames it with a length (the text is ASCII).
+  headers["content-length"] = String(body.length);
+  return new Response(body, { status, headers });
 }
 
 /** A pool's configured sorry page (static body). */
@@ -40,6 +43,7 @@ export function sorryResponse(page: SorryPage, requestId: string): Response {
       "x-request-id": requestId,
       "cache-control": "no-store",
       "retry-after": "5",
+      "content-length": String(page.body.byteLength),
     },
   });
 }

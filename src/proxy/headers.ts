@@ -4,8 +4,10 @@
  * claim another address.
  */
 import type { HeaderMap } from "../runtime/types.ts";
+import { copyHeaders, HeaderList } from "./message.ts";
 
 const HOP_BY_HOP = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection"];
+const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
 /** Facts about one exchange that end up in forwarding headers. */
 export interface ForwardFacts {
@@ -26,13 +28,20 @@ export interface ForwardFacts {
  */
 export function stripHopByHop(headers: HeaderMap): void {
   const connection = headers.get("connection");
+  if (headers instanceof HeaderList) {
+    // One pass over the list instead of one per name.
+    headers.deleteAll(connection ? new Set([...HOP_BY_HOP, ...connectionTokens(connection)]) : HOP_BY_HOP_SET);
+    return;
+  }
   if (connection) {
-    for (const token of connection.split(",")) {
-      const name = token.trim().toLowerCase();
-      if (name && name !== "host") headers.delete(name);
-    }
+    for (const name of connectionTokens(connection)) headers.delete(name);
   }
   for (const name of HOP_BY_HOP) headers.delete(name);
+}
+
+/** The header names a `Connection` value lists, lower-cased, Host excepted. */
+function connectionTokens(connection: string): string[] {
+  return connection.split(",").map((token) => token.trim().toLowerCase()).filter((name) => name !== "" && name !== "host");
 }
 
 /** `text` without double quotes and backslashes, to sit in a quoted string; no regex for the usual host without either. */
@@ -128,12 +137,4 @@ export function downstreamResponseHeaders(upstream: Headers): Headers {
   const headers = new Headers(upstream);
   stripHopByHop(headers);
   return headers;
-}
-
-/** A Web `Headers` copy of `headers`. */
-export function copyHeaders(headers: HeaderMap): Headers {
-  if (headers instanceof Headers) return new Headers(headers);
-  const copy = new Headers();
-  headers.forEach((value, name) => copy.append(name, value));
-  return copy;
 }

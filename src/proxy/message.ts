@@ -5,7 +5,6 @@
  * and its `Headers` costs more per request than the rest of the front end together (bench/).
  */
 import type { HeaderMap, ProxyResponse } from "../runtime/types.ts";
-import { copyHeaders } from "./headers.ts";
 
 export type { HeaderMap, ProxyRequest, ProxyResponse } from "../runtime/types.ts";
 
@@ -57,6 +56,14 @@ export class HeaderList implements HeaderMap {
   forEach(fn: (value: string, name: string) => void): void {
     for (const field of this.#fields) fn(field[1], field[0]);
   }
+
+  /** Removes every field whose (lower-case) name is in `names`, in one pass. */
+  deleteAll(names: ReadonlySet<string>): void {
+    const fields = this.#fields;
+    let to = 0;
+    for (const field of fields) if (!names.has(field[0])) fields[to++] = field;
+    fields.length = to;
+  }
 }
 
 /**
@@ -103,6 +110,14 @@ export class LightResponse implements ProxyResponse {
 /** True for a header set with `forEach` and `get` (Web `Headers` or a `HeaderList`), not a plain record or pair list. */
 export function isHeaderMap(headers: object): headers is HeaderMap {
   return typeof (headers as Partial<HeaderMap>).forEach === "function" && typeof (headers as Partial<HeaderMap>).get === "function";
+}
+
+/** A Web `Headers` copy of `headers`. */
+export function copyHeaders(headers: HeaderMap): Headers {
+  if (headers instanceof Headers) return new Headers(headers);
+  const copy = new Headers();
+  headers.forEach((value, name) => copy.append(name, value));
+  return copy;
 }
 
 /** `headers` as Web `Headers` (for a consumer that needs the Web type, such as fetch): itself when it is one, else a copy. */

@@ -204,8 +204,14 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     const hasBody = head.framing.kind !== "none" && !(head.framing.kind === "length" && head.framing.length === 0);
     const body = hasBody ? new RequestBody(this) : undefined;
     this.#body = body;
-    const host = fields.get("host") ?? "";
-    const url = head.target[0] === "/" ? `${this.#host.scheme}://${host}${head.target}` : head.target === "*" ? `${this.#host.scheme}://${host}/*` : head.target;
+    const target = head.target;
+    let host = fields.get("host") ?? "";
+    if (target[0] !== "/" && target !== "*") {
+      // Absolute form: the target's authority is the host, whatever Host says (RFC 9112 §3.2.2).
+      const authority = /^https?:\/\/([^/?#]*)/i.exec(target)?.[1] ?? "";
+      if (authority !== host) fields.set("host", (host = authority));
+    }
+    const url = target[0] === "/" ? `${this.#host.scheme}://${host}${target}` : target === "*" ? `${this.#host.scheme}://${host}/*` : target;
     const request = new H1Request(head.method, url, fields, body);
     this.#request = request;
     this.#phase = hasBody ? Phase.Body : Phase.Answer;
