@@ -170,21 +170,19 @@ export class ClientConnection implements TcpEvents, ResponseSink {
           this.#finish("close");
           return;
         }
+        // Empty lines before a request are ignored (RFC 9112 §2.2).
+        while (at + 1 < buf.length && buf[at] === 13 && buf[at + 1] === 10) at += 2;
         const end = buf.indexOf(CRLFCRLF, at);
         const limit = this.#host.maxHeadBytes;
         if (end < 0 ? buf.length - at > limit : end - at > limit) throw new BadRequestError(431, "request head too large");
         if (end < 0) {
-          // Empty lines before a request are ignored (RFC 9112 §2.2).
-          while (at + 1 < buf.length && buf[at] === 13 && buf[at + 1] === 10) at += 2;
           if (at < buf.length) {
             this.#buffer = buf.subarray(at);
             this.#headSince ??= performance.now();
           }
           return;
         }
-        let start = at;
-        while (start < end && buf[start] === 13 && buf[start + 1] === 10) start += 2;
-        const head = parseRequestHead(buf.toString("latin1", start, end));
+        const head = parseRequestHead(buf.toString("latin1", at, end));
         at = end + 4;
         this.#headSince = undefined;
         this.#start(head);
@@ -205,7 +203,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     const body = hasBody ? new RequestBody(this) : undefined;
     this.#body = body;
     const target = head.target;
-    let host = fields.get("host") ?? "";
+    let host = fields.get("host") ?? this.#localAuthority();
     if (target[0] !== "/" && target !== "*") {
       // Absolute form: the target's authority is the host, whatever Host says (RFC 9112 §3.2.2).
       const authority = /^https?:\/\/([^/?#]*)/i.exec(target)?.[1] ?? "";
@@ -225,6 +223,12 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     }
     if (!(answer instanceof Promise)) this.#answer(answer);
     else answer.then((res) => this.#answer(res), (error: unknown) => this.#answer(internalError(error)));
+  }
+
+  /** The address the client reached, for a request without Host (HTTP/1.0). */
+  #localAuthority(): string {
+    const { localAddress, localPort } = this.conn;
+    return localAddress.includes(":") ? `[${localAddress}]:${localPort}` : `${localAddress}:${localPort}`;
   }
 
   #bodyEnded(): void {
@@ -379,11 +383,14 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     if (this.#phase === Phase.Head) {
       if (this.#buffer !== undefined) this.#refuse(new BadRequestError(400, "connection closed inside a request head"));
       else this.#linger();
-    } else if (this.#phase === Phase.Body) {
-      this.#body?.fail(new Error("client closed before sending the whole body"));
-      this.#closeAfter = true;
     } else if (this.#phase === Phase.Linger) this.conn.end();
-    else this.#closeAfter = true;
+    else {
+      // A client that closes its side while it waits has given up, as Bun.serve and nginx take it
+      // (HAProxy's `abortonclose`): the upstream request is cancelled, and nothing more is read.
+      this.#body?.fail(new Error("client closed before sending the whole body"));
+      this.#request?.clientGone();
+      this.#closeAfter = true;
+    }
   }
 
   close(): void {

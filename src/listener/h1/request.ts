@@ -55,7 +55,7 @@ export class RequestBody {
 
   /** The client went away or sent a broken body. */
   fail(error: unknown): void {
-    if (this.#ended) return;
+    if (this.#ended || this.#error !== undefined) return; // the first cause is the one to report
     this.#error = error;
     this.#wakeReader();
   }

@@ -89,11 +89,11 @@ export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: Ans
   if (!dated) head += `date: ${httpDate()}\r\n`;
   const bodyless = status < 200 || status === 204 || status === 304;
   const whole = wholeBodyOf(res);
-  const stream = whole === undefined && !bodyless ? res.body : null;
+  const stream = whole === undefined ? res.body : null;
   let keepAlive = facts.keepAlive;
   let length: number | undefined;
   if (whole !== undefined) length = whole.byteLength;
-  else if (stream === null) length = 0;
+  else if (stream === null || bodyless) length = 0;
   else if (declared !== null && /^\d{1,15}$/.test(declared)) length = Number(declared);
   // The answer to HEAD has no body but tells the length of the one GET would get.
   const headLength = facts.head && declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : length;
