@@ -143,8 +143,9 @@ async function measure(cell: Cell, options: LoadOptions, pass: Pass, run: number
   const { scenario, connections, peer } = cell;
   const { workers } = pass;
   const base = { scenario: scenario.name, connections, workers, peer: peer.name };
-  const builder = scenario.configs[peer.name];
+  const builder = scenario.configs[peer.configAs ?? peer.name];
   if (builder === undefined) return { ...base, ...EMPTY, outcome: "skipped", note: "not supported by this scenario" };
+  if (peer.engine !== undefined && scenario.tcp) return { ...base, ...EMPTY, outcome: "skipped", note: "TCP: no HTTP engine" };
   const https = scenario.scheme === "https";
   if (https && typeof pass.tls === "string") return { ...base, ...EMPTY, outcome: "skipped", note: pass.tls };
   const dir = join(options.workDir, `${scenario.name}-w${workers}-${connections}-${peer.name}-${run}`);
@@ -152,7 +153,7 @@ async function measure(cell: Cell, options: LoadOptions, pass: Pass, run: number
   const listen = { host: HOST, port: await freePort(HOST) };
   const config = join(dir, peer.configFile);
   const tls = https && typeof pass.tls !== "string" ? pass.tls : undefined;
-  writeFileSync(config, builder({ listen, backends: pass.backends.addresses, workDir: dir, workers, tls }));
+  writeFileSync(config, builder({ listen, backends: pass.backends.addresses, workDir: dir, workers, tls, engine: peer.engine }));
   const logBase = join(dir, peer.name);
   const child = spawnLogged(pinned(pass.plan.balancer, peer.command(cell.binary, config, dir)), peer.env(dir, workers), logBase);
   try {

@@ -2,7 +2,7 @@
  * `npm run bench` (= `bun bench/run.ts`): micro benchmarks, then the macro benchmark of bench/load.ts;
  * prints one markdown table and writes bench/results.md with the machine, versions and command.
  *
- *   bun bench/run.ts [--scenario l7-1k,l7-100k] [--peers tenbin,haproxy,nginx,caddy]
+ *   bun bench/run.ts [--scenario l7-1k,l7-100k] [--peers tenbin,tenbin-own,haproxy,nginx,caddy]
  *                    [--connections 50,200] [--workers 1,2]
  *                    [--no-micro] [--no-macro] [--no-direct] [--no-idle] [--no-startup]
  *   env: BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_ROUNDS (1), BENCH_CONNECTIONS (50,200),
@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { release, totalmem } from "node:os";
 import { join } from "node:path";
 import { buildBinary } from "../build.ts";
-import { PEERS } from "./configs/peers.ts";
+import { PEERS, type PeerSpec } from "./configs/peers.ts";
 import { DEFAULT_SCENARIOS, SCENARIOS } from "./configs/scenarios.ts";
 import { type CpuPlan, sharedCores } from "./cpu-plan.ts";
 import type { PeerName } from "./configs/types.ts";
@@ -235,14 +235,15 @@ async function main(): Promise<void> {
   const settings = `wrk ${duration} per cell after a ${warmup} warm-up, ${rounds} round(s) (median by req/s), connections ${options.connections.join(" and ")}, balancer workers ${options.workers.join(" and ")}.`;
   if (options.macro) {
     const peers = PEERS.filter((p) => options.peers.includes(p.name));
-    const tenbinMissing = peers.some((p) => p.name === "tenbin") ? await ensureTenbin() : undefined;
+    const isTenbin = (p: PeerSpec) => p.name === "tenbin" || p.configAs === "tenbin";
+    const tenbinMissing = peers.some(isTenbin) ? await ensureTenbin() : undefined;
     const workDir = join(ROOT, "bench", ".work");
     rmSync(workDir, { recursive: true, force: true });
     mkdirSync(workDir, { recursive: true });
     load = await runLoadBench({
       root: ROOT,
       scenarios: SCENARIOS.filter((s) => options.scenarios.includes(s.name)),
-      peers: tenbinMissing === undefined ? peers : peers.map((p) => (p.name === "tenbin" ? { ...p, find: () => undefined } : p)),
+      peers: tenbinMissing === undefined ? peers : peers.map((p) => (isTenbin(p) ? { ...p, find: () => undefined } : p)),
       connections: options.connections,
       workers: options.workers,
       duration,
@@ -252,7 +253,7 @@ async function main(): Promise<void> {
       direct: options.direct,
       backend: process.env.BENCH_BACKEND === "bun" ? "bun" : "auto",
       log: (line) => console.error(line),
-      ...(tenbinMissing === undefined ? {} : { unavailable: { tenbin: tenbinMissing } }),
+      ...(tenbinMissing === undefined ? {} : { unavailable: { tenbin: tenbinMissing, "tenbin-own": tenbinMissing } }),
     });
     table = renderTable(load.measurements);
     console.log(`\n${settings}\n${planNotes(load.cpuPlans).join("\n")}\n\n${table}\n`);

@@ -54,7 +54,7 @@ admin: { listen: 127.0.0.1:0 }
 ${tenbinWorkers(ctx)}listeners:
   - name: web
     listen: ${listen.host}:${listen.port}
-${tls ? `    tls: ${tls}\n` : ""}    routes:
+${tls ? `    tls: ${tls}\n` : ""}${ctx.engine ? `    engine: ${ctx.engine}\n` : ""}    routes:
       - { name: api, match: { host: ${MISSED_HOST} }, pool: other }
 ${MISSED_PREFIXES.map((p) => `      - { name: ${p.slice(1, -1)}, match: { path: ${p} }, pool: other }`).join("\n")}
       - { name: versioned, match: { path: { regex: "${MISSED_REGEX}" } }, pool: other }

@@ -28,6 +28,10 @@ export interface PeerSpec {
    * for a peer whose further processes bind after the first answers. Absent: answering is enough.
    */
   allServing?(log: string, workers: number): boolean;
+  /** Run with another peer's generated configs (`tenbin-own` is tenbin's binary and configs)... */
+  configAs?: PeerName;
+  /** ...with this listener `engine` (ConfigContext.engine). */
+  engine?: string;
 }
 
 // Daemons live in sbin, which a non-login PATH may lack.
@@ -40,16 +44,33 @@ export function findProgram(name: string): string | undefined {
   return Bun.which(name, { PATH: SEARCH_PATH }) ?? undefined;
 }
 
+/** dist/tenbin under `root`, when it was built. */
+function tenbinBinary(root: string): string | undefined {
+  const binary = join(root, "dist", "tenbin");
+  return existsSync(binary) ? binary : undefined;
+}
+
 /** The peers in report order; HAProxy is the reference the others are compared with. */
 export const PEERS: readonly PeerSpec[] = [
   {
     name: "tenbin",
     title: "tenbin",
     configFile: "tenbin.yaml",
-    find: (root) => {
-      const binary = join(root, "dist", "tenbin");
-      return existsSync(binary) ? binary : undefined;
-    },
+    find: (root) => tenbinBinary(root),
+    versionArgs: ["version"],
+    versionPattern: /tenbin\s+(\S+)/,
+    command: (binary, config) => [binary, "run", "-c", config],
+    env: () => ({}),
+    // The primary serves first; each further worker logs "worker N ready" once its listeners are bound.
+    allServing: (log, workers) => (log.match(/worker \d+ ready/g) ?? []).length >= workers - 1,
+  },
+  {
+    name: "tenbin-own",
+    engine: "tenbin",
+    configAs: "tenbin",
+    title: "tenbin (engine: tenbin)",
+    configFile: "tenbin.yaml",
+    find: (root) => tenbinBinary(root),
     versionArgs: ["version"],
     versionPattern: /tenbin\s+(\S+)/,
     command: (binary, config) => [binary, "run", "-c", config],

@@ -57,6 +57,7 @@ export const SCENARIOS: readonly Scenario[] = [
     path: "/1k",
     bodyBytes: 1024,
     configs: l4TcpConfigs,
+    tcp: true,
   },
   {
     name: "l4-100k",
@@ -65,6 +66,7 @@ export const SCENARIOS: readonly Scenario[] = [
     path: "/100k",
     bodyBytes: 100 * 1024,
     configs: l4TcpConfigs,
+    tcp: true,
   },
 ];
 

@@ -7,7 +7,7 @@ export interface HostPort {
 }
 
 /** The balancers the macro benchmark compares. */
-export type PeerName = "tenbin" | "haproxy" | "nginx" | "caddy";
+export type PeerName = "tenbin" | "tenbin-own" | "haproxy" | "nginx" | "caddy";
 
 /** Everything a config needs to know about one run. */
 export interface ConfigContext {
@@ -61,4 +61,6 @@ export interface Scenario {
   /** What the report should say about the scenario: what a peer cannot do alike, what the client does. */
   note?: string;
   configs: PeerConfigs;
+  /** The balancers pass TCP: a listener `engine` (the `tenbin-own` peer) does not apply. */
+  tcp?: boolean;
 }
