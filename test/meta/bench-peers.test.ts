@@ -54,7 +54,7 @@ async function startPeer(peer: PeerSpec, s: Scenario, workers: number, backends:
   const dir = mkdtempSync(join(work, `${s.name}-${peer.name}-`));
   const listen = { host: "127.0.0.1", port: await freePort("127.0.0.1") };
   const config = join(dir, peer.configFile);
-  writeFileSync(config, s.configs[peer.name]!({ listen, backends: backends.addresses, workDir: dir, workers, tls: s.scheme === "https" ? tls : undefined }));
+  writeFileSync(config, s.configs[peer.configAs ?? peer.name]!({ listen, backends: backends.addresses, workDir: dir, workers, tls: s.scheme === "https" ? tls : undefined, engine: peer.engine }));
   const binary = peer.name === "tenbin" ? BUN : (peer.find(ROOT) as string);
   const cmd = peer.command(binary, config, dir);
   const logBase = join(dir, peer.name);
