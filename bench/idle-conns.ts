@@ -3,7 +3,7 @@
  * `connections` keep-alive client connections to it, sends one request on each (so every connection
  * has been through the whole proxy path once), keeps them idle, and reads tenbin's VmRSS.
  *
- *   bun bench/idle-conns.ts [--connections 10000]
+ *   bun bench/idle-conns.ts [--connections 10000] [--engine tenbin]
  *
  * tenbin runs under `ulimit -n` raised to its hard limit (it needs one descriptor per client plus its
  * upstream sockets). The harness itself needs as many; Bun raises its own soft limit at start.
@@ -112,6 +112,8 @@ export interface IdleConnsOptions {
   /** argv that starts tenbin, before `run -c FILE` (tests use `bun src/main.ts`). */
   command?: string[];
   connections?: number;
+  /** The listener's `engine` (default: tenbin's default). */
+  engine?: string | undefined;
   /** How long the clients idle before RSS is read (3 s: timers, GC and the allocator settle). */
   settleMs?: number;
   log?: (line: string) => void;
@@ -129,7 +131,7 @@ export async function runIdleConnsBench(options: IdleConnsOptions): Promise<Idle
     `# bench/idle-conns.ts
 shutdown_timeout: 1s
 listeners:
-  - { name: web, listen: ${HOST}:${port}, idle_timeout: 255s, routes: [{ pool: app }] }
+  - { name: web, listen: ${HOST}:${port}, idle_timeout: 255s, ${options.engine ? `engine: ${options.engine}, ` : ""}routes: [{ pool: app }] }
 pools:
   app: { servers: [{ url: "http://${HOST}:${backend.port}" }] }
 `,
@@ -194,6 +196,8 @@ if (import.meta.main) {
     console.error(`Invalid connection count "${args[at + 1]}"`);
     process.exit(2);
   }
-  const result = await runIdleConnsBench({ root: join(import.meta.dir, ".."), connections, log: (l) => console.error(l) });
+  const engineAt = args.indexOf("--engine");
+  const engine = engineAt >= 0 ? args[engineAt + 1] : undefined;
+  const result = await runIdleConnsBench({ root: join(import.meta.dir, ".."), connections, engine, log: (l) => console.error(l) });
   console.log(renderIdleConns(result));
 }

@@ -61,7 +61,8 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   #since: number;
   #request: H1Request | undefined;
   #body: RequestBody | undefined;
-  readonly #decoder: BodyDecoder;
+  /** Made for the first request with a body: most keep-alive connections never carry one, and 10,000 idle ones should stay small. */
+  #decoder: BodyDecoder | undefined;
   #head: RequestHead | undefined;
   #continueSent = false;
   /** When the first byte of a head still incomplete arrived (the head time limit runs from it). */
@@ -84,10 +85,6 @@ export class ClientConnection implements TcpEvents, ResponseSink {
       this.#proxyBytes = Buffer.alloc(0);
       this.#headSince = this.#since;
     }
-    this.#decoder = new BodyDecoder(
-      { body: (chunk) => this.#body?.push(chunk), end: () => this.#bodyEnded() },
-      (message) => new BadRequestError(400, message),
-    );
   }
 
   /** True between requests (nothing read of the next one, nothing being answered). */
@@ -154,8 +151,8 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     while (at < buf.length) {
       try {
         if (this.#phase === Phase.Body) {
-          const stop = this.#decoder.decode(buf, at);
-          if (stop < buf.length && !this.#decoder.done) {
+          const stop = this.#decoder!.decode(buf, at);
+          if (stop < buf.length && !this.#decoder!.done) {
             this.#buffer = buf.subarray(stop);
             return;
           }
@@ -214,7 +211,13 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     this.#request = request;
     this.#phase = hasBody ? Phase.Body : Phase.Answer;
     this.#since = performance.now();
-    if (hasBody) this.#decoder.start(head.framing);
+    if (hasBody) {
+      this.#decoder ??= new BodyDecoder(
+        { body: (chunk) => this.#body?.push(chunk), end: () => this.#bodyEnded() },
+        (message) => new BadRequestError(400, message),
+      );
+      this.#decoder.start(head.framing);
+    }
     let answer: ProxyResponse | Promise<ProxyResponse>;
     try {
       answer = this.#host.handler(request, this.#client);
