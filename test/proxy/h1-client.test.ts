@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { H1Client, type H1ClientOptions } from "../../src/proxy/h1/client.ts";
+import { LightResponse } from "../../src/proxy/message.ts";
 import { classifyFailure } from "../../src/proxy/outcome.ts";
 import { LightAbort } from "../../src/util/abort.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
@@ -449,6 +450,19 @@ describe("streamed answers", () => {
     for (let r = await within(reader.read(), 2000, "the rest"); !r.done; r = await within(reader.read(), 2000, "the rest")) rest += dec(r.value);
     expect(rest).toBe("x".repeat(35));
     expect(b.conns).toHaveLength(1);
+  });
+
+  test("a light answer is read whole up to 1 MB whatever bufferLimit says (the own server writes it itself)", async () => {
+    const b = await backend((req, conn) => {
+      const size = req.target === "/1m" ? 1024 * 1024 - 100 : 1024 * 1024 + 1;
+      conn.send(`HTTP/1.1 200 OK\r\ncontent-length: ${size}\r\n\r\n${"y".repeat(size)}`);
+    });
+    const c = client({ bufferLimit: 16 * 1024 });
+    const whole = await within(c.fetch(`${b.origin}/1m`, { light: true }), 2000, "the answer");
+    expect(whole instanceof LightResponse ? whole.whole?.byteLength : "not light").toBe(1024 * 1024 - 100);
+    const streamed = await within(c.fetch(`${b.origin}/over`, { light: true }), 2000, "the answer");
+    expect(streamed instanceof LightResponse ? [streamed.whole, streamed.body !== null] : "not light").toEqual([undefined, true]);
+    await streamed.body!.cancel();
   });
 
   test("a long answer nobody reads pauses the server (backpressure), then arrives whole", async () => {

@@ -11,6 +11,11 @@ import { BadResponseError, type ResponseHead, ResponseParser } from "./response-
 import { HeaderList, LightResponse, withWholeBody } from "../message.ts";
 import type { ProxyResponse } from "../../runtime/types.ts";
 
+/**
+ * Answers read whole for a `LightResponse` (tenbin's own server writes them itself, in one or two
+ * writes; the runtime's limit, `bufferLimit`, is about how Bun.serve sends late answers).
+ */
+const LIGHT_BUFFER_LIMIT = 1024 * 1024;
 /** Bytes queued in a response stream before the socket is paused. */
 const STREAM_HIGH_WATER = 64 * 1024;
 
@@ -47,6 +52,8 @@ export class UpstreamConnection implements TcpEvents {
   closed = false;
   readonly #owner: ConnectionOwner;
   readonly #bufferLimit: number;
+  /** The limit of the current exchange: `bufferLimit`, or `LIGHT_BUFFER_LIMIT` for a light answer. */
+  #limit: number;
   readonly #parser: ResponseParser;
   #cb: ExchangeCallbacks | undefined;
   #head: ResponseHead | undefined;
@@ -72,6 +79,7 @@ export class UpstreamConnection implements TcpEvents {
   constructor(owner: ConnectionOwner, bufferLimit: number) {
     this.#owner = owner;
     this.#bufferLimit = bufferLimit;
+    this.#limit = bufferLimit;
     this.#parser = new ResponseParser({
       head: (head) => this.#onHead(head),
       body: (chunk) => this.#onBody(chunk),
@@ -91,6 +99,7 @@ export class UpstreamConnection implements TcpEvents {
   begin(cb: ExchangeCallbacks, noBody: boolean, bodyIdleMs?: number, light = false): number {
     this.#cb = cb;
     this.#light = light;
+    this.#limit = light ? Math.max(this.#bufferLimit, LIGHT_BUFFER_LIMIT) : this.#bufferLimit;
     this.#bodyIdleMs = bodyIdleMs;
     this.#head = undefined;
     this.#chunks = [];
@@ -181,7 +190,7 @@ export class UpstreamConnection implements TcpEvents {
     this.#head = head;
     if (head.idleTimeoutMs !== undefined) this.serverIdleMs = Math.max(0, head.idleTimeoutMs - 1000);
     const framing = head.framing;
-    if (framing.kind === "length" && framing.length + head.bytes > this.#bufferLimit) this.#startStream();
+    if (framing.kind === "length" && framing.length + head.bytes > this.#limit) this.#startStream();
   }
 
   #onBody(chunk: Uint8Array): void {
@@ -202,7 +211,7 @@ export class UpstreamConnection implements TcpEvents {
     }
     this.#chunks.push(chunk);
     this.#size += chunk.byteLength;
-    if (this.#size > this.#bufferLimit) this.#startStream();
+    if (this.#size > this.#limit) this.#startStream();
   }
 
   #onEnd(): void {
