@@ -9,6 +9,7 @@ import { AdminPlane } from "./admin/plane.ts";
 import type { ReloadResult } from "./admin/reloader.ts";
 import type { WorkerStatusJson } from "./admin/status.ts";
 import { createHttpHandler, type ListenerSnapshot } from "./listener/http.ts";
+import { UpgradeTunnels } from "./proxy/upgrade-tunnel.ts";
 import { bindL4Listener, type L4Snapshot, type L4Stats, l4StatsOf } from "./listener/l4.ts";
 import { proxyHeaderTrust, serveHttpBehindProxyHeader } from "./listener/proxy-front.ts";
 import { serveH1 } from "./listener/h1/server.ts";
@@ -270,7 +271,9 @@ export class Tenbin {
   async #bind(listener: ListenerConfig, tls: ListenerTls | undefined, port = listener.listen.port): Promise<HttpServer> {
     const name = listener.name;
     // A listener new in a reload takes requests before the swap: it reads the generation being built.
-    const handler = createHttpHandler(() => (this.#generation?.listeners.get(name) ?? this.#pending?.listeners.get(name))!, this.#forwarder, tls ? "https" : "http", this.#websockets);
+    // tenbin's own server tunnels WebSocket upgrades itself (the runtime's has its upgrader).
+    const tunnels = listener.engine === "tenbin" ? new UpgradeTunnels(this.#deps.runtime.connectTcp, this.#deps.logger) : undefined;
+    const handler = createHttpHandler(() => (this.#generation?.listeners.get(name) ?? this.#pending?.listeners.get(name))!, this.#forwarder, tls ? "https" : "http", this.#websockets, tunnels);
     const options: HttpServeOptions = {
       hostname: listener.listen.host,
       port,

@@ -44,40 +44,28 @@ export function findProgram(name: string): string | undefined {
   return Bun.which(name, { PATH: SEARCH_PATH }) ?? undefined;
 }
 
-/** dist/tenbin under `root`, when it was built. */
-function tenbinBinary(root: string): string | undefined {
-  const binary = join(root, "dist", "tenbin");
-  return existsSync(binary) ? binary : undefined;
-}
+/** tenbin with its default engine. */
+const TENBIN: PeerSpec = {
+  name: "tenbin",
+  title: "tenbin",
+  configFile: "tenbin.yaml",
+  find: (root) => {
+    const binary = join(root, "dist", "tenbin");
+    return existsSync(binary) ? binary : undefined;
+  },
+  versionArgs: ["version"],
+  versionPattern: /tenbin\s+(\S+)/,
+  command: (binary, config) => [binary, "run", "-c", config],
+  env: () => ({}),
+  // The primary serves first; each further worker logs "worker N ready" once its listeners are bound.
+  allServing: (log, workers) => (log.match(/worker \d+ ready/g) ?? []).length >= workers - 1,
+};
 
 /** The peers in report order; HAProxy is the reference the others are compared with. */
 export const PEERS: readonly PeerSpec[] = [
-  {
-    name: "tenbin",
-    title: "tenbin",
-    configFile: "tenbin.yaml",
-    find: (root) => tenbinBinary(root),
-    versionArgs: ["version"],
-    versionPattern: /tenbin\s+(\S+)/,
-    command: (binary, config) => [binary, "run", "-c", config],
-    env: () => ({}),
-    // The primary serves first; each further worker logs "worker N ready" once its listeners are bound.
-    allServing: (log, workers) => (log.match(/worker \d+ ready/g) ?? []).length >= workers - 1,
-  },
-  {
-    name: "tenbin-own",
-    engine: "tenbin",
-    configAs: "tenbin",
-    title: "tenbin (engine: tenbin)",
-    configFile: "tenbin.yaml",
-    find: (root) => tenbinBinary(root),
-    versionArgs: ["version"],
-    versionPattern: /tenbin\s+(\S+)/,
-    command: (binary, config) => [binary, "run", "-c", config],
-    env: () => ({}),
-    // The primary serves first; each further worker logs "worker N ready" once its listeners are bound.
-    allServing: (log, workers) => (log.match(/worker \d+ ready/g) ?? []).length >= workers - 1,
-  },
+  TENBIN,
+  // The same binary and configs with the listener's HTTP server set to tenbin's own.
+  { ...TENBIN, name: "tenbin-own", title: "tenbin (engine: tenbin)", configAs: "tenbin", engine: "tenbin" },
   {
     name: "haproxy",
     title: "HAProxy",

@@ -12,6 +12,7 @@ import type { ListenerObserver } from "../observe/listener-observer.ts";
 import type { ClientInfo, ProxyRequest, ProxyResponse, WebSocketUpgrader } from "../runtime/types.ts";
 import { CidrSet, unmapIpv4 } from "../util/cidr.ts";
 import { isWebSocketUpgrade, type WebSocketProxy } from "../proxy/websocket.ts";
+import type { UpgradeTunnels } from "../proxy/upgrade-tunnel.ts";
 import { hstsHeaderOf, httpsRedirectOf, httpsRedirectResponse, withHsts, type HttpsRedirect } from "../tls/redirect.ts";
 
 /** What a listener needs from the config in force. */
@@ -31,9 +32,10 @@ export type ListenerHandler = (req: ProxyRequest, client: ClientInfo, upgrader?:
 
 /**
  * Builds the handler; `current()` returns the snapshot of the config in force. `websockets` proxies
- * upgrade requests (without it they are forwarded as plain requests).
+ * upgrade requests of the runtime's server, `tunnels` those of tenbin's own (without the one that
+ * fits they are forwarded as plain requests).
  */
-export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Forwarder, proto: "http" | "https", websockets?: WebSocketProxy): ListenerHandler {
+export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Forwarder, proto: "http" | "https", websockets?: WebSocketProxy, tunnels?: UpgradeTunnels): ListenerHandler {
   let trustedFor: ListenerConfig | undefined;
   let trusted = new CidrSet([]);
   let redirect: HttpsRedirect | undefined;
@@ -75,21 +77,20 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
     };
     let response = redirect
       ? httpsRedirectResponse(req, pathAndQuery, redirect)
-      : route ? forwardTo(snapshot, route, ex, forwarder, websockets, upgrader) : errorResponse(404, requestId);
+      : route ? forwardTo(snapshot, route, ex, forwarder, websockets, upgrader, tunnels) : errorResponse(404, requestId);
     if (hsts) response = withHsts(response, hsts);
     const observer = snapshot.observer;
     return observer ? observer.observe(response, ex, route, started) : response;
   };
 }
 
-function forwardTo(snapshot: ListenerSnapshot, route: CompiledRoute, ex: Exchange, forwarder: Forwarder, websockets: WebSocketProxy | undefined, upgrader: WebSocketUpgrader | undefined): ProxyResponse | Promise<ProxyResponse> {
+function forwardTo(snapshot: ListenerSnapshot, route: CompiledRoute, ex: Exchange, forwarder: Forwarder, websockets: WebSocketProxy | undefined, upgrader: WebSocketUpgrader | undefined, tunnels: UpgradeTunnels | undefined): ProxyResponse | Promise<ProxyResponse> {
   const pool = snapshot.pools.get(route.pool);
   if (!pool) return errorResponse(503, ex.requestId);
   if (isWebSocketUpgrade(ex.req)) {
     if (websockets && upgrader) return websockets.proxy(ex, pool, upgrader);
-    // tenbin's own server cannot hand its socket over yet: say so, rather than let the server answer
-    // a request stripped of its Upgrade header.
-    if (ex.req.takesLight) return errorResponse(501, ex.requestId);
+    // tenbin's own server splices the client's connection to the server's after its 101.
+    if (tunnels && ex.req.takesLight) return tunnels.proxy(ex, pool);
   }
   const length = ex.req.headers.get("content-length");
   if (length !== null && Number(length) > snapshot.config.max_body) return errorResponse(413, ex.requestId);

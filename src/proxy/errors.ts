@@ -9,7 +9,6 @@ const REASONS: Record<number, string> = {
   404: "No route for this request",
   413: "Request body too large",
   499: "Client closed request",
-  501: "Not implemented: this listener does not take WebSocket upgrades",
   502: "Bad gateway: the server could not be reached or answered badly",
   503: "Service unavailable: no server can take this request now",
   504: "Gateway timeout: the server did not answer in time",

@@ -25,6 +25,21 @@ export function isWebSocketUpgrade(req: ProxyRequest): boolean {
   return upgrade !== null && req.method === "GET" && /(^|,)\s*websocket\s*(,|$)/i.test(upgrade);
 }
 
+/**
+ * What both upgrade paths (this one and upgrade-tunnel.ts) do first: the request's persistence
+ * facts, the server they pin and the hash key, and the header set for the server (forwarding
+ * headers added, hop-by-hop ones removed); `ex.requestId` becomes the one in force.
+ */
+export function startUpgrade(ex: Exchange, pool: Pool): { facts: StickyFacts; pinned: ServerState | undefined; hashKey: string | undefined; headers: Headers; requestId: string } {
+  const { req } = ex;
+  const facts: StickyFacts = { clientIp: ex.clientIp, cookieHeader: req.headers.get("cookie"), headers: req.headers, pathAndQuery: ex.pathAndQuery };
+  const pinned = pool.sticky.enabled ? pool.sticky.pinned(facts) : undefined;
+  const hashKey = pool.config.balance === "hash" ? pool.sticky.hashKey(facts) : undefined;
+  const { headers, requestId } = upstreamRequestHeaders(req.headers, { clientIp: ex.clientIp, proto: ex.proto, trusted: ex.trusted, requestId: ex.requestId, hostOverride: undefined });
+  ex.requestId = requestId;
+  return { facts, pinned, hashKey, headers, requestId };
+}
+
 type Opened = { ok: true; upstream: UpstreamWebSocket } | { ok: false; reason: string; status: number | undefined; timeout: boolean };
 
 /** Proxies WebSocket upgrades; one per process, shared by every listener. */
@@ -54,17 +69,7 @@ export class WebSocketProxy {
     if (!req.headers.get("sec-websocket-key") || req.headers.get("sec-websocket-version") !== "13") {
       return errorResponse(400, ex.requestId);
     }
-    const facts: StickyFacts = { clientIp: ex.clientIp, cookieHeader: req.headers.get("cookie"), headers: req.headers, pathAndQuery: ex.pathAndQuery };
-    const pinned = pool.sticky.enabled ? pool.sticky.pinned(facts) : undefined;
-    const hashKey = pool.config.balance === "hash" ? pool.sticky.hashKey(facts) : undefined;
-    const { headers, requestId } = upstreamRequestHeaders(req.headers, {
-      clientIp: ex.clientIp,
-      proto: ex.proto,
-      trusted: ex.trusted,
-      requestId: ex.requestId,
-      hostOverride: undefined,
-    });
-    ex.requestId = requestId;
+    const { facts, pinned, hashKey, headers, requestId } = startUpgrade(ex, pool);
     for (const name of HANDSHAKE_HEADERS) headers.delete(name);
     const protocols = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
     const tried = new Set<ServerState>();

@@ -1,7 +1,8 @@
 /**
  * `engine: tenbin` end to end: tenbin's own HTTP/1.1 server (src/listener/h1/) in front of real
  * backends, driven by fetch, curl and raw sockets — routing, forwarding headers, bodies both ways
- * (Content-Length kept on streamed answers), failures, stickiness, keep-alive, WebSocket refusal,
+ * (Content-Length kept on streamed answers), failures, stickiness, keep-alive, upgrade requests to
+ * backends that do not upgrade (engine-tenbin-websocket.test.ts has the tunnels),
  * accept_proxy, TLS, reload and graceful shutdown of a process, the config check, and Deno.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -299,20 +300,22 @@ test("keep-alive: requests in a row (curl) and pipelined (raw socket) over one c
 const UPGRADE = ["Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"];
 
 /**
- * The answer to a WebSocket upgrade request on `port`: 501 only from tenbin's own server (the
- * runtime's proxies the upgrade), so it also tells which engine serves a listener.
+ * The answer to a WebSocket upgrade request on `port`. The backends here do not upgrade: tenbin's
+ * own server passes their ordinary answer on as it is (the runtime's says the upgrade was refused),
+ * so it also tells which engine serves a listener.
  */
 async function upgradeAnswer(port: number, path = "/app/ws", prefix = ""): Promise<string> {
   const request = [`GET ${path} HTTP/1.1`, "Host: x", ...UPGRADE, "", ""].join("\r\n");
   return (await exchange(port, prefix + request, (text) => wholeAnswer(text) || text.endsWith("\r\n0\r\n\r\n"))).reply;
 }
 
-test("a WebSocket upgrade request gets a 501, on every listener", async () => {
-  const reply = await upgradeAnswer(t.port());
-  expect(reply).toStartWith("HTTP/1.1 501");
-  expect(reply).toContain("does not take WebSocket upgrades");
-  for (const name of ["trusted", "small"]) expect(await upgradeAnswer(t.port(name), "/")).toStartWith("HTTP/1.1 501");
-  expect(await upgradeAnswer(t.port("proxied"), "/", "PROXY TCP4 203.0.113.9 198.51.100.1 5555 443\r\n")).toStartWith("HTTP/1.1 501");
+test("a WebSocket upgrade request to a backend that does not upgrade gets its answer, on every listener", async () => {
+  expect(await upgradeAnswer(t.port())).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n[ab]$/);
+  expect(await upgradeAnswer(t.port("small"), "/")).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\n[ab]$/);
+  expect(await upgradeAnswer(t.port("trusted"), "/")).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nraw$/);
+  expect(raw.requests.at(-1)!.header("upgrade")).toBe("websocket");
+  expect(await upgradeAnswer(t.port("proxied"), "/", "PROXY TCP4 203.0.113.9 198.51.100.1 5555 443\r\n")).toMatch(/\r\n\r\nraw$/);
+  expect(raw.requests.at(-1)!.header("x-forwarded-for")).toBe("203.0.113.9");
 });
 
 describe("accept_proxy", () => {
@@ -341,7 +344,7 @@ test("TLS: https via fetch (test CA) and curl reaches the backend with X-Forward
   expect({ out: r.out, err: r.err }).toEqual({ out: "raw", err: "" });
   expect(raw.requests.at(-1)!.header("forwarded")).toBe(`for=127.0.0.1;proto=https;host="a.test:${port}"`);
   const ws = await curl(["--cacert", certs.ca, "--resolve", `a.test:${port}:127.0.0.1`, ...UPGRADE.flatMap((h) => ["-H", h]), "-o", "/dev/null", "-w", "%{http_code}", `https://a.test:${port}/ws`]);
-  expect(ws.out).toBe("501"); // tenbin's own server behind TLS too
+  expect(ws.out).toBe("200"); // the upgrade reaches the backend behind TLS too, which answers as usual
 });
 
 describe("a tenbin process", () => {
@@ -360,7 +363,7 @@ pools:
       await p.waitFor(/admin listening on http:\/\/127\.0\.0\.1:\d+/);
       const admin = Number(/admin listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(p.output())![1]);
       expect(await (await fetch(p.url("/x"))).text()).toBe("a");
-      expect(await upgradeAnswer(p.port())).toStartWith("HTTP/1.1 501");
+      expect(await upgradeAnswer(p.port())).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\na$/);
       saveLikeEditor(file, config(b));
       expect((await fetch(`http://127.0.0.1:${admin}/api/reload`, { method: "POST" })).status).toBe(200);
       expect(await (await fetch(p.url("/x"))).text()).toBe("b");
@@ -397,7 +400,7 @@ pools:
       expect(sha(new Uint8Array(await res.arrayBuffer()))).toBe(sha(BLOB.subarray(0, 100_000)));
       expect(a.last?.path).toBe("/deno/size");
       expect(a.last?.headers.get("x-forwarded-for")).toBe("127.0.0.1");
-      expect(await upgradeAnswer(p.port())).toStartWith("HTTP/1.1 501");
+      expect(await upgradeAnswer(p.port())).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\na$/);
     } finally {
       expect(await p.stop()).toBe(0);
     }

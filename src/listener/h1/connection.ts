@@ -13,6 +13,7 @@ import { unmapIpv4 } from "../../util/cidr.ts";
 import { BadRequestError, parseRequestHead, type RequestHead } from "./request-head.ts";
 import { H1Request, RequestBody } from "./request.ts";
 import { type AnswerEnd, reasonOf, type ResponseSink, writeResponse } from "./response-writer.ts";
+import { TunnelResponse } from "../../proxy/upgrade-tunnel.ts";
 
 /** A request handler of the own server (the listener's, see listener/http.ts). */
 export type ProxyHandler = (req: ProxyRequest, client: ClientInfo) => ProxyResponse | Promise<ProxyResponse>;
@@ -45,7 +46,8 @@ const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
 /** Pipelined bytes buffered while a request is answered, before the connection stops reading. */
 const PIPELINE_HIGH_WATER = 64 * 1024;
 
-const enum Phase { Head, Body, Answer, Linger, Closed }
+/** Tunnel: after a 101, bytes pass between the client and the server untouched (upgrade-tunnel.ts). */
+const enum Phase { Head, Body, Answer, Linger, Tunnel, Closed }
 
 /** See the file comment. */
 export class ClientConnection implements TcpEvents, ResponseSink {
@@ -75,6 +77,8 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   #drain: (() => void) | undefined;
   /** Close after the current answer (server stopping, client half-closed). */
   #closeAfter = false;
+  /** In the tunnel phase: where the connection's events go now. */
+  #tunnel: TcpEvents | undefined;
 
   constructor(conn: TcpConn, host: ConnectionHost) {
     this.conn = conn;
@@ -97,6 +101,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   }
 
   data(chunk: Uint8Array): void {
+    if (this.#tunnel !== undefined) return this.#tunnel.data(chunk);
     let buf = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.#phase === Phase.Linger || this.#phase === Phase.Closed) return;
     if (this.#proxyBytes !== undefined) {
@@ -242,15 +247,37 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   #answer(res: ProxyResponse): void {
     const head = this.#head!;
     if (this.#phase === Phase.Closed || this.#phase === Phase.Linger) {
+      if (res instanceof TunnelResponse) res.abandon();
       res.body?.cancel().catch(() => {});
       return;
     }
+    if (res instanceof TunnelResponse) return this.#splice(res);
     this.#answering = true;
     // A body not read to its end leaves the connection out of step with the client: close it.
     const keepAlive = head.keepAlive && !this.#closeAfter && this.#host.accepting && (this.#body === undefined || this.#body.complete);
     const end = writeResponse(this, res, { head: head.method === "HEAD", minor: head.minor, keepAlive });
     if (typeof end === "string") this.#finish(end);
     else end.then((e) => this.#finish(e), () => this.#finish("abort"));
+  }
+
+  /**
+   * The server switched protocols: write its 101 (no framing: nothing of HTTP follows) and from now
+   * on hand every byte and event of this connection to the tunnel, the bytes that came after the
+   * request head first. Time limits no longer apply; the tunnel keeps its own idle timer.
+   */
+  #splice(res: TunnelResponse): void {
+    let head = `HTTP/1.1 101 ${res.statusText || reasonOf(101)}\r\n`;
+    res.headers.forEach((value, name) => (head += `${name}: ${value}\r\n`));
+    this.conn.write(Buffer.from(`${head}\r\n`, "latin1"));
+    this.#phase = Phase.Tunnel;
+    this.#request = undefined;
+    this.#head = undefined;
+    const tunnel = (this.#tunnel = res.attach(this.conn));
+    const early = this.#buffer;
+    this.#buffer = undefined;
+    if (this.#paused) this.resumeReading(); // before the early bytes, which may pause it again
+    if (early !== undefined) tunnel.data(early);
+    if (this.#clientEnded) tunnel.end();
   }
 
   /** The answer is out: go on with the next request, or close. */
@@ -331,9 +358,10 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     }
   }
 
-  /** The server stops: an idle connection closes now, a busy one after its answer. */
+  /** The server stops: an idle connection closes now, a busy one after its answer, a tunnel only when forced. */
   shutdown(force: boolean): void {
     if (force) {
+      this.#tunnel?.close(new Error("server stopping"));
       this.#close();
       this.conn.destroy();
     } else if (this.idle) this.#linger();
@@ -375,6 +403,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   // TcpEvents
 
   drain(): void {
+    if (this.#tunnel !== undefined) return this.#tunnel.drain();
     const wake = this.#drain;
     this.#drain = undefined;
     wake?.();
@@ -383,6 +412,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   end(): void {
     // The client will send nothing more: answer what it asked, then close.
     this.#clientEnded = true;
+    if (this.#tunnel !== undefined) return this.#tunnel.end();
     if (this.#phase === Phase.Head) {
       if (this.#buffer !== undefined) this.#refuse(new BadRequestError(400, "connection closed inside a request head"));
       else this.#linger();
@@ -396,7 +426,8 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     }
   }
 
-  close(): void {
+  close(error?: Error): void {
+    this.#tunnel?.close(error);
     this.#close();
   }
 

@@ -4,7 +4,7 @@
  * `ProxyRequest`s instead of Web `Request`s. On Bun 1.4.5 Bun.serve costs about half again
  * HAProxy's CPU per proxied request before any proxy work; a bare front end on Bun.listen costs
  * about the same as HAProxy (bench/front-proxy.ts), so this is where the L7 gap was.
- * HTTP/1.0 and 1.1 only (no HTTP/2, no WebSocket upgrade yet).
+ * HTTP/1.0 and 1.1 only (no HTTP/2); WebSocket upgrades become byte tunnels (proxy/upgrade-tunnel.ts).
  */
 import type { HttpServer, ServeTls, TcpListener, TcpListenOptions } from "../../runtime/types.ts";
 import { ClientConnection, type ConnectionHost, type ConnectionLimits, type ProxyHandler } from "./connection.ts";
