@@ -124,20 +124,3 @@ export function copyHeaders(headers: HeaderMap): Headers {
 export function webHeaders(headers: HeaderMap): Headers {
   return headers instanceof Headers ? headers : copyHeaders(headers);
 }
-
-const WHOLE_BODY = Symbol("tenbin.wholeBody");
-
-/**
- * Marks `response` as carrying exactly `bytes` as its body, so a server that writes bytes itself
- * (tenbin's own) sends them without reading the body stream. The body must be those bytes.
- */
-export function withWholeBody(response: Response, bytes: Uint8Array): Response {
-  (response as Response & { [WHOLE_BODY]?: Uint8Array })[WHOLE_BODY] = bytes;
-  return response;
-}
-
-/** The whole body of `response` when it is at hand (a `LightResponse`'s, or one `withWholeBody` put on a `Response`), else undefined. */
-export function wholeBodyOf(response: ProxyResponse): Uint8Array | undefined {
-  if (response instanceof LightResponse) return response.whole;
-  return (response as ProxyResponse & { [WHOLE_BODY]?: Uint8Array })[WHOLE_BODY];
-}

@@ -1,12 +1,12 @@
 /**
- * Writes a `Response` to an HTTP/1.x client: status line, headers and the body with framing of
- * the server's choosing (RFC 9112 §6): Content-Length when the length is known (also for a
+ * Writes an answer (a `ProxyResponse`) to an HTTP/1.x client: status line, headers and the body,
+ * framed as the server chooses (RFC 9112 §6): Content-Length when the length is known (also for a
  * streamed body that declares one, which Bun.serve drops, oven-sh/bun#10507), chunked for an
  * HTTP/1.1 client otherwise, and until close for an HTTP/1.0 one. A body whose bytes are at hand
- * (`wholeBodyOf`) goes out with its head in one write, without touching the body stream.
+ * (a `LightResponse`'s `whole`) goes out with its head in one write, without a body stream.
  */
 import { Buffer } from "node:buffer";
-import { type ProxyResponse, wholeBodyOf } from "../../proxy/message.ts";
+import { LightResponse, type ProxyResponse } from "../../proxy/message.ts";
 
 /** The connection side the writer needs. */
 export interface ResponseSink {
@@ -88,7 +88,7 @@ export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: Ans
   });
   if (!dated) head += `date: ${httpDate()}\r\n`;
   const bodyless = status < 200 || status === 204 || status === 304;
-  const whole = wholeBodyOf(res);
+  const whole = res instanceof LightResponse ? res.whole : undefined;
   const stream = whole === undefined ? res.body : null;
   let keepAlive = facts.keepAlive;
   let length: number | undefined;

@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import type { TcpConn, TcpEvents } from "../../runtime/socket-types.ts";
 import { BadResponseError, type ResponseHead, ResponseParser } from "./response-parser.ts";
-import { HeaderList, LightResponse, withWholeBody } from "../message.ts";
+import { HeaderList, LightResponse } from "../message.ts";
 import type { ProxyResponse } from "../../runtime/types.ts";
 
 /**
@@ -246,9 +246,7 @@ export class UpstreamConnection implements TcpEvents {
       this.#cb?.resolve(new LightResponse(head.status, head.statusText, new HeaderList(head.headers), body));
       return;
     }
-    const response = new Response(body as BodyInit | null, { status: head.status, statusText: head.statusText, headers: head.headers });
-    // tenbin's own HTTP server then writes the bytes without reading them back from the body stream.
-    this.#cb?.resolve(body instanceof Uint8Array ? withWholeBody(response, body) : response);
+    this.#cb?.resolve(new Response(body as BodyInit | null, { status: head.status, statusText: head.statusText, headers: head.headers }));
   }
 
   #startStream(): void {
