@@ -257,7 +257,11 @@ export class H1Client implements ConnectionOwner {
           init.light === true,
         );
         unlisten = listenAbort(init, (reason) => conn.fail(id, reason));
-        writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader, init.forwarding).catch((error: unknown) => conn.fail(id, error));
+        try {
+          writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader, init.forwarding)?.catch((error: unknown) => conn.fail(id, error));
+        } catch (error) {
+          conn.fail(id, error);
+        }
       });
     } finally {
       // A streamed answer still needs the abort (the body may stall); it goes with the attempt.

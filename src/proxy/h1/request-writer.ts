@@ -20,8 +20,13 @@ const LAST_CHUNK = Buffer.from("0\r\n\r\n");
 /** Chunks below this are copied into one write with their framing; larger ones go as three. */
 const COPY_BELOW = 16 * 1024;
 
-/** Sends the request of exchange `id`; rejects when the body fails (the caller fails the exchange). */
-export async function writeRequest(
+/**
+ * Sends the request of exchange `id`. Without a body, or with one in bytes, it is written at once
+ * and nothing is returned unless the socket must drain first (no promise per request on the common
+ * path); a stream body returns the promise of its sending. Throws or rejects when the body fails
+ * (the caller fails the exchange).
+ */
+export function writeRequest(
   conn: UpstreamConnection,
   id: number,
   method: string,
@@ -30,7 +35,7 @@ export async function writeRequest(
   body: BodyInit | null,
   defaultHost: string,
   forwarding?: string,
-): Promise<void> {
+): Promise<void> | undefined {
   const headers = headersInit !== undefined && isHeaderMap(headersInit) ? headersInit : new Headers(headersInit);
   let head = `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n`;
   const skip = forwarding === undefined ? OWN : OWN_AND_FORWARDING;
@@ -40,22 +45,33 @@ export async function writeRequest(
   if (forwarding !== undefined) head += forwarding;
   if (body === null || body === undefined) {
     head += BODY_METHODS.has(method) ? "content-length: 0\r\n\r\n" : "\r\n";
-    await conn.write(Buffer.from(head, "latin1"));
-    return conn.requestSent();
+    return markSent(conn, conn.write(Buffer.from(head, "latin1")));
   }
   const bytes = bytesOf(body);
   if (bytes) {
     head += `content-length: ${bytes.byteLength}\r\n\r\n`;
     const headBytes = Buffer.from(head, "latin1");
-    await conn.write(bytes.byteLength === 0 ? headBytes : Buffer.concat([headBytes, bytes]));
-    return conn.requestSent();
+    return markSent(conn, conn.write(bytes.byteLength === 0 ? headBytes : Buffer.concat([headBytes, bytes])));
   }
   if (!(body instanceof ReadableStream)) throw new TypeError("Unsupported request body type");
-  const declared = headers.get("content-length");
+  return writeStreamBody(conn, id, head, headers.get("content-length"), body as ReadableStream<Uint8Array>);
+}
+
+/** Marks the request sent once `written` (a write's drain, if it had to wait) is done. */
+function markSent(conn: UpstreamConnection, written: Promise<void> | undefined): Promise<void> | undefined {
+  if (written === undefined) {
+    conn.requestSent();
+    return undefined;
+  }
+  return written.then(() => conn.requestSent());
+}
+
+/** Sends `head` and then a stream body, framed by its declared length or chunked. */
+async function writeStreamBody(conn: UpstreamConnection, id: number, head: string, declared: string | null, body: ReadableStream<Uint8Array>): Promise<void> {
   const length = declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : undefined;
   head += length === undefined ? "transfer-encoding: chunked\r\n\r\n" : `content-length: ${length}\r\n\r\n`;
   await conn.write(Buffer.from(head, "latin1"));
-  const reader = (body as ReadableStream<Uint8Array>).getReader();
+  const reader = body.getReader();
   let sent = 0;
   try {
     for (;;) {
