@@ -10,7 +10,7 @@ import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
-import { downstreamResponseHeaders, forwardingBlock, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders, withHostFor } from "./headers.ts";
+import { downstreamResponseHeaders, forwardingBlock, onlyStandardConnection, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders, withHostFor } from "./headers.ts";
 import { type Attempt, classifyFailure, isIdempotent } from "./outcome.ts";
 import { watchBody } from "./body-watch.ts";
 import { limitBody } from "./body-limit.ts";
@@ -237,9 +237,4 @@ export class Forwarder {
     if (pool.sorryPage) return sorryResponse(pool.sorryPage, requestId);
     return errorResponse(503, requestId);
   }
-}
-
-/** True when a Connection header names nothing but itself would strip anyway (or is absent). */
-function onlyStandardConnection(value: string | null): boolean {
-  return value === null || /^\s*(?:keep-alive|close)\s*$/i.test(value);
 }

@@ -9,6 +9,7 @@ import { copyHeaders, HeaderList } from "./message.ts";
 const HOP_BY_HOP = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection"];
 const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
+
 /** Facts about one exchange that end up in forwarding headers. */
 export interface ForwardFacts {
   clientIp: string;
@@ -29,14 +30,21 @@ export interface ForwardFacts {
 export function stripHopByHop(headers: HeaderMap): void {
   const connection = headers.get("connection");
   if (headers instanceof HeaderList) {
-    // One pass over the list instead of one per name.
-    headers.deleteAll(connection ? new Set([...HOP_BY_HOP, ...connectionTokens(connection)]) : HOP_BY_HOP_SET);
+    // One pass over the list instead of one per name; a set of its own only when `Connection` names
+    // more than keep-alive or close (a server's usual `Connection: keep-alive` needs none).
+    const extra = onlyStandardConnection(connection) ? [] : connectionTokens(connection!);
+    headers.deleteAll(extra.length > 0 ? new Set([...HOP_BY_HOP, ...extra]) : HOP_BY_HOP_SET);
     return;
   }
   if (connection) {
     for (const name of connectionTokens(connection)) headers.delete(name);
   }
   for (const name of HOP_BY_HOP) headers.delete(name);
+}
+
+/** True when a Connection header names nothing but what is stripped anyway (keep-alive, close), or is absent. */
+export function onlyStandardConnection(value: string | null): boolean {
+  return value === null || /^\s*(?:keep-alive|close)\s*$/i.test(value);
 }
 
 /** The header names a `Connection` value lists, lower-cased, Host excepted. */
