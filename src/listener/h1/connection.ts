@@ -8,9 +8,8 @@ import { Buffer } from "node:buffer";
 import { BodyDecoder } from "../../proxy/h1/body-decoder.ts";
 import { HeaderList, type ProxyRequest, type ProxyResponse } from "../../proxy/message.ts";
 import type { ClientInfo, TcpConn, TcpEvents } from "../../runtime/types.ts";
-import { MAX_HEADER_LENGTH, parseProxyHeader } from "../../proxy/proxy-protocol.ts";
-import { unmapIpv4 } from "../../util/cidr.ts";
 import { BadRequestError, parseRequestHead, type RequestHead } from "./request-head.ts";
+import { ProxyHeaderReader } from "./proxy-header.ts";
 import { H1Request, RequestBody } from "./request.ts";
 import { type AnswerEnd, reasonOf, type ResponseSink, writeResponse } from "./response-writer.ts";
 import { TunnelResponse } from "../../proxy/upgrade-tunnel.ts";
@@ -55,8 +54,8 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   readonly #host: ConnectionHost;
   /** The client: the peer, or the one its PROXY header names. */
   #client: ClientInfo;
-  /** Bytes of a PROXY header still incomplete; undefined once it was read (or none is expected). */
-  #proxyBytes: Buffer | undefined;
+  /** Reads the PROXY header that opens the connection; undefined once it was read (or none is expected). */
+  #proxy: ProxyHeaderReader | undefined;
   #phase = Phase.Head;
   #buffer: Buffer | undefined;
   /** When the phase's clock started (performance.now()): idle, head, body or linger. */
@@ -86,7 +85,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     this.#client = { address: conn.remoteAddress, port: conn.remotePort };
     this.#since = performance.now();
     if (host.proxyHeader) {
-      this.#proxyBytes = Buffer.alloc(0);
+      this.#proxy = new ProxyHeaderReader();
       this.#headSince = this.#since;
     }
   }
@@ -104,10 +103,14 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     if (this.#tunnel !== undefined) return this.#tunnel.data(chunk);
     let buf = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.#phase === Phase.Linger || this.#phase === Phase.Closed) return;
-    if (this.#proxyBytes !== undefined) {
-      const rest = this.#readProxyHeader(buf);
-      if (rest === undefined) return;
-      buf = rest;
+    if (this.#proxy !== undefined) {
+      const read = this.#proxy.read(buf);
+      if (read === undefined) return;
+      if ("refused" in read) return this.#refuseProxy(read.refused);
+      this.#proxy = undefined;
+      this.#headSince = undefined;
+      if (read.client) this.#client = read.client;
+      buf = read.rest;
     }
     if (this.#buffer !== undefined) {
       buf = Buffer.concat([this.#buffer, buf]);
@@ -123,28 +126,9 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     this.#consume(buf);
   }
 
-  /** Takes the PROXY header off the stream; returns the bytes after it, undefined while incomplete or refused. */
-  #readProxyHeader(chunk: Buffer): Buffer | undefined {
-    const data = this.#proxyBytes!.length === 0 ? chunk : Buffer.concat([this.#proxyBytes!, chunk]);
-    const parsed = parseProxyHeader(data);
-    if (parsed.status === "incomplete") {
-      if (data.length > MAX_HEADER_LENGTH) this.#refuseProxy("PROXY header too long");
-      else this.#proxyBytes = data;
-      return undefined;
-    }
-    if (parsed.status === "invalid") {
-      this.#refuseProxy(parsed.reason);
-      return undefined;
-    }
-    this.#proxyBytes = undefined;
-    this.#headSince = undefined;
-    const { header } = parsed;
-    if (header.command === "proxy" && header.source) this.#client = { address: unmapIpv4(header.source.address), port: header.source.port };
-    return data.subarray(parsed.length);
-  }
-
+  /** A connection without a proper PROXY header (or none in time) is closed without an answer. */
   #refuseProxy(reason: string): void {
-    this.#proxyBytes = undefined;
+    this.#proxy = undefined;
     this.#host.refusedProxyHeader(this.conn.remoteAddress, reason);
     this.#close();
     this.conn.destroy();
@@ -339,7 +323,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     const waited = now - this.#since;
     switch (this.#phase) {
       case Phase.Head:
-        if (this.#proxyBytes !== undefined) {
+        if (this.#proxy !== undefined) {
           if (now - this.#since > limits.headerMs) this.#refuseProxy("no PROXY header in time");
         } else if (this.#headSince !== undefined) {
           if (now - this.#headSince > limits.headerMs) this.#refuse(new BadRequestError(408, "request head not received in time"));
