@@ -9,7 +9,7 @@ import { poolSchema, type TcpListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
 import { Pool } from "../pool/pool.ts";
 import { ServerState } from "../pool/server-state.ts";
-import type { ClientInfo, HttpHandler, HttpServeOptions, HttpServer, Runtime } from "../runtime/types.ts";
+import type { ClientInfo, HttpServeOptions, HttpServer, Runtime } from "../runtime/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { CidrSet, unmapIpv4 } from "../util/cidr.ts";
 import type { H1ServeOptions } from "./h1/server.ts";
@@ -29,7 +29,7 @@ export interface ProxyFrontOptions {
 /** Serves HTTP at `options.hostname:port` for clients announced by PROXY headers. */
 export async function serveHttpBehindProxyHeader(options: HttpServeOptions, front: ProxyFrontOptions): Promise<HttpServer> {
   const clients = new Map<number, ClientInfo>();
-  const handler: HttpHandler = options.handler;
+  const { handler } = options;
   const inner = await front.runtime.serveHttp({
     ...options,
     hostname: "127.0.0.1",

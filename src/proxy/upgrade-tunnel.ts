@@ -17,8 +17,9 @@ import type { HeaderMap, ProxyResponse, Runtime, TcpConn } from "../runtime/type
 import { errorResponse, sorryResponse } from "./errors.ts";
 import type { Exchange } from "./forward.ts";
 import { BodyDecoder, type Framing } from "./h1/body-decoder.ts";
-import { fieldName } from "./h1/field-name.ts";
-import { BadResponseError, MAX_HEAD, parseHead } from "./h1/response-parser.ts";
+import { requestLines } from "./h1/request-writer.ts";
+import { splitField } from "./h1/fields.ts";
+import { BadResponseError, badResponseLine, MAX_HEAD, parseHead } from "./h1/response-parser.ts";
 import { stripHopByHop, withHostFor } from "./headers.ts";
 import { HeaderList, LightResponse } from "./message.ts";
 import { TunnelResponse, UpstreamLink } from "./tunnel-response.ts";
@@ -28,7 +29,6 @@ export { TunnelResponse } from "./tunnel-response.ts";
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/;
-const INVALID_VALUE = /[\0\r\n]/;
 /** The longest refusal body passed on; a longer one makes the answer a 502. */
 const MAX_REFUSAL_BODY = 1024 * 1024;
 /** Fields of a 101 that would frame a body it cannot have. */
@@ -186,11 +186,7 @@ export class UpgradeTunnels {
 
 /** The upgrade request's head: the client's method and target, `headers` as rewritten, no body. */
 function requestHead(ex: Exchange, headers: HeaderMap, server: ServerState): string {
-  let head = `${ex.req.method} ${ex.pathAndQuery} HTTP/1.1\r\nhost: ${headers.get("host") ?? server.origin.replace(/^[a-z]+:\/\//, "")}\r\n`;
-  headers.forEach((value, name) => {
-    if (!OWN.has(name)) head += `${name}: ${value}\r\n`;
-  });
-  return `${head}\r\n`;
+  return `${requestLines(ex.req.method, ex.pathAndQuery, headers, server.origin.replace(/^[a-z]+:\/\//, ""), OWN)}\r\n`;
 }
 
 /** Reads the answer head within `timeoutMs` (1xx other than 101 skipped); bytes after it stay in `link`. */
@@ -228,15 +224,7 @@ function parseAnswerHead(text: string): AnswerHead | undefined {
     const head = parseHead(text, false);
     return head && { status: head.status, statusText: head.statusText, fields: head.headers, framing: head.framing };
   }
-  const fields: [string, string][] = [];
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(":");
-    const name = colon > 0 ? fieldName(line.slice(0, colon)) : undefined;
-    if (name === undefined) throw new BadResponseError(`invalid header line "${line.slice(0, 60)}"`);
-    const value = line.slice(colon + 1).trim();
-    if (INVALID_VALUE.test(value)) throw new BadResponseError(`invalid value of header "${name}"`);
-    fields.push([name, value]);
-  }
+  const fields = lines.slice(1).map((line) => splitField(line, badResponseLine));
   return { status: 101, statusText: m[2] ?? "", fields, framing: { kind: "none" } };
 }
 

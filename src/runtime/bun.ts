@@ -1,5 +1,5 @@
 /** `Runtime` on Bun: Bun.serve accepts, fetch forwards with Bun's proxy-relevant options. */
-import type { ClientInfo, HttpHandler, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
+import type { ClientInfo, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
 import { readFileSync, writeSync } from "node:fs";
 import { bunSockets } from "./bun-sockets.ts";
 import { bunConnectWebSocket, bunUpgrader, bunWebSocketHandlers } from "./bun-websocket.ts";
@@ -11,7 +11,7 @@ import type { WebSocketUpgrader } from "./websocket-types.ts";
 const NO_CLIENT: ClientInfo = { address: "", port: 0 };
 
 async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
-  const handler: HttpHandler = options.handler;
+  const { handler } = options;
   let upgrader: WebSocketUpgrader | undefined;
   const server = Bun.serve({
     ...(options.tls ? { tls: bunTls(options.tls) } : {}),

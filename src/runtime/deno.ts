@@ -8,7 +8,7 @@
  * - WebSockets cannot pause reading (no backpressure towards a fast sender), and a custom Host is
  *   not sent on the backend handshake.
  */
-import type { HttpHandler, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
+import type { HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
 import { readFileSync } from "node:fs";
 import { nodeSockets } from "./node-sockets.ts";
 import { denoConnectWebSocket, denoUpgrader, type DenoWebSocketApi } from "./deno-websocket.ts";
@@ -37,7 +37,7 @@ const encoder = new TextEncoder();
 const upgrader = denoUpgrader(D);
 
 async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
-  const handler: HttpHandler = options.handler;
+  const { handler } = options;
   const controller = new AbortController();
   const serveOptions = {
     hostname: options.hostname,

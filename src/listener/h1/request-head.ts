@@ -5,7 +5,7 @@
  * transfer codings other than chunked are refused, as HAProxy refuses them.
  */
 import type { Framing } from "../../proxy/h1/body-decoder.ts";
-import { fieldName } from "../../proxy/h1/field-name.ts";
+import { type FieldError, isToken, keepsAlive, splitField } from "../../proxy/h1/fields.ts";
 
 /** A request the server refuses before any handler sees it; `status` is the answer (400, 431...). */
 export class BadRequestError extends Error {
@@ -38,12 +38,12 @@ export const MAX_REQUEST_HEAD = 16 * 1024;
 /** Most header fields accepted in one request (HAProxy's default is 101). */
 export const MAX_HEADER_FIELDS = 100;
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A request target: no controls, no spaces (raw UTF-8 in a path passes, as nginx lets it). */
 const TARGET = /^[^\0-\x20\x7f]+$/;
 const VERSION = /^HTTP\/1\.([01])$/;
-/** A bare CR or LF, or NUL, in a field value. */
-const INVALID_VALUE = /[\0\r\n]/;
+
+/** A refused header line of a request; the client's bytes are not echoed back to it. */
+const badRequestLine: FieldError = (message) => new BadRequestError(400, message);
 
 /** Parses `text`, the head without its final blank line. Throws `BadRequestError`. */
 export function parseRequestHead(text: string): RequestHead {
@@ -59,7 +59,7 @@ export function parseRequestHead(text: string): RequestHead {
     if (/^HTTP\/\d(\.\d)?$/.test(requestLine.slice(sp2 + 1))) throw new BadRequestError(505, "HTTP version not supported");
     throw new BadRequestError(400, "invalid request line");
   }
-  if (!TOKEN.test(method)) throw new BadRequestError(400, "invalid method");
+  if (!isToken(method)) throw new BadRequestError(400, "invalid method");
   if (!TARGET.test(target)) throw new BadRequestError(400, "invalid request target");
   if (method === "CONNECT") throw new BadRequestError(405, "CONNECT is not supported");
   if (target === "*" ? method !== "OPTIONS" : target[0] !== "/" && !/^https?:\/\//i.test(target)) throw new BadRequestError(400, "invalid request target");
@@ -72,13 +72,7 @@ export function parseRequestHead(text: string): RequestHead {
   let hosts = 0;
   let expect: string | undefined;
   for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
-    if (colon <= 0) throw new BadRequestError(400, line.startsWith(" ") || line.startsWith("\t") ? "folded header line" : "invalid header line");
-    const name = fieldName(line.slice(0, colon));
-    if (name === undefined) throw new BadRequestError(400, "invalid header name");
-    const value = line.slice(colon + 1).trim();
-    if (INVALID_VALUE.test(value)) throw new BadRequestError(400, `invalid value of header "${name}"`);
+    const [name, value] = splitField(lines[i]!, badRequestLine);
     switch (name) {
       case "content-length":
         if (!/^\d{1,15}$/.test(value) || (length !== undefined && length !== value)) throw new BadRequestError(400, "invalid Content-Length");
@@ -108,14 +102,13 @@ export function parseRequestHead(text: string): RequestHead {
     framing = { kind: "chunked" };
   } else if (length !== undefined) framing = { kind: "length", length: Number(length) };
   if (expect !== undefined && expect !== "100-continue") throw new BadRequestError(417, "expectation not supported");
-  const closes = /(?:^|,)\s*close\s*,/.test(connection);
   return {
     method,
     target,
     minor,
     fields,
     framing,
-    keepAlive: minor === 1 ? !closes : /(?:^|,)\s*keep-alive\s*,/.test(connection) && !closes,
+    keepAlive: keepsAlive(minor === 1, connection),
     expectContinue: expect === "100-continue" && minor === 1 && framing.kind !== "none",
   };
 }

@@ -3,7 +3,6 @@
  * without the cost of a Web `Request` (its `Headers`, its signal and body stream are made only when
  * read, and only the body and the signal ever are, on the rare paths).
  */
-import { Buffer } from "node:buffer";
 import { HeaderList, type ProxyRequest } from "../../proxy/message.ts";
 
 /** Bytes of a request body queued before the connection stops reading from the client. */
@@ -143,8 +142,19 @@ export class H1Request implements ProxyRequest {
     // `body` is read to learn whether there is one (the forwarder does): an untouched stream is fine.
     if (this.#stream?.locked) throw new TypeError("Body already used");
     const chunks: Uint8Array[] = [];
-    for (let chunk = await source.next(); chunk !== undefined; chunk = await source.next()) chunks.push(chunk);
-    const whole = Buffer.concat(chunks);
-    return whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength) as ArrayBuffer;
+    let size = 0;
+    for (let chunk = await source.next(); chunk !== undefined; chunk = await source.next()) {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+    }
+    // Copied once, into a buffer of its own (Buffer.concat may use a shared pool, which would need
+    // a second copy to hand out an ArrayBuffer).
+    const whole = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      whole.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return whole.buffer;
   }
 }

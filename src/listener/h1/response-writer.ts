@@ -76,11 +76,12 @@ function httpDate(): string {
 export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: AnswerFacts): AnswerEnd | Promise<AnswerEnd> {
   const status = res.status;
   let head = `HTTP/1.1 ${status} ${res.statusText || reasonOf(status)}\r\n`;
-  let declared: string | null = null;
+  /** The answer's own Content-Length, when it is a valid one. */
+  let declared: number | undefined;
   let dated = false;
   res.headers.forEach((value, name) => {
     if (OWN.has(name)) {
-      if (name === "content-length") declared = value;
+      if (name === "content-length" && /^\d{1,15}$/.test(value)) declared = Number(value);
       return;
     }
     if (name === "date") dated = true;
@@ -94,9 +95,9 @@ export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: Ans
   let length: number | undefined;
   if (whole !== undefined) length = whole.byteLength;
   else if (stream === null || bodyless) length = 0;
-  else if (declared !== null && /^\d{1,15}$/.test(declared)) length = Number(declared);
+  else length = declared;
   // The answer to HEAD has no body but tells the length of the one GET would get.
-  const headLength = facts.head && declared !== null && /^\d{1,15}$/.test(declared) ? Number(declared) : length;
+  const headLength = facts.head && declared !== undefined ? declared : length;
   // Without a length an HTTP/1.0 client learns the end from the close.
   const chunked = length === undefined && facts.minor === 1;
   if (length === undefined && !chunked) keepAlive = false;

@@ -20,7 +20,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { FetchInit, ProxyResponse, RuntimeFetch, UpstreamInit, UpstreamTls } from "../../runtime/types.ts";
-import { isHeaderMap, webHeaders } from "../message.ts";
+import { copyHeaders, isHeaderMap, webHeaders } from "../message.ts";
 import type { TcpConn, TcpConnectOptions } from "../../runtime/socket-types.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
 import { isIdempotent } from "../outcome.ts";
@@ -272,7 +272,8 @@ export class H1Client implements ConnectionOwner {
 
 /** A copy of `headers` with a forwarding block applied, for a client that takes only headers. */
 function withForwarding(init: UpstreamInit["headers"], forwarding: string): Headers {
-  const headers = init !== undefined && isHeaderMap(init) ? new Headers(webHeaders(init)) : new Headers(init);
+  // A copy in every case: the forwarding lines are applied to it.
+  const headers = init !== undefined && isHeaderMap(init) ? copyHeaders(init) : new Headers(init);
   for (const name of FORWARDING_REPLACES) headers.delete(name);
   for (const line of forwarding.split("\r\n")) {
     const colon = line.indexOf(": ");

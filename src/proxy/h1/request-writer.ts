@@ -7,7 +7,7 @@ import { Buffer } from "node:buffer";
 import type { UpstreamConnection } from "./connection.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
 import { isHeaderMap } from "../message.ts";
-import type { UpstreamInit } from "../../runtime/types.ts";
+import type { HeaderMap, UpstreamInit } from "../../runtime/types.ts";
 
 /** Framing and connection headers the writer sets itself. */
 const OWN = new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "host"]);
@@ -37,11 +37,7 @@ export function writeRequest(
   forwarding?: string,
 ): Promise<void> | undefined {
   const headers = headersInit !== undefined && isHeaderMap(headersInit) ? headersInit : new Headers(headersInit);
-  let head = `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n`;
-  const skip = forwarding === undefined ? OWN : OWN_AND_FORWARDING;
-  headers.forEach((value, name) => {
-    if (!skip.has(name)) head += `${name}: ${value}\r\n`;
-  });
+  let head = requestLines(method, path, headers, defaultHost, forwarding === undefined ? OWN : OWN_AND_FORWARDING);
   if (forwarding !== undefined) head += forwarding;
   if (body === null || body === undefined) {
     head += BODY_METHODS.has(method) ? "content-length: 0\r\n\r\n" : "\r\n";
@@ -55,6 +51,18 @@ export function writeRequest(
   }
   if (!(body instanceof ReadableStream)) throw new TypeError("Unsupported request body type");
   return writeStreamBody(conn, id, head, headers.get("content-length"), body as ReadableStream<Uint8Array>);
+}
+
+/**
+ * The request line, Host (the header set's, else `defaultHost`) and every other field not in
+ * `skip`, each line ended; the caller adds its own lines and the blank one.
+ */
+export function requestLines(method: string, path: string, headers: HeaderMap, defaultHost: string, skip: ReadonlySet<string>): string {
+  let head = `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n`;
+  headers.forEach((value, name) => {
+    if (!skip.has(name)) head += `${name}: ${value}\r\n`;
+  });
+  return head;
 }
 
 /** Marks the request sent once `written` (a write's drain, if it had to wait) is done. */

@@ -6,13 +6,12 @@
  */
 import { Buffer } from "node:buffer";
 import { BodyDecoder, type Framing } from "./body-decoder.ts";
-import { fieldName } from "./field-name.ts";
+import { type FieldError, keepsAlive, splitField } from "./fields.ts";
 
 /** The longest response head accepted (status line and headers); HAProxy's default buffer is 16 KiB. */
 export const MAX_HEAD = 64 * 1024;
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
-const INVALID_VALUE = /[\0\r\n]/;
 
 export type { Framing };
 
@@ -121,6 +120,9 @@ export class ResponseParser {
   }
 }
 
+/** A refused header line of an answer, quoting it (the log and the 502's reason name the server's bytes). */
+export const badResponseLine: FieldError = (message, quoted) => new BadResponseError(quoted === undefined ? message : `${message} "${quoted}"`);
+
 /** Parses a head; undefined for a 1xx interim response, which the caller skips. */
 export function parseHead(text: string, noBody: boolean): ResponseHead | undefined {
   const lines = text.split("\r\n");
@@ -141,14 +143,8 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
   let connection = "";
   let idleTimeoutMs: number | undefined;
   for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(":");
-    if (colon <= 0) throw new BadResponseError(line.startsWith(" ") || line.startsWith("\t") ? "folded header line" : `invalid header line "${line.slice(0, 60)}"`);
-    const name = fieldName(line.slice(0, colon));
-    if (name === undefined) throw new BadResponseError(`invalid header name "${line.slice(0, Math.min(colon, 60))}"`);
-    const value = line.slice(colon + 1).trim();
-    // A bare CR or LF (a second header smuggled in) or NUL: `new Headers` would throw on it.
-    if (INVALID_VALUE.test(value)) throw new BadResponseError(`invalid value of header "${name}"`);
+    // A bare CR or LF in a value (a second header smuggled in) is refused there: `new Headers` would throw on it.
+    const [name, value] = splitField(lines[i]!, badResponseLine);
     if (name === "content-length") {
       if (!/^\d{1,15}$/.test(value) && !/^(\d{1,15})(\s*,\s*\1)+$/.test(value)) throw new BadResponseError(`invalid Content-Length "${value.slice(0, 40)}"`);
       const one = value.split(",", 1)[0]!.trim();
@@ -166,8 +162,7 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     }
     headers.push([name, value]);
   }
-  const closes = /(?:^|,)\s*close\s*,/.test(connection);
-  const keepAlive = minor === "1" ? !closes : /(?:^|,)\s*keep-alive\s*,/.test(connection) && !closes;
+  const keepAlive = keepsAlive(minor === "1", connection);
   let framing: Framing;
   if (noBody || status === 204 || status === 304) framing = { kind: "none" };
   else if (transferEncoding) {
