@@ -5,6 +5,7 @@
  * and its `Headers` costs more per request than the rest of the front end together (bench/).
  */
 import type { HeaderMap, ProxyResponse } from "../runtime/types.ts";
+import { type FieldMark, fieldName, INDEXED_FIELDS } from "./h1/fields.ts";
 
 export type { HeaderMap, ProxyRequest, ProxyResponse } from "../runtime/types.ts";
 
@@ -12,58 +13,156 @@ export type { HeaderMap, ProxyRequest, ProxyResponse } from "../runtime/types.ts
  * Header fields in arrival order as [name, value] pairs, names lower-cased (the parsers' output,
  * taken over as is). `get` joins repeated fields with ", " as `Headers` does; `forEach` gives each
  * field as it came.
+ *
+ * A list made by `scanned` holds a received header block as text instead, with the lines of the
+ * names in `INDEXED_FIELDS` found. Reading those names, dropping them and appending fields keep it
+ * text, and `lines()` passes it on as it came minus the dropped lines; anything else splits it into
+ * pairs first (once). So a proxied message whose fields nobody edits costs no string per field.
  */
 export class HeaderList implements HeaderMap {
-  readonly #fields: [string, string][];
+  /** The fields as pairs; undefined while they are still the received text. */
+  #fields: [string, string][] | undefined;
+  /** The received text, while it has not been split; its fields are the lines from `#from` on. */
+  #text = "";
+  #from = 0;
+  /** The lines of indexed names in `#text`, in order. */
+  #marks: FieldMark[] = [];
+  /** Fields appended to the text. */
+  #added: [string, string][] | undefined;
 
   /** `fields` is taken over, not copied: names must already be lower case. */
   constructor(fields: [string, string][] = []) {
     this.#fields = fields;
   }
 
+  /**
+   * The fields of `text` from `from` on: valid lines each ended by CRLF, whose indexed lines are
+   * `marks` (as `scanFields` found them; taken over).
+   */
+  static scanned(text: string, from: number, marks: FieldMark[]): HeaderList {
+    const list = new HeaderList();
+    list.#fields = undefined;
+    list.#text = text;
+    list.#from = from;
+    list.#marks = marks;
+    return list;
+  }
+
   get(name: string): string | null {
     const key = name.toLowerCase();
     let found: string | null = null;
-    for (const field of this.#fields) {
+    if (this.#fields === undefined && INDEXED_FIELDS.has(key)) {
+      for (const mark of this.#marks) {
+        if (mark.name === key && !mark.dropped) found = found === null ? mark.value : `${found}, ${mark.value}`;
+      }
+      for (const [added, value] of this.#added ?? []) if (added === key) found = found === null ? value : `${found}, ${value}`;
+      return found;
+    }
+    for (const field of this.pairs()) {
       if (field[0] === key) found = found === null ? field[1] : `${found}, ${field[1]}`;
     }
     return found;
   }
 
   has(name: string): boolean {
-    const key = name.toLowerCase();
-    for (const field of this.#fields) if (field[0] === key) return true;
-    return false;
+    return this.get(name) !== null;
   }
 
   set(name: string, value: string): void {
     this.delete(name);
-    this.#fields.push([name.toLowerCase(), value]);
+    this.append(name, value);
   }
 
   append(name: string, value: string): void {
-    this.#fields.push([name.toLowerCase(), value]);
+    const field: [string, string] = [name.toLowerCase(), value];
+    if (this.#fields === undefined) (this.#added ??= []).push(field);
+    else this.#fields.push(field);
   }
 
   delete(name: string): void {
-    const key = name.toLowerCase();
-    const fields = this.#fields;
-    let to = 0;
-    for (const field of fields) if (field[0] !== key) fields[to++] = field;
-    fields.length = to;
+    this.deleteAll(new Set([name.toLowerCase()]));
   }
 
   forEach(fn: (value: string, name: string) => void): void {
-    for (const field of this.#fields) fn(field[1], field[0]);
+    for (const field of this.pairs()) fn(field[1], field[0]);
   }
 
   /** Removes every field whose (lower-case) name is in `names`, in one pass. */
   deleteAll(names: ReadonlySet<string>): void {
-    const fields = this.#fields;
+    if (this.#fields === undefined && indexesAll(names)) {
+      for (const mark of this.#marks) if (names.has(mark.name)) mark.dropped = true;
+      if (this.#added !== undefined) this.#added = this.#added.filter(([name]) => !names.has(name));
+      return;
+    }
+    const fields = this.pairs();
     let to = 0;
     for (const field of fields) if (!names.has(field[0])) fields[to++] = field;
     fields.length = to;
   }
+
+  /** The fields as [name, value] pairs (the list's own array: edits show in it). */
+  pairs(): [string, string][] {
+    return this.#fields ?? this.#split();
+  }
+
+  /**
+   * Every field whose name is not in `skip` as header lines, each ended by CRLF. Received text goes
+   * out as it came (names in their own case); otherwise names are lower case.
+   */
+  lines(skip: ReadonlySet<string>): string {
+    let out = "";
+    if (this.#fields !== undefined || !indexesAll(skip)) {
+      for (const [name, value] of this.pairs()) if (!skip.has(name)) out += `${name}: ${value}\r\n`;
+      return out;
+    }
+    const text = this.#text;
+    let at = this.#from;
+    for (const mark of this.#marks) {
+      if (!mark.dropped && !skip.has(mark.name)) continue;
+      if (mark.start > at) out += text.slice(at, mark.start);
+      at = mark.end;
+    }
+    out += text.slice(at);
+    for (const [name, value] of this.#added ?? []) if (!skip.has(name)) out += `${name}: ${value}\r\n`;
+    return out;
+  }
+
+  /** Splits the received text into pairs, minus dropped lines, plus appended fields. */
+  #split(): [string, string][] {
+    const text = this.#text;
+    const fields: [string, string][] = [];
+    let mark = 0;
+    for (let at = this.#from; at < text.length; ) {
+      const end = text.indexOf("\r\n", at);
+      const next = this.#marks[mark];
+      if (next !== undefined && next.start === at) {
+        mark++;
+        if (!next.dropped) fields.push([next.name, next.value]);
+      } else {
+        const colon = text.indexOf(":", at);
+        fields.push([fieldName(text.slice(at, colon))!, text.slice(colon + 1, end).trim()]);
+      }
+      at = end + 2;
+    }
+    if (this.#added !== undefined) fields.push(...this.#added);
+    this.#fields = fields;
+    this.#text = "";
+    this.#marks = [];
+    this.#added = undefined;
+    return fields;
+  }
+}
+
+const fullyIndexed = new WeakMap<ReadonlySet<string>, boolean>();
+
+/** Whether every name of `names` is indexed in scanned text (remembered per set: callers pass constants). */
+function indexesAll(names: ReadonlySet<string>): boolean {
+  let known = fullyIndexed.get(names);
+  if (known === undefined) {
+    known = [...names].every((name) => INDEXED_FIELDS.has(name));
+    fullyIndexed.set(names, known);
+  }
+  return known;
 }
 
 /**

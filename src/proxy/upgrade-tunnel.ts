@@ -222,7 +222,7 @@ function parseAnswerHead(text: string): AnswerHead | undefined {
   const m = STATUS_LINE.exec(lines[0]!);
   if (m?.[1] !== "101") {
     const head = parseHead(text, false);
-    return head && { status: head.status, statusText: head.statusText, fields: head.headers, framing: head.framing };
+    return head && { status: head.status, statusText: head.statusText, fields: head.headers.pairs(), framing: head.framing };
   }
   const fields = lines.slice(1).map((line) => splitField(line, badResponseLine));
   return { status: 101, statusText: m[2] ?? "", fields, framing: { kind: "none" } };

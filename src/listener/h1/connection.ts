@@ -168,7 +168,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
           }
           return;
         }
-        const head = parseRequestHead(buf.toString("latin1", at, end));
+        const head = parseRequestHead(buf.toString("latin1", at, end + 2));
         at = end + 4;
         this.#headSince = undefined;
         this.#start(head);
@@ -184,7 +184,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   #start(head: RequestHead): void {
     this.#head = head;
     this.#continueSent = false;
-    const fields = new HeaderList(head.fields);
+    const fields = head.fields;
     const hasBody = head.framing.kind !== "none" && !(head.framing.kind === "length" && head.framing.length === 0);
     const body = hasBody ? new RequestBody(this) : undefined;
     this.#body = body;

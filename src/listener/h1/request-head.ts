@@ -5,7 +5,8 @@
  * transfer codings other than chunked are refused, as HAProxy refuses them.
  */
 import type { Framing } from "../../proxy/h1/body-decoder.ts";
-import { type FieldError, isToken, keepsAlive, splitField } from "../../proxy/h1/fields.ts";
+import { type FieldError, isToken, keepsAlive, scanFields } from "../../proxy/h1/fields.ts";
+import { HeaderList } from "../../proxy/message.ts";
 
 /** A request the server refuses before any handler sees it; `status` is the answer (400, 431...). */
 export class BadRequestError extends Error {
@@ -23,8 +24,8 @@ export interface RequestHead {
   target: string;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   minor: number;
-  /** Header fields in arrival order, names lower-cased. */
-  fields: [string, string][];
+  /** Header fields in arrival order. */
+  fields: HeaderList;
   /** Body framing: none, a Content-Length, or chunked. */
   framing: Framing;
   /** Whether the client keeps the connection open after the answer. */
@@ -45,10 +46,14 @@ const VERSION = /^HTTP\/1\.([01])$/;
 /** A refused header line of a request; the client's bytes are not echoed back to it. */
 const badRequestLine: FieldError = (message) => new BadRequestError(400, message);
 
-/** Parses `text`, the head without its final blank line. Throws `BadRequestError`. */
+/**
+ * Parses `text`, the request line and header lines, each ended by CRLF, the blank line excluded (a
+ * missing last CRLF is added). Throws `BadRequestError`.
+ */
 export function parseRequestHead(text: string): RequestHead {
-  const lines = text.split("\r\n");
-  const requestLine = lines[0]!;
+  if (!text.endsWith("\r\n")) text += "\r\n";
+  const lineEnd = text.indexOf("\r\n");
+  const requestLine = text.slice(0, lineEnd);
   const sp1 = requestLine.indexOf(" ");
   const sp2 = requestLine.lastIndexOf(" ");
   if (sp1 <= 0 || sp2 <= sp1) throw new BadRequestError(400, "invalid request line");
@@ -64,15 +69,17 @@ export function parseRequestHead(text: string): RequestHead {
   if (method === "CONNECT") throw new BadRequestError(405, "CONNECT is not supported");
   if (target === "*" ? method !== "OPTIONS" : target[0] !== "/" && !/^https?:\/\//i.test(target)) throw new BadRequestError(400, "invalid request target");
   const minor = Number(version[1]);
-  if (lines.length - 1 > MAX_HEADER_FIELDS) throw new BadRequestError(431, `more than ${MAX_HEADER_FIELDS} header fields`);
-  const fields: [string, string][] = [];
+  // A field line is at least 4 bytes ("a:" and CRLF), so a short head cannot hold too many.
+  if (text.length - lineEnd > 4 * MAX_HEADER_FIELDS && fieldCount(text, lineEnd + 2) > MAX_HEADER_FIELDS) {
+    throw new BadRequestError(431, `more than ${MAX_HEADER_FIELDS} header fields`);
+  }
+  const marks = scanFields(text, lineEnd + 2, badRequestLine);
   let length: string | undefined;
   let transferEncoding: string | undefined;
   let connection = "";
   let hosts = 0;
   let expect: string | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    const [name, value] = splitField(lines[i]!, badRequestLine);
+  for (const { name, value } of marks) {
     switch (name) {
       case "content-length":
         if (!/^\d{1,15}$/.test(value) || (length !== undefined && length !== value)) throw new BadRequestError(400, "invalid Content-Length");
@@ -91,7 +98,6 @@ export function parseRequestHead(text: string): RequestHead {
         expect = value.toLowerCase();
         break;
     }
-    fields.push([name, value]);
   }
   if (hosts > 1 || (hosts === 0 && minor === 1)) throw new BadRequestError(400, hosts > 1 ? "more than one Host header" : "missing Host header");
   let framing: Framing = { kind: "none" };
@@ -106,9 +112,16 @@ export function parseRequestHead(text: string): RequestHead {
     method,
     target,
     minor,
-    fields,
+    fields: HeaderList.scanned(text, lineEnd + 2, marks),
     framing,
     keepAlive: keepsAlive(minor === 1, connection),
     expectContinue: expect === "100-continue" && minor === 1 && framing.kind !== "none",
   };
+}
+
+/** The number of lines in `text` from `from` on. */
+function fieldCount(text: string, from: number): number {
+  let count = 0;
+  for (let at = text.indexOf("\r\n", from); at >= 0; at = text.indexOf("\r\n", at + 2)) count++;
+  return count;
 }

@@ -6,7 +6,7 @@
  * (a `LightResponse`'s `whole`) goes out with its head in one write, without a body stream.
  */
 import { Buffer } from "node:buffer";
-import { LightResponse, type ProxyResponse } from "../../proxy/message.ts";
+import { HeaderList, LightResponse, type ProxyResponse } from "../../proxy/message.ts";
 
 /** The connection side the writer needs. */
 export interface ResponseSink {
@@ -79,14 +79,23 @@ export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: Ans
   /** The answer's own Content-Length, when it is a valid one. */
   let declared: number | undefined;
   let dated = false;
-  res.headers.forEach((value, name) => {
-    if (OWN.has(name)) {
-      if (name === "content-length" && /^\d{1,15}$/.test(value)) declared = Number(value);
-      return;
-    }
-    if (name === "date") dated = true;
-    head += `${name}: ${value}\r\n`;
-  });
+  const headers = res.headers;
+  if (headers instanceof HeaderList) {
+    // A received header block goes out as it came, minus the lines replaced here.
+    head += headers.lines(OWN);
+    const length = headers.get("content-length");
+    if (length !== null && /^\d{1,15}$/.test(length)) declared = Number(length);
+    dated = headers.has("date");
+  } else {
+    headers.forEach((value, name) => {
+      if (OWN.has(name)) {
+        if (name === "content-length" && /^\d{1,15}$/.test(value)) declared = Number(value);
+        return;
+      }
+      if (name === "date") dated = true;
+      head += `${name}: ${value}\r\n`;
+    });
+  }
   if (!dated) head += `date: ${httpDate()}\r\n`;
   const bodyless = status < 200 || status === 204 || status === 304;
   const whole = res instanceof LightResponse ? res.whole : undefined;

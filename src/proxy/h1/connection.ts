@@ -246,10 +246,10 @@ export class UpstreamConnection implements TcpEvents {
     const head = this.#head!;
     this.#settled = true;
     if (this.#light) {
-      this.#cb?.resolve(new LightResponse(head.status, head.statusText, new HeaderList(head.headers), body));
+      this.#cb?.resolve(new LightResponse(head.status, head.statusText, head.headers, body));
       return;
     }
-    this.#cb?.resolve(new Response(body as BodyInit | null, { status: head.status, statusText: head.statusText, headers: head.headers }));
+    this.#cb?.resolve(new Response(body as BodyInit | null, { status: head.status, statusText: head.statusText, headers: head.headers.pairs() }));
   }
 
   #startStream(): void {

@@ -2,6 +2,11 @@
  * Header lines as the HTTP/1.1 head parsers (the client's answers, the own server's requests, the
  * upgrade tunnel's 101) read them: split, validated, names lower-cased. A server sends the same few
  * names again and again, mostly capitalised, so names seen before come from a bounded cache.
+ *
+ * The hot path does not split a block at all (`scanFields`): one regular expression validates it
+ * whole, a second finds the lines of the few names the proxy acts on, and the block stays text to
+ * be passed on as it came (`HeaderList.scanned`). Splitting every line into a lower-cased
+ * [name, value] pair and joining them again cost ~2 µs per answer (bench/, Bun 1.4.5).
  */
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -38,9 +43,58 @@ export function splitField(line: string, fail: FieldError): [string, string] {
   if (colon <= 0) throw line.startsWith(" ") || line.startsWith("\t") ? fail("folded header line", undefined) : fail("invalid header line", line.slice(0, 60));
   const name = fieldName(line.slice(0, colon));
   if (name === undefined) throw fail("invalid header name", line.slice(0, Math.min(colon, 60)));
-  const value = line.slice(colon + 1).trim();
-  if (INVALID_VALUE.test(value)) throw fail(`invalid value of header "${name}"`, undefined);
-  return [name, value];
+  // Tested before trimming: a bare LF or CR at either end of a value is refused too, as a scanned block refuses it.
+  const raw = line.slice(colon + 1);
+  if (INVALID_VALUE.test(raw)) throw fail(`invalid value of header "${name}"`, undefined);
+  return [name, raw.trim()];
+}
+
+/**
+ * The names whose lines `scanFields` finds: framing, hop-by-hop and connection fields, what the
+ * forwarding headers replace, and what routing, stickiness and logs read. Any other name is looked
+ * up by splitting the block (once, see `HeaderList`).
+ */
+export const INDEXED_FIELDS: ReadonlySet<string> = new Set([
+  "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection",
+  "host", "date", "expect", "cookie", "user-agent", "referer",
+  "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id", "forwarded",
+]);
+
+/** A line of a scanned block whose name is in `INDEXED_FIELDS`. */
+export interface FieldMark {
+  /** Lower case. */
+  name: string;
+  /** Trimmed. */
+  value: string;
+  /** Where the line starts in the text, and where the next one starts (after its CRLF). */
+  start: number;
+  end: number;
+  /** Set when the line is removed (by the `HeaderList` that took the mark over). */
+  dropped: boolean;
+}
+
+/** A block of valid header lines, each ended by CRLF (matched from `lastIndex` to the end). */
+const VALID_BLOCK = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\0\r\n]*\r\n)*$/y;
+const INDEXED_LINE = new RegExp(`^(${[...INDEXED_FIELDS].join("|")}):([^\r\n]*)\r\n`, "gim");
+
+/**
+ * Validates the header lines of `text` from `from` on (each ended by CRLF, the head's blank line
+ * excluded) and returns the lines of indexed names in order. Throws `fail`'s error for the first bad
+ * line, as `splitField` words it.
+ */
+export function scanFields(text: string, from: number, fail: FieldError): FieldMark[] {
+  VALID_BLOCK.lastIndex = from;
+  if (!VALID_BLOCK.test(text)) {
+    const lines = text.slice(from).split("\r\n");
+    for (const line of lines.slice(0, -1)) splitField(line, fail);
+    throw fail("invalid header block", undefined); // unreachable while the two agree; never accept silently
+  }
+  const marks: FieldMark[] = [];
+  INDEXED_LINE.lastIndex = from;
+  for (let m = INDEXED_LINE.exec(text); m !== null; m = INDEXED_LINE.exec(text)) {
+    marks.push({ name: fieldName(m[1]!)!, value: m[2]!.trim(), start: m.index, end: INDEXED_LINE.lastIndex, dropped: false });
+  }
+  return marks;
 }
 
 /**

@@ -6,7 +6,8 @@
  */
 import { Buffer } from "node:buffer";
 import { BodyDecoder, type Framing } from "./body-decoder.ts";
-import { type FieldError, keepsAlive, splitField } from "./fields.ts";
+import { type FieldError, keepsAlive, scanFields } from "./fields.ts";
+import { HeaderList } from "../message.ts";
 
 /** The longest response head accepted (status line and headers); HAProxy's default buffer is 16 KiB. */
 export const MAX_HEAD = 64 * 1024;
@@ -19,8 +20,8 @@ export type { Framing };
 export interface ResponseHead {
   status: number;
   statusText: string;
-  /** Lower-cased names in arrival order, hop-by-hop framing headers (Transfer-Encoding) removed. */
-  headers: [string, string][];
+  /** The header fields in arrival order, Transfer-Encoding removed (the body is passed on decoded). */
+  headers: HeaderList;
   framing: Framing;
   /** Whether the connection may carry another request after this response. */
   keepAlive: boolean;
@@ -95,7 +96,7 @@ export class ResponseParser {
           return;
         }
         if (end - at > MAX_HEAD) throw new BadResponseError(`head over ${MAX_HEAD / 1024} KiB`);
-        const head = parseHead(buf.toString("latin1", at, end), this.#noBody);
+        const head = parseHead(buf.toString("latin1", at, end + 2), this.#noBody);
         at = end + 4;
         if (head === undefined) continue; // 1xx: the final response follows
         this.#inHead = false;
@@ -123,11 +124,19 @@ export class ResponseParser {
 /** A refused header line of an answer, quoting it (the log and the 502's reason name the server's bytes). */
 export const badResponseLine: FieldError = (message, quoted) => new BadResponseError(quoted === undefined ? message : `${message} "${quoted}"`);
 
-/** Parses a head; undefined for a 1xx interim response, which the caller skips. */
+const TRANSFER_ENCODING: ReadonlySet<string> = new Set(["transfer-encoding"]);
+const TRANSFER_ENCODING_AND_LENGTH: ReadonlySet<string> = new Set(["transfer-encoding", "content-length"]);
+
+/**
+ * Parses a head: the status line and header lines, each ended by CRLF, the blank line excluded (a
+ * missing last CRLF is added). Undefined for a 1xx interim response, which the caller skips.
+ */
 export function parseHead(text: string, noBody: boolean): ResponseHead | undefined {
-  const lines = text.split("\r\n");
-  const m = STATUS_LINE.exec(lines[0]!);
-  if (!m) throw new BadResponseError(`invalid status line "${lines[0]!.slice(0, 60)}"`);
+  if (!text.endsWith("\r\n")) text += "\r\n";
+  const lineEnd = text.indexOf("\r\n");
+  const statusLine = text.slice(0, lineEnd);
+  const m = STATUS_LINE.exec(statusLine);
+  if (!m) throw new BadResponseError(`invalid status line "${statusLine.slice(0, 60)}"`);
   const minor = m[1]!;
   const status = Number(m[2]);
   // Above 599 `new Response` throws a RangeError, which would leave the exchange hanging.
@@ -136,15 +145,14 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     if (status === 101) throw new BadResponseError("unexpected 101 Switching Protocols");
     return undefined;
   }
-  const headers: [string, string][] = [];
+  // A bare CR or LF in a value (a second header smuggled in) is refused there: `new Headers` would throw on it.
+  const marks = scanFields(text, lineEnd + 2, badResponseLine);
   let length: string | undefined;
   let chunked = false;
   let transferEncoding = false;
   let connection = "";
   let idleTimeoutMs: number | undefined;
-  for (let i = 1; i < lines.length; i++) {
-    // A bare CR or LF in a value (a second header smuggled in) is refused there: `new Headers` would throw on it.
-    const [name, value] = splitField(lines[i]!, badResponseLine);
+  for (const { name, value } of marks) {
     if (name === "content-length") {
       if (!/^\d{1,15}$/.test(value) && !/^(\d{1,15})(\s*,\s*\1)+$/.test(value)) throw new BadResponseError(`invalid Content-Length "${value.slice(0, 40)}"`);
       const one = value.split(",", 1)[0]!.trim();
@@ -153,26 +161,24 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     } else if (name === "transfer-encoding") {
       transferEncoding = true;
       chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
-      continue; // the body is passed on decoded; the runtime's HTTP server frames it again
     } else if (name === "connection") {
       connection += `${value.toLowerCase()},`;
     } else if (name === "keep-alive") {
       const t = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(value);
       if (t) idleTimeoutMs = Number(t[1]) * 1000;
     }
-    headers.push([name, value]);
   }
+  const headers = HeaderList.scanned(text, lineEnd + 2, marks);
   const keepAlive = keepsAlive(minor === "1", connection);
   let framing: Framing;
   if (noBody || status === 204 || status === 304) framing = { kind: "none" };
   else if (transferEncoding) {
     // RFC 9112 §6.1: with Transfer-Encoding, Content-Length is ignored (and must not be passed on).
-    if (length !== undefined) {
-      for (let at = headers.length - 1; at >= 0; at--) if (headers[at]![0] === "content-length") headers.splice(at, 1);
-    }
     framing = chunked ? { kind: "chunked" } : { kind: "close" };
   } else if (length !== undefined) framing = { kind: "length", length: Number(length) };
   else framing = { kind: "close" };
+  // The body is passed on decoded; whoever writes it to the client frames it again.
+  if (transferEncoding) headers.deleteAll(length === undefined ? TRANSFER_ENCODING : TRANSFER_ENCODING_AND_LENGTH);
   return {
     status,
     statusText: m[3] ?? "",
@@ -180,6 +186,6 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     framing,
     keepAlive: keepAlive && framing.kind !== "close",
     idleTimeoutMs,
-    bytes: text.length + 4,
+    bytes: text.length + 2,
   };
 }

@@ -1,0 +1,123 @@
+// HeaderList over a received header block (`HeaderList.scanned`) and the scanner behind it
+// (`scanFields`): the text is passed on as it came, minus dropped lines, and every reading gives
+// what splitting the block line by line gives.
+import { describe, expect, test } from "bun:test";
+import { type FieldError, INDEXED_FIELDS, scanFields, splitField } from "../../src/proxy/h1/fields.ts";
+import { HeaderList, LightResponse } from "../../src/proxy/message.ts";
+import { writeResponse } from "../../src/listener/h1/response-writer.ts";
+import { stripHopByHop } from "../../src/proxy/headers.ts";
+
+const fail: FieldError = (message, quoted) => new Error(quoted === undefined ? message : `${message} "${quoted}"`);
+const STATUS = "HTTP/1.1 200 OK\r\n";
+
+/** A scanned list of `block` (header lines each ended by CRLF) after a status line. */
+function scanned(block: string): HeaderList {
+  const text = STATUS + block;
+  return HeaderList.scanned(text, STATUS.length, scanFields(text, STATUS.length, fail));
+}
+
+/** What splitting `block` line by line gives. */
+function split(block: string): [string, string][] {
+  return block.split("\r\n").slice(0, -1).map((line) => splitField(line, fail));
+}
+
+const NGINX = "Server: nginx/1.22.1\r\nDate: Thu, 26 Nov 2026 08:20:47 GMT\r\nContent-Type: text/html\r\nContent-Length: 1024\r\n" +
+  "Connection: keep-alive\r\nETag: \"6565-400\"\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nX-Pad:  spaced\t\r\n";
+
+describe("a scanned header block", () => {
+  test("reads indexed names without splitting, others by splitting, both as a line-by-line split does", () => {
+    const list = scanned(NGINX);
+    expect(list.get("Content-Length")).toBe("1024");
+    expect(list.get("connection")).toBe("keep-alive");
+    expect(list.has("date")).toBe(true);
+    expect(list.get("host")).toBeNull();
+    // Still text: the block goes out unchanged.
+    expect(list.lines(new Set())).toBe(NGINX);
+    expect(list.get("set-cookie")).toBe("a=1, b=2");
+    expect(list.get("x-pad")).toBe("spaced");
+    expect(list.pairs()).toEqual(split(NGINX));
+  });
+
+  test("lines() cuts skipped and dropped lines, keeps the rest in their own case, and adds appended fields", () => {
+    const list = scanned(NGINX);
+    stripHopByHop(list);
+    list.append("Set-Cookie", "lb=x");
+    expect(list.get("connection")).toBeNull();
+    const out = list.lines(new Set(["content-length", "date"]));
+    expect(out).toBe("Server: nginx/1.22.1\r\nContent-Type: text/html\r\nETag: \"6565-400\"\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nX-Pad:  spaced\t\r\nset-cookie: lb=x\r\n");
+    expect(list.get("set-cookie")).toBe("a=1, b=2, lb=x");
+    expect(list.pairs()).toEqual([...split(NGINX).filter(([name]) => name !== "connection"), ["set-cookie", "lb=x"]]);
+  });
+
+  test("edits of names that are not indexed split the block first; later lines come from the pairs", () => {
+    const list = scanned("A: 1\r\nHost: h\r\nB: 2\r\n");
+    list.set("a", "3");
+    expect(list.pairs()).toEqual([["host", "h"], ["b", "2"], ["a", "3"]]);
+    expect(list.lines(new Set(["host"]))).toBe("b: 2\r\na: 3\r\n");
+    const other = scanned("A: 1\r\nB: 2\r\n");
+    expect(other.lines(new Set(["a"]))).toBe("b: 2\r\n");
+  });
+
+  test("an empty block and a block of indexed lines only", () => {
+    expect(scanned("").pairs()).toEqual([]);
+    expect(scanned("").lines(new Set(["host"]))).toBe("");
+    const list = scanned("Host: a\r\nContent-Length: 0\r\n");
+    expect(list.lines(new Set(["host", "content-length"]))).toBe("");
+    expect(list.lines(new Set(["host"]))).toBe("Content-Length: 0\r\n");
+  });
+
+  test("every indexed name is found whatever its case, repeated lines joined", () => {
+    for (const name of INDEXED_FIELDS) {
+      const upper = name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => dash + c.toUpperCase());
+      const list = scanned(`${upper}: one\r\nX: y\r\n${name.toUpperCase()}:two \r\n`);
+      expect(list.get(name)).toBe("one, two");
+      list.deleteAll(new Set([name]));
+      expect(list.lines(new Set())).toBe("X: y\r\n");
+    }
+  });
+});
+
+describe("scanFields refuses what splitField refuses, with the same words", () => {
+  const bad: [string, RegExp][] = [
+    [" folded\r\n", /^folded header line$/],
+    [" folded: x\r\n", /^invalid header name " folded"$/],
+    ["A: 1\r\n\tcontinued\r\n", /^folded header line$/],
+    ["No colon\r\n", /^invalid header line "No colon"$/],
+    ["Bad name: x\r\n", /^invalid header name "Bad name"$/],
+    [": empty name\r\n", /^invalid header line/],
+    ["A: x\0y\r\n", /^invalid value of header "a"$/],
+    ["A: bare\rCR\r\n", /^invalid value of header "a"$/],
+    ["A: bare\nLF\r\n", /^invalid value of header "a"$/],
+    // A bare CR or LF at either end of a value was once trimmed away and accepted.
+    ["A: trailing CR\r\r\n", /^invalid value of header "a"$/],
+    ["A:\nB: smuggled\r\n", /^invalid value of header "a"$/],
+  ];
+  for (const [block, message] of bad) {
+    test(JSON.stringify(block), () => {
+      const text = STATUS + block;
+      expect(() => scanFields(text, STATUS.length, fail)).toThrow(message);
+      expect(() => split(block)).toThrow(message);
+    });
+  }
+
+  test("valid odd lines are accepted by both and read the same", () => {
+    const block = "A:\r\nB:   \r\nC:x\r\n!#$%&'*+-.^_`|~09az:\tv\t\r\nD: \x80\xff latin-1\r\nCONTENT-LENGTH:5\r\n";
+    expect(scanned(block).pairs()).toEqual(split(block));
+    expect(scanned(block).get("content-length")).toBe("5");
+  });
+});
+
+describe("the own server's answer writer with a scanned block", () => {
+  test("writes the server's lines as they came, with its own framing and no hop-by-hop lines", () => {
+    const list = scanned(NGINX);
+    stripHopByHop(list);
+    const written: Uint8Array[] = [];
+    const sink = { write: (b: Uint8Array) => (written.push(b), true), drained: async () => {}, closed: false };
+    const end = writeResponse(sink, new LightResponse(200, "OK", list, new TextEncoder().encode("hello")), { head: false, minor: 1, keepAlive: true });
+    expect(end).toBe("keep");
+    expect(Buffer.concat(written).toString("latin1")).toBe(
+      "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Thu, 26 Nov 2026 08:20:47 GMT\r\nContent-Type: text/html\r\nETag: \"6565-400\"\r\n" +
+        "Set-Cookie: a=1\r\nSet-Cookie: b=2\r\nX-Pad:  spaced\t\r\ncontent-length: 5\r\n\r\nhello",
+    );
+  });
+});
