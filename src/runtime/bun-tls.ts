@@ -17,3 +17,14 @@ export function bunTls(tls: ServeTls): Record<string, unknown>[] {
   const secureOptions = secureOptionsFor(tls.minVersion);
   return tls.identities.map((id) => ({ serverName: id.serverName, cert: id.cert, key: id.key, secureOptions }));
 }
+
+/**
+ * The `tls` option of Bun.listen, which takes one certificate only: undefined when the listener has
+ * several (its identities are one per SNI name, so one certificate may stand behind many). No
+ * serverName: the certificate is the default for every name, as node:tls serves a lone certificate.
+ */
+export function bunListenTls(tls: ServeTls): { cert: string; key: string; secureOptions: number } | undefined {
+  const first = tls.identities[0];
+  if (first === undefined || tls.identities.some((id) => id.cert !== first.cert || id.key !== first.key)) return undefined;
+  return { cert: first.cert, key: first.key, secureOptions: secureOptionsFor(tls.minVersion) };
+}
