@@ -17,7 +17,7 @@
  *                                                      prototype reads its port and servers there)
  *   ref=peer:haproxy                                   a peer (haproxy, nginx, caddy) with its
  *                                                      bench/configs/l7-http.ts (or l4-tcp.ts) config
- *   own=dist/tenbin#engine=tenbin                      a tenbin variant with its listener's `engine` set
+ *   rt=dist/tenbin#engine=runtime                      a tenbin variant with its listener's `engine` set
  *   --l4: every variant balances TCP (bench/configs/l4-tcp.ts) instead of HTTP.
  *   env: AB_ENV='{"after":{"BUN_CONFIG_MAX_HTTP_REQUESTS":"64"}}' sets a variant's environment.
  *
@@ -93,7 +93,7 @@ export interface Spec {
   command: (config: string) => string[];
   /** Set for `peer:NAME`: the peer, configured as in bench/configs/l7-http.ts (l4-tcp.ts with --l4). */
   peer?: PeerSpec;
-  /** tenbin's listener `engine` (`NAME=TARGET#engine=tenbin`). */
+  /** tenbin's listener `engine` (`NAME=TARGET#engine=runtime`). */
   engine?: string;
 }
 

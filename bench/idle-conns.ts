@@ -3,7 +3,7 @@
  * `connections` keep-alive client connections to it, sends one request on each (so every connection
  * has been through the whole proxy path once), keeps them idle, and reads tenbin's VmRSS.
  *
- *   bun bench/idle-conns.ts [--connections 10000] [--engine tenbin]
+ *   bun bench/idle-conns.ts [--connections 10000] [--engine runtime]
  *
  * tenbin runs under `ulimit -n` raised to its hard limit (it needs one descriptor per client plus its
  * upstream sockets). The harness itself needs as many; Bun raises its own soft limit at start.

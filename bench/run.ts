@@ -2,7 +2,7 @@
  * `npm run bench` (= `bun bench/run.ts`): micro benchmarks, then the macro benchmark of bench/load.ts;
  * prints one markdown table and writes bench/results.md with the machine, versions and command.
  *
- *   bun bench/run.ts [--scenario l7-1k,l7-100k] [--peers tenbin,tenbin-own,haproxy,nginx,caddy]
+ *   bun bench/run.ts [--scenario l7-1k,l7-100k] [--peers tenbin,tenbin-runtime,haproxy,nginx,caddy]
  *                    [--connections 50,200] [--workers 1,2]
  *                    [--no-micro] [--no-macro] [--no-direct] [--no-idle] [--no-startup]
  *   env: BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_ROUNDS (1), BENCH_CONNECTIONS (50,200),
@@ -253,7 +253,7 @@ async function main(): Promise<void> {
       direct: options.direct,
       backend: process.env.BENCH_BACKEND === "bun" ? "bun" : "auto",
       log: (line) => console.error(line),
-      ...(tenbinMissing === undefined ? {} : { unavailable: { tenbin: tenbinMissing, "tenbin-own": tenbinMissing } }),
+      ...(tenbinMissing === undefined ? {} : { unavailable: { tenbin: tenbinMissing, "tenbin-runtime": tenbinMissing } }),
     });
     table = renderTable(load.measurements);
     console.log(`\n${settings}\n${planNotes(load.cpuPlans).join("\n")}\n\n${table}\n`);

@@ -28,7 +28,7 @@ export interface PeerSpec {
    * for a peer whose further processes bind after the first answers. Absent: answering is enough.
    */
   allServing?(log: string, workers: number): boolean;
-  /** Run with another peer's generated configs (`tenbin-own` is tenbin's binary and configs)... */
+  /** Run with another peer's generated configs (`tenbin-runtime` is tenbin's binary and configs)... */
   configAs?: PeerName;
   /** ...with this listener `engine` (ConfigContext.engine). */
   engine?: string;
@@ -44,7 +44,7 @@ export function findProgram(name: string): string | undefined {
   return Bun.which(name, { PATH: SEARCH_PATH }) ?? undefined;
 }
 
-/** tenbin with its default engine. */
+/** tenbin with its default engine (`auto`: tenbin's own HTTP/1.1 server for these configs). */
 const TENBIN: PeerSpec = {
   name: "tenbin",
   title: "tenbin",
@@ -64,8 +64,8 @@ const TENBIN: PeerSpec = {
 /** The peers in report order; HAProxy is the reference the others are compared with. */
 export const PEERS: readonly PeerSpec[] = [
   TENBIN,
-  // The same binary and configs with the listener's HTTP server set to tenbin's own.
-  { ...TENBIN, name: "tenbin-own", title: "tenbin (engine: tenbin)", configAs: "tenbin", engine: "tenbin" },
+  // The same binary and configs with the listener's HTTP server set to the runtime's (Bun.serve).
+  { ...TENBIN, name: "tenbin-runtime", title: "tenbin (engine: runtime)", configAs: "tenbin", engine: "runtime" },
   {
     name: "haproxy",
     title: "HAProxy",

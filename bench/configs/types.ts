@@ -7,7 +7,7 @@ export interface HostPort {
 }
 
 /** The balancers the macro benchmark compares. */
-export type PeerName = "tenbin" | "tenbin-own" | "haproxy" | "nginx" | "caddy";
+export type PeerName = "tenbin" | "tenbin-runtime" | "haproxy" | "nginx" | "caddy";
 
 /** Everything a config needs to know about one run. */
 export interface ConfigContext {
@@ -24,7 +24,7 @@ export interface ConfigContext {
   workers: number;
   /** The certificate to terminate TLS with; set for https scenarios only. */
   tls?: TlsFiles | undefined;
-  /** tenbin's listener `engine` (`tenbin` for its own HTTP/1.1 server); the default when unset. */
+  /** tenbin's listener `engine` (`runtime` for the runtime's HTTP server); the default (`auto`) when unset. */
   engine?: string | undefined;
 }
 
@@ -61,6 +61,6 @@ export interface Scenario {
   /** What the report should say about the scenario: what a peer cannot do alike, what the client does. */
   note?: string;
   configs: PeerConfigs;
-  /** The balancers pass TCP: a listener `engine` (the `tenbin-own` peer) does not apply. */
+  /** The balancers pass TCP: a listener `engine` (the `tenbin-runtime` peer) does not apply. */
   tcp?: boolean;
 }

@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs";
 import { expandVariables, protectReferences, restoreReferences } from "./env-expand.ts";
 import type { ConfigEnv, LoadOptions } from "./load.ts";
 import { configSchema, type Config } from "./schema.ts";
+import { resolveEngines } from "./engine.ts";
 import { checkSemantics } from "./semantic.ts";
 import { countMappingKeys, countParsedKeys } from "./yaml-screen.ts";
 import type { PathIssue } from "./yaml-source.ts";
@@ -57,7 +58,7 @@ export function fastConfig(text: string, env: ConfigEnv, parseYaml: ParseYaml): 
   if (!parsed.success) return undefined;
   const warnings: PathIssue[] = [];
   if (checkSemantics(parsed.data, warnings).length > 0 || warnings.length > 0) return undefined;
-  return parsed.data;
+  return resolveEngines(parsed.data);
 }
 
 /**

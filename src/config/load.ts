@@ -9,6 +9,7 @@ import { ConfigError, type ConfigIssue } from "./config-error.ts";
 import { expandDocumentEnv, protectReferences, restoreReferences } from "./env.ts";
 import { describeIssues, leafMessage } from "./issues.ts";
 import { configSchema, type Config } from "./schema.ts";
+import { resolveEngines } from "./engine.ts";
 import { checkSemantics } from "./semantic.ts";
 import { YamlSource, type PathIssue } from "./yaml-source.ts";
 
@@ -69,7 +70,7 @@ export function loadConfigText(text: string, file: string, env: ConfigEnv, optio
   const problems = checkSemantics(parsed.data, warnings);
   if (problems.length > 0) throw new ConfigError(problems.map((issue) => source.issueAt(issue)));
   for (const warning of warnings) options.onWarning?.(source.issueAt(warning));
-  return parsed.data;
+  return resolveEngines(parsed.data);
 }
 
 function yamlIssue(source: YamlSource, text: string, error: YAMLError): ConfigIssue {

@@ -248,7 +248,7 @@ export const listenerSchema = z.strictObject({
   access_log: accessLogSchema.optional().describe("One line per request; off unless given (it costs a little per request)"),
   tls: listenerTlsSchema.optional().describe("Terminate TLS (https) with these certificates"),
   http2: z.boolean().optional().describe("Also speak HTTP/2 (ALPN h2 with tls; prior knowledge without). Default false; follows the runtime's maturity"),
-  engine: z.enum(["runtime", "tenbin"]).default("runtime").describe("The HTTP server: `runtime`, the runtime's own (HTTP/2, WebSockets), or `tenbin`, tenbin's HTTP/1.1 server on plain sockets: less CPU per request and Content-Length kept on streamed answers; WebSocket upgrades as a byte tunnel to http:// servers; no HTTP/2"),
+  engine: z.enum(["auto", "runtime", "tenbin"]).default("auto").describe("The HTTP server: `tenbin`, tenbin's HTTP/1.1 server on plain sockets (less CPU per request, Content-Length kept on streamed answers, WebSocket upgrades as a byte tunnel to http:// servers, no HTTP/2), or `runtime`, the runtime's own (HTTP/2, WebSockets to any server). `auto` picks tenbin unless the listener has http2 or routes to a pool with an https:// server"),
   redirect_https: z.union([z.boolean(), redirectHttpsSchema]).optional().describe("Answer every request with a redirect to the https URL (308 to port 443 with true); routes are then not needed"),
   hsts: z.union([z.boolean(), hstsSchema]).optional().describe("Send Strict-Transport-Security on tls listeners (true: max_age 365d)"),
 });

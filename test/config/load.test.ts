@@ -276,7 +276,7 @@ describe("loadConfigText: a full config", () => {
     expect(config.shutdown_timeout).toBe(30_000);
     expect(config.listeners[0]).toEqual({
       name: "web", listen: { host: "127.0.0.1", port: 8080 }, mode: "http", routes: [{ pool: "api" }],
-      trusted_proxies: [], accept_proxy: false, max_body: 100_000_000, idle_timeout: 60_000, engine: "runtime",
+      trusted_proxies: [], accept_proxy: false, max_body: 100_000_000, idle_timeout: 60_000, engine: "tenbin",
     });
     const api = config.pools.api!;
     expect(api.timeouts).toEqual({ connect: 5000, response: 60_000, idle: 60_000 });

@@ -129,9 +129,9 @@ describe("generated peer configs", () => {
       expect(listener.mode === "http" ? listener.tls?.certificates[0] : undefined).toEqual(scenario.scheme === "https" ? { cert: tls.cert, key: tls.key } : undefined);
       expect(config.workers).toBe(1);
       expect(configSchema.parse(parse(builder!({ ...ctx, workers: 2 }))).workers).toBe(2);
-      // The tenbin-own peer: the same config with the listener's engine set (HTTP scenarios).
-      const own = configSchema.parse(parse(builder!({ ...ctx, engine: "tenbin" }))).listeners[0]!;
-      expect(own.mode === "http" ? own.engine : "tcp").toBe(scenario.tcp ? "tcp" : "tenbin");
+      // The tenbin-runtime peer: the same config with the listener's engine set (HTTP scenarios).
+      const other = configSchema.parse(parse(builder!({ ...ctx, engine: "runtime" }))).listeners[0]!;
+      expect(other.mode === "http" ? other.engine : "tcp").toBe(scenario.tcp ? "tcp" : "runtime");
     });
 
     // A scenario leaves out peers without that mode (Caddy has no TCP passthrough): no test for those.

@@ -23,12 +23,14 @@ admin: { enabled: false }
 listeners:
   - name: web
     listen: 127.0.0.1:0
+    engine: runtime
     routes:
       - { match: { path: /sticky/ }, pool: sticky }
       - { match: { path: /failover/ }, pool: failover }
       - pool: one
   - name: secure
     listen: 127.0.0.1:0
+    engine: runtime
     tls: { certificates: [{ cert: ${certs.a.cert}, key: ${certs.a.key} }] }
     routes: [{ pool: one }]
 pools:
@@ -150,7 +152,7 @@ describe("closing", () => {
   test("stopping tenbin closes open WebSockets with 1001 on both sides", async () => {
     const own = await startTenbinInProcess(`
 admin: { enabled: false }
-listeners: [{ name: web, listen: 127.0.0.1:0, routes: [{ pool: one }] }]
+listeners: [{ name: web, listen: 127.0.0.1:0, engine: runtime, routes: [{ pool: one }] }]
 pools:
   one: { servers: [{ url: "${b.url}" }] }
 `);

@@ -6,9 +6,9 @@
  */
 import { Buffer } from "node:buffer";
 import { BodyDecoder } from "../../proxy/h1/body-decoder.ts";
-import { HeaderList, type ProxyRequest, type ProxyResponse } from "../../proxy/message.ts";
+import { type ProxyRequest, type ProxyResponse } from "../../proxy/message.ts";
 import type { ClientInfo, TcpConn, TcpEvents } from "../../runtime/types.ts";
-import { BadRequestError, parseRequestHead, type RequestHead } from "./request-head.ts";
+import { BadRequestError, parseRequestHead, type RequestHead, withoutDotSegments } from "./request-head.ts";
 import { ProxyHeaderReader } from "./proxy-header.ts";
 import { H1Request, RequestBody } from "./request.ts";
 import { type AnswerEnd, reasonOf, type ResponseSink, writeResponse } from "./response-writer.ts";
@@ -188,7 +188,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     const hasBody = head.framing.kind !== "none" && !(head.framing.kind === "length" && head.framing.length === 0);
     const body = hasBody ? new RequestBody(this) : undefined;
     this.#body = body;
-    const target = head.target;
+    const target = withoutDotSegments(head.target);
     let host = fields.get("host") ?? this.#localAuthority();
     if (target[0] !== "/" && target !== "*") {
       // Absolute form: the target's authority is the host, whatever Host says (RFC 9112 §3.2.2).

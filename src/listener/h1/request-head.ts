@@ -125,3 +125,38 @@ function fieldCount(text: string, from: number): number {
   for (let at = text.indexOf("\r\n", from); at >= 0; at = text.indexOf("\r\n", at + 2)) count++;
   return count;
 }
+
+/** A `.` or `..` path segment, also percent-encoded (as the URL standard reads them). */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:[/?#]|$)/i;
+
+/**
+ * `target` with its path's dot segments resolved (RFC 3986 §5.2.4), `%2e` read as a dot, as the
+ * runtime's server resolves them: a route for /admin/ must not be passed by /x/../admin/ that
+ * the server behind resolves. Anything else of the target stays as sent (no other decoding, a
+ * leading `//` kept).
+ */
+export function withoutDotSegments(target: string): string {
+  if (!DOT_SEGMENT.test(target)) return target;
+  const pathStart = target[0] === "/" ? 0 : target.indexOf("/", target.indexOf("//") + 2);
+  if (pathStart < 0) return target;
+  const pathEnd = target.slice(pathStart).search(/[?#]/) + pathStart;
+  if (pathEnd < pathStart) return resolvePath(target, pathStart, target.length);
+  return resolvePath(target, pathStart, pathEnd);
+}
+
+/** `target` with the dot segments of its path (from `pathStart` to `pathEnd`) resolved. */
+function resolvePath(target: string, pathStart: number, pathEnd: number): string {
+  const out: string[] = [];
+  const segments = target.slice(pathStart + 1, pathEnd).split("/");
+  segments.forEach((segment, i) => {
+    const dots = /^(?:\.|%2e)+$/i.test(segment) ? segment.replace(/%2e/gi, ".").length : 0;
+    if (dots === 2 && out.length > 0) out.pop();
+    if (dots === 1 || dots === 2) {
+      // A dot segment at the end leaves the path ending with a slash.
+      if (i === segments.length - 1) out.push("");
+      return;
+    }
+    out.push(segment);
+  });
+  return `${target.slice(0, pathStart)}/${out.join("/")}${target.slice(pathEnd)}`;
+}
