@@ -139,9 +139,8 @@ export function withoutDotSegments(target: string): string {
   if (!DOT_SEGMENT.test(target)) return target;
   const pathStart = target[0] === "/" ? 0 : target.indexOf("/", target.indexOf("//") + 2);
   if (pathStart < 0) return target;
-  const pathEnd = target.slice(pathStart).search(/[?#]/) + pathStart;
-  if (pathEnd < pathStart) return resolvePath(target, pathStart, target.length);
-  return resolvePath(target, pathStart, pathEnd);
+  const query = target.slice(pathStart).search(/[?#]/);
+  return resolvePath(target, pathStart, query < 0 ? target.length : pathStart + query);
 }
 
 /** `target` with the dot segments of its path (from `pathStart` to `pathEnd`) resolved. */

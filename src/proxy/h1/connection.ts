@@ -8,7 +8,7 @@
 import { Buffer } from "node:buffer";
 import type { TcpConn, TcpEvents } from "../../runtime/socket-types.ts";
 import { BadResponseError, type ResponseHead, ResponseParser } from "./response-parser.ts";
-import { HeaderList, LightResponse } from "../message.ts";
+import { LightResponse } from "../message.ts";
 import type { ProxyResponse } from "../../runtime/types.ts";
 
 /**
