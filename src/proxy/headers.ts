@@ -9,7 +9,6 @@ import { copyHeaders, HeaderList } from "./message.ts";
 const HOP_BY_HOP = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection"];
 const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP);
 
-
 /** Facts about one exchange that end up in forwarding headers. */
 export interface ForwardFacts {
   clientIp: string;

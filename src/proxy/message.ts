@@ -50,18 +50,12 @@ export class HeaderList implements HeaderMap {
 
   get(name: string): string | null {
     const key = name.toLowerCase();
+    if (this.#fields !== undefined || !INDEXED_FIELDS.has(key)) return joinValues(this.pairs(), key, null);
     let found: string | null = null;
-    if (this.#fields === undefined && INDEXED_FIELDS.has(key)) {
-      for (const mark of this.#marks) {
-        if (mark.name === key && !mark.dropped) found = found === null ? mark.value : `${found}, ${mark.value}`;
-      }
-      for (const [added, value] of this.#added ?? []) if (added === key) found = found === null ? value : `${found}, ${value}`;
-      return found;
+    for (const mark of this.#marks) {
+      if (mark.name === key && !mark.dropped) found = found === null ? mark.value : `${found}, ${mark.value}`;
     }
-    for (const field of this.pairs()) {
-      if (field[0] === key) found = found === null ? field[1] : `${found}, ${field[1]}`;
-    }
-    return found;
+    return this.#added === undefined ? found : joinValues(this.#added, key, found);
   }
 
   has(name: string): boolean {
@@ -80,7 +74,8 @@ export class HeaderList implements HeaderMap {
   }
 
   delete(name: string): void {
-    this.deleteAll(new Set([name.toLowerCase()]));
+    const key = name.toLowerCase();
+    this.#remove((field) => field === key, INDEXED_FIELDS.has(key));
   }
 
   forEach(fn: (value: string, name: string) => void): void {
@@ -89,14 +84,19 @@ export class HeaderList implements HeaderMap {
 
   /** Removes every field whose (lower-case) name is in `names`, in one pass. */
   deleteAll(names: ReadonlySet<string>): void {
-    if (this.#fields === undefined && indexesAll(names)) {
-      for (const mark of this.#marks) if (names.has(mark.name)) mark.dropped = true;
-      if (this.#added !== undefined) this.#added = this.#added.filter(([name]) => !names.has(name));
+    this.#remove((name) => names.has(name), indexesAll(names));
+  }
+
+  /** Removes the fields whose names `drops`; `indexed` when every such name is in `INDEXED_FIELDS` (the text can stay). */
+  #remove(drops: (name: string) => boolean, indexed: boolean): void {
+    if (this.#fields === undefined && indexed) {
+      for (const mark of this.#marks) if (drops(mark.name)) mark.dropped = true;
+      if (this.#added !== undefined) this.#added = this.#added.filter(([name]) => !drops(name));
       return;
     }
     const fields = this.pairs();
     let to = 0;
-    for (const field of fields) if (!names.has(field[0])) fields[to++] = field;
+    for (const field of fields) if (!drops(field[0])) fields[to++] = field;
     fields.length = to;
   }
 
@@ -110,11 +110,8 @@ export class HeaderList implements HeaderMap {
    * out as it came (names in their own case); otherwise names are lower case.
    */
   lines(skip: ReadonlySet<string>): string {
+    if (this.#fields !== undefined || !indexesAll(skip)) return fieldLines(this, skip);
     let out = "";
-    if (this.#fields !== undefined || !indexesAll(skip)) {
-      for (const [name, value] of this.pairs()) if (!skip.has(name)) out += `${name}: ${value}\r\n`;
-      return out;
-    }
     const text = this.#text;
     let at = this.#from;
     for (const mark of this.#marks) {
@@ -123,8 +120,7 @@ export class HeaderList implements HeaderMap {
       at = mark.end;
     }
     out += text.slice(at);
-    for (const [name, value] of this.#added ?? []) if (!skip.has(name)) out += `${name}: ${value}\r\n`;
-    return out;
+    return this.#added === undefined ? out : out + fieldLines(new HeaderList(this.#added), skip);
   }
 
   /** Splits the received text into pairs, minus dropped lines, plus appended fields. */
@@ -151,6 +147,29 @@ export class HeaderList implements HeaderMap {
     this.#added = undefined;
     return fields;
   }
+}
+
+/** `found` joined with the value of every pair named `key`, ", " between (as `Headers.get` joins them). */
+function joinValues(pairs: readonly [string, string][], key: string, found: string | null): string | null {
+  for (const [name, value] of pairs) if (name === key) found = found === null ? value : `${found}, ${value}`;
+  return found;
+}
+
+/** Every field of `headers` whose name is not in `skip`, as `name: value` lines each ended by CRLF. */
+function fieldLines(headers: HeaderMap, skip: ReadonlySet<string>): string {
+  let out = "";
+  headers.forEach((value, name) => {
+    if (!skip.has(name)) out += `${name}: ${value}\r\n`;
+  });
+  return out;
+}
+
+/**
+ * The header lines of `headers` minus the names in `skip`, each ended by CRLF, for a writer of
+ * HTTP/1.1 heads: a received block as it came (`HeaderList.lines`), any other set name by name.
+ */
+export function headerLines(headers: HeaderMap, skip: ReadonlySet<string>): string {
+  return headers instanceof HeaderList ? headers.lines(skip) : fieldLines(headers, skip);
 }
 
 const fullyIndexed = new WeakMap<ReadonlySet<string>, boolean>();

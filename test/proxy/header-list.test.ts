@@ -121,3 +121,13 @@ describe("the own server's answer writer with a scanned block", () => {
     );
   });
 });
+
+describe("the own server's answer writer and a repeated Content-Length", () => {
+  test("an answer to HEAD with two equal Content-Length lines tells that length, as it did when fields were split", () => {
+    const list = scanned("Content-Length: 5\r\nContent-Length: 5\r\n");
+    const written: Uint8Array[] = [];
+    const sink = { write: (b: Uint8Array) => (written.push(b), true), drained: async () => {}, closed: false };
+    writeResponse(sink, new LightResponse(200, "OK", list, null), { head: true, minor: 1, keepAlive: true });
+    expect(Buffer.concat(written).toString("latin1")).toMatch(/\r\ncontent-length: 5\r\n/);
+  });
+});

@@ -6,7 +6,8 @@
  * (a `LightResponse`'s `whole`) goes out with its head in one write, without a body stream.
  */
 import { Buffer } from "node:buffer";
-import { HeaderList, LightResponse, type ProxyResponse } from "../../proxy/message.ts";
+import { declaredLength } from "../../proxy/h1/fields.ts";
+import { headerLines, LightResponse, type ProxyResponse } from "../../proxy/message.ts";
 
 /** The connection side the writer needs. */
 export interface ResponseSink {
@@ -76,27 +77,13 @@ function httpDate(): string {
 export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: AnswerFacts): AnswerEnd | Promise<AnswerEnd> {
   const status = res.status;
   let head = `HTTP/1.1 ${status} ${res.statusText || reasonOf(status)}\r\n`;
-  /** The answer's own Content-Length, when it is a valid one. */
-  let declared: number | undefined;
-  let dated = false;
   const headers = res.headers;
-  if (headers instanceof HeaderList) {
-    // A received header block goes out as it came, minus the lines replaced here.
-    head += headers.lines(OWN);
-    const length = headers.get("content-length");
-    if (length !== null && /^\d{1,15}$/.test(length)) declared = Number(length);
-    dated = headers.has("date");
-  } else {
-    headers.forEach((value, name) => {
-      if (OWN.has(name)) {
-        if (name === "content-length" && /^\d{1,15}$/.test(value)) declared = Number(value);
-        return;
-      }
-      if (name === "date") dated = true;
-      head += `${name}: ${value}\r\n`;
-    });
-  }
-  if (!dated) head += `date: ${httpDate()}\r\n`;
+  // A received header block goes out as it came, minus the lines replaced here.
+  head += headerLines(headers, OWN);
+  /** The answer's own Content-Length, when it is a valid one. */
+  const lengthField = headers.get("content-length");
+  const declared = lengthField === null ? undefined : declaredLength(lengthField);
+  if (!headers.has("date")) head += `date: ${httpDate()}\r\n`;
   const bodyless = status < 200 || status === 204 || status === 304;
   const whole = res instanceof LightResponse ? res.whole : undefined;
   const stream = whole === undefined ? res.body : null;

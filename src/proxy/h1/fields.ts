@@ -97,6 +97,20 @@ export function scanFields(text: string, from: number, fail: FieldError): FieldM
   return marks;
 }
 
+/** One Content-Length, or a list of equal ones (RFC 9110 §8.6 lets a recipient take those as one). */
+const CONTENT_LENGTH = /^(\d{1,15})(?:\s*,\s*\1)*$/;
+
+/** The digits of the length a Content-Length value (or several, joined by ", ") declares; undefined when it is not valid. */
+export function lengthDigits(value: string): string | undefined {
+  return CONTENT_LENGTH.exec(value)?.[1];
+}
+
+/** The length a Content-Length value (or several, joined by ", ") declares; undefined when it is not valid. */
+export function declaredLength(value: string): number | undefined {
+  const digits = lengthDigits(value);
+  return digits === undefined ? undefined : Number(digits);
+}
+
 /**
  * Whether a message lets the connection carry another one: HTTP/1.1 unless it says `close`, HTTP/1.0
  * only when it says `keep-alive` (and not `close`). `connection` is every Connection value

@@ -6,7 +6,7 @@
 import { Buffer } from "node:buffer";
 import type { UpstreamConnection } from "./connection.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
-import { HeaderList, isHeaderMap } from "../message.ts";
+import { headerLines, isHeaderMap } from "../message.ts";
 import type { HeaderMap, UpstreamInit } from "../../runtime/types.ts";
 
 /** Framing and connection headers the writer sets itself. */
@@ -58,14 +58,7 @@ export function writeRequest(
  * `skip`, each line ended; the caller adds its own lines and the blank one.
  */
 export function requestLines(method: string, path: string, headers: HeaderMap, defaultHost: string, skip: ReadonlySet<string>): string {
-  const head = `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n`;
-  // A received header block goes out as it came, minus the skipped lines.
-  if (headers instanceof HeaderList) return head + headers.lines(skip);
-  let lines = "";
-  headers.forEach((value, name) => {
-    if (!skip.has(name)) lines += `${name}: ${value}\r\n`;
-  });
-  return head + lines;
+  return `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n${headerLines(headers, skip)}`;
 }
 
 /** Marks the request sent once `written` (a write's drain, if it had to wait) is done. */

@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { BodyDecoder, type Framing } from "./body-decoder.ts";
-import { type FieldError, keepsAlive, scanFields } from "./fields.ts";
+import { type FieldError, keepsAlive, lengthDigits, scanFields } from "./fields.ts";
 import { HeaderList } from "../message.ts";
 
 /** The longest response head accepted (status line and headers); HAProxy's default buffer is 16 KiB. */
@@ -154,8 +154,9 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
   let idleTimeoutMs: number | undefined;
   for (const { name, value } of marks) {
     if (name === "content-length") {
-      if (!/^\d{1,15}$/.test(value) && !/^(\d{1,15})(\s*,\s*\1)+$/.test(value)) throw new BadResponseError(`invalid Content-Length "${value.slice(0, 40)}"`);
-      const one = value.split(",", 1)[0]!.trim();
+      // Compared as sent: "05" in one line and "5" in another are a conflict.
+      const one = lengthDigits(value);
+      if (one === undefined) throw new BadResponseError(`invalid Content-Length "${value.slice(0, 40)}"`);
       if (length !== undefined && length !== one) throw new BadResponseError("conflicting Content-Length headers");
       length = one;
     } else if (name === "transfer-encoding") {
