@@ -65,6 +65,18 @@ class BunTcpConn implements TcpConn {
     return false;
   }
 
+  writeBorrowed(bytes: Uint8Array, length: number): boolean {
+    if (this.#closed || this.#shutdownAsked || this.#endAsked) return true;
+    // Copies: a Buffer's own `slice` would be a view of the scratch.
+    if (this.#queued > 0) return this.write(new Uint8Array(bytes.subarray(0, length)));
+    const n = this.#socket.write(bytes, 0, length);
+    if (n === length || n < 0) return true;
+    this.#queue.push(new Uint8Array(bytes.subarray(n, length)));
+    this.#queued += length - n;
+    this.#wantDrain = true;
+    return false;
+  }
+
   shutdownWrite(): void {
     if (this.#closed || this.#shutdownAsked || this.#endAsked) return;
     this.#shutdownAsked = true;

@@ -43,6 +43,11 @@ class NodeTcpConn implements TcpConn {
     return this.#socket.write(data);
   }
 
+  writeBorrowed(bytes: Uint8Array, length: number): boolean {
+    // Node's streams keep what they are given until it is sent: give them a copy.
+    return this.write(new Uint8Array(bytes.subarray(0, length)));
+  }
+
   shutdownWrite(): void {
     if (this.#ending || this.#socket.destroyed) return;
     this.#ending = true;

@@ -31,6 +31,12 @@ export interface TcpConn {
    * are left queued: stop writing until `drain`. Writes after `end`/`destroy` are dropped.
    */
   write(data: Uint8Array): boolean;
+  /**
+   * Sends the first `length` bytes of `bytes`, which the caller writes over as soon as this returns
+   * (a scratch buffer, see proxy/h1/scratch.ts): whatever is not sent at once is copied. Returns as
+   * `write` does.
+   */
+  writeBorrowed(bytes: Uint8Array, length: number): boolean;
   /** Sends FIN once the queue is empty; the connection still reads (half-close). */
   shutdownWrite(): void;
   /** Closes both directions once the queue is empty. */

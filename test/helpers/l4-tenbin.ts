@@ -59,6 +59,9 @@ export function watchedRuntime(hang: readonly number[] = []): { runtime: Runtime
         watch.maxPending = Math.max(watch.maxPending, conn.pending);
         return ok;
       },
+      writeBorrowed(bytes: Uint8Array, length: number) {
+        return this.write(new Uint8Array(bytes.subarray(0, length)));
+      },
       shutdownWrite: () => conn.shutdownWrite(),
       end: () => conn.end(),
       destroy: () => conn.destroy(),

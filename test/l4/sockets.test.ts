@@ -92,6 +92,34 @@ function runSocketCases(name: string, adapter: Adapter) {
       server.stop();
     });
 
+    test("writeBorrowed copies what the kernel does not take, so the caller may write over its buffer at once", async () => {
+      const got = createHash("sha256");
+      const server = rawServer((_s, d) => void got.update(d));
+      const rec = recorder();
+      const conn: TcpConn = await adapter.connectTcp({ hostname: "127.0.0.1", port: server.port, events: rec.events });
+      await waitFor("accept", () => server.state.socket !== undefined);
+      server.state.socket!.pause(); // the peer stops reading: buffers fill
+      const scratch = new Uint8Array(256 * 1024);
+      const sent = createHash("sha256");
+      let total = 0;
+      let refused = 0;
+      // Past the first refusal too: a borrowed write behind queued bytes must be copied as well.
+      for (let writes = 0; writes < 200 && refused < 3; writes++) {
+        for (let at = 0; at < scratch.length; at += 65536) crypto.getRandomValues(scratch.subarray(at, at + 65536));
+        const length = scratch.length - writes; // not the whole buffer: only `length` bytes go
+        sent.update(scratch.subarray(0, length));
+        total += length;
+        if (!conn.writeBorrowed(scratch, length)) refused++;
+      }
+      expect(refused).toBe(3);
+      scratch.fill(0);
+      server.state.socket!.resume();
+      await waitFor("all bytes", () => server.state.received === total);
+      expect(got.digest("hex")).toBe(sent.digest("hex"));
+      conn.end();
+      server.stop();
+    });
+
     test("shutdownWrite sends FIN and the connection still reads; the peer's FIN arrives as end", async () => {
       const server = rawServer();
       const rec = recorder();

@@ -112,7 +112,7 @@ describe("the own server's answer writer with a scanned block", () => {
     const list = scanned(NGINX);
     stripHopByHop(list);
     const written: Uint8Array[] = [];
-    const sink = { write: (b: Uint8Array) => (written.push(b), true), drained: async () => {}, closed: false };
+    const sink = { write: (b: Uint8Array) => (written.push(b), true), writeBorrowed: (b: Uint8Array, n: number) => (written.push(new Uint8Array(b.subarray(0, n))), true), drained: async () => {}, closed: false };
     const end = writeResponse(sink, new LightResponse(200, "OK", list, new TextEncoder().encode("hello")), { head: false, minor: 1, keepAlive: true });
     expect(end).toBe("keep");
     expect(Buffer.concat(written).toString("latin1")).toBe(
@@ -126,7 +126,7 @@ describe("the own server's answer writer and a repeated Content-Length", () => {
   test("an answer to HEAD with two equal Content-Length lines tells that length, as it did when fields were split", () => {
     const list = scanned("Content-Length: 5\r\nContent-Length: 5\r\n");
     const written: Uint8Array[] = [];
-    const sink = { write: (b: Uint8Array) => (written.push(b), true), drained: async () => {}, closed: false };
+    const sink = { write: (b: Uint8Array) => (written.push(b), true), writeBorrowed: (b: Uint8Array, n: number) => (written.push(new Uint8Array(b.subarray(0, n))), true), drained: async () => {}, closed: false };
     writeResponse(sink, new LightResponse(200, "OK", list, null), { head: true, minor: 1, keepAlive: true });
     expect(Buffer.concat(written).toString("latin1")).toMatch(/\r\ncontent-length: 5\r\n/);
   });

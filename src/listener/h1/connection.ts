@@ -358,6 +358,10 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     return this.conn.write(bytes);
   }
 
+  writeBorrowed(bytes: Uint8Array, length: number): boolean {
+    return this.conn.writeBorrowed(bytes, length);
+  }
+
   drained(): Promise<void> {
     if (this.#phase === Phase.Closed || this.conn.pending === 0) return Promise.resolve();
     return new Promise((resolve) => (this.#drain = resolve));

@@ -8,11 +8,14 @@
 import { Buffer } from "node:buffer";
 import { declaredLength } from "../../proxy/h1/fields.ts";
 import { headerLines, LightResponse, type ProxyResponse } from "../../proxy/message.ts";
+import { compose, SCRATCH } from "../../proxy/h1/scratch.ts";
 
 /** The connection side the writer needs. */
 export interface ResponseSink {
   /** False when bytes are left queued: wait for `drained()` before writing more. */
   write(bytes: Uint8Array): boolean;
+  /** `write` of the first `length` bytes of a buffer the caller reuses at once (`TcpConn.writeBorrowed`). */
+  writeBorrowed(bytes: Uint8Array, length: number): boolean;
   /** Resolves when the queue is empty again, or the client is gone. */
   drained(): Promise<void>;
   /** True once the client is gone: the rest of a streamed body is not wanted. */
@@ -106,23 +109,27 @@ export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: Ans
   head += "\r\n";
   if (facts.head || bodyless || length === 0) {
     stream?.cancel().catch(() => {});
-    sink.write(Buffer.from(head, "latin1"));
+    writeHead(sink, head);
     return keepAlive ? "keep" : "close";
   }
   if (whole !== undefined) {
-    if (whole.byteLength < COPY_BELOW) {
-      const out = Buffer.allocUnsafe(head.length + whole.byteLength);
-      out.write(head, 0, "latin1");
-      out.set(whole, head.length);
-      sink.write(out);
-    } else {
-      sink.write(Buffer.from(head, "latin1"));
+    const n = whole.byteLength < COPY_BELOW ? compose(head, whole) : -1;
+    if (n >= 0) sink.writeBorrowed(SCRATCH, n);
+    else {
+      writeHead(sink, head);
       sink.write(whole);
     }
     return keepAlive ? "keep" : "close";
   }
-  sink.write(Buffer.from(head, "latin1"));
+  writeHead(sink, head);
   return pipeBody(sink, stream!, length, chunked).then((ok) => (!ok ? "abort" : keepAlive ? "keep" : "close"));
+}
+
+/** Writes a head without a body, through the scratch when it fits. */
+function writeHead(sink: ResponseSink, head: string): void {
+  const n = compose(head);
+  if (n >= 0) sink.writeBorrowed(SCRATCH, n);
+  else sink.write(Buffer.from(head, "latin1"));
 }
 
 /** Sends a streamed body; false when it broke off or did not match its declared length. */

@@ -233,40 +233,53 @@ export class H1Client implements ConnectionOwner {
     }
   }
 
-  async #send(origin: Origin, path: string, init: UpstreamInit, connectTimeoutMs: number | undefined, retried: boolean): Promise<ProxyResponse> {
+  /**
+   * Sends the request on an idle connection, or on a new one. Not an async function: on the common
+   * path (an idle connection) the exchange's own promise is the answer, one promise and one
+   * microtask fewer per request.
+   */
+  #send(origin: Origin, path: string, init: UpstreamInit, connectTimeoutMs: number | undefined, retried: boolean): Promise<ProxyResponse> {
     const aborted = abortedBy(init);
-    if (aborted) throw aborted.reason;
+    if (aborted) return Promise.reject(aborted.reason);
+    const idle = retried ? undefined : this.#takeIdle(origin, isIdempotent(init.method ?? "GET"));
+    if (idle !== undefined) return this.#exchange(idle, origin, path, init, connectTimeoutMs, retried);
+    return this.#dial(origin, init, connectTimeoutMs).then((conn) => this.#exchange(conn, origin, path, init, connectTimeoutMs, retried));
+  }
+
+  /** One request and its answer on `conn`; a stale connection's failure sends it again once (see the file comment). */
+  #exchange(conn: UpstreamConnection, origin: Origin, path: string, init: UpstreamInit, connectTimeoutMs: number | undefined, retried: boolean): Promise<ProxyResponse> {
     const method = init.method ?? "GET";
     const body = init.body ?? null;
-    const idempotent = isIdempotent(method);
-    const conn = (!retried && this.#takeIdle(origin, idempotent)) || (await this.#dial(origin, init, connectTimeoutMs));
     const replayable = body === null || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || typeof body === "string";
     let unlisten: (() => void) | undefined;
-    try {
-      return await new Promise<ProxyResponse>((resolve, reject) => {
-        const id = conn.begin(
-          {
-            resolve,
-            reject: (error, stale) => {
-              if (stale && idempotent && replayable && !retried && !abortedBy(init)) resolve(this.#send(origin, path, init, connectTimeoutMs, true));
-              else reject(error);
-            },
-          },
-          method === "HEAD",
-          init.bodyIdleMs,
-          init.light === true,
-        );
-        unlisten = listenAbort(init, (reason) => conn.fail(id, reason));
-        try {
-          writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader, init.forwarding)?.catch((error: unknown) => conn.fail(id, error));
-        } catch (error) {
-          conn.fail(id, error);
-        }
-      });
-    } finally {
-      // A streamed answer still needs the abort (the body may stall); it goes with the attempt.
+    // A streamed answer still needs the abort (the body may stall); it goes with the attempt.
+    const settled = () => {
       if (conn.responseDone) unlisten?.();
-    }
+    };
+    return new Promise<ProxyResponse>((resolve, reject) => {
+      const id = conn.begin(
+        {
+          resolve: (response) => {
+            settled();
+            resolve(response);
+          },
+          reject: (error, stale) => {
+            settled();
+            if (stale && isIdempotent(method) && replayable && !retried && !abortedBy(init)) resolve(this.#send(origin, path, init, connectTimeoutMs, true));
+            else reject(error);
+          },
+        },
+        method === "HEAD",
+        init.bodyIdleMs,
+        init.light === true,
+      );
+      unlisten = listenAbort(init, (reason) => conn.fail(id, reason));
+      try {
+        writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader, init.forwarding)?.catch((error: unknown) => conn.fail(id, error));
+      } catch (error) {
+        conn.fail(id, error);
+      }
+    });
   }
 }
 

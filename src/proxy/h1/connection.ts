@@ -129,6 +129,13 @@ export class UpstreamConnection implements TcpEvents {
     return new Promise((resolve) => (this.#drainWaiter = resolve));
   }
 
+  /** `write` of the first `length` bytes of a buffer the caller reuses at once (`TcpConn.writeBorrowed`). */
+  writeBorrowed(bytes: Uint8Array, length: number): Promise<void> | undefined {
+    if (this.closed || !this.conn) return undefined;
+    if (this.conn.writeBorrowed(bytes, length)) return undefined;
+    return new Promise((resolve) => (this.#drainWaiter = resolve));
+  }
+
   /** The whole request is on the wire. */
   requestSent(): void {
     this.#requestDone = true;

@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import type { UpstreamConnection } from "./connection.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
 import { headerLines, isHeaderMap } from "../message.ts";
+import { compose, SCRATCH } from "./scratch.ts";
 import type { HeaderMap, UpstreamInit } from "../../runtime/types.ts";
 
 /** Framing and connection headers the writer sets itself. */
@@ -41,13 +42,12 @@ export function writeRequest(
   if (forwarding !== undefined) head += forwarding;
   if (body === null || body === undefined) {
     head += BODY_METHODS.has(method) ? "content-length: 0\r\n\r\n" : "\r\n";
-    return markSent(conn, conn.write(Buffer.from(head, "latin1")));
+    return markSent(conn, writeComposed(conn, head, undefined));
   }
   const bytes = bytesOf(body);
   if (bytes) {
     head += `content-length: ${bytes.byteLength}\r\n\r\n`;
-    const headBytes = Buffer.from(head, "latin1");
-    return markSent(conn, conn.write(bytes.byteLength === 0 ? headBytes : Buffer.concat([headBytes, bytes])));
+    return markSent(conn, writeComposed(conn, head, bytes));
   }
   if (!(body instanceof ReadableStream)) throw new TypeError("Unsupported request body type");
   return writeStreamBody(conn, id, head, headers.get("content-length"), body as ReadableStream<Uint8Array>);
@@ -59,6 +59,14 @@ export function writeRequest(
  */
 export function requestLines(method: string, path: string, headers: HeaderMap, defaultHost: string, skip: ReadonlySet<string>): string {
   return `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n${headerLines(headers, skip)}`;
+}
+
+/** Writes `head` and `body` in one write: through the scratch when they fit, else copied together. */
+function writeComposed(conn: UpstreamConnection, head: string, body: Uint8Array | undefined): Promise<void> | undefined {
+  const n = compose(head, body);
+  if (n >= 0) return conn.writeBorrowed(SCRATCH, n);
+  const headBytes = Buffer.from(head, "latin1");
+  return conn.write(body === undefined || body.byteLength === 0 ? headBytes : Buffer.concat([headBytes, body]));
 }
 
 /** Marks the request sent once `written` (a write's drain, if it had to wait) is done. */
