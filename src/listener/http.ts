@@ -6,6 +6,7 @@
 import type { ListenerConfig } from "../config/schema.ts";
 import type { Pool } from "../pool/pool.ts";
 import { errorResponse } from "../proxy/errors.ts";
+import { pathAndQueryOf } from "../proxy/message.ts";
 import type { Exchange, Forwarder } from "../proxy/forward.ts";
 import type { CompiledRoute, RouteTable } from "../router/route-table.ts";
 import type { ListenerObserver } from "../observe/listener-observer.ts";
@@ -50,10 +51,7 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
     }
     const started = performance.now();
     const requestId = crypto.randomUUID();
-    // req.url is absolute; slicing it keeps the path and query exactly as the client sent them.
-    const url = req.url;
-    const pathStart = url.indexOf("/", url.indexOf("://") + 3);
-    const pathAndQuery = pathStart < 0 ? "/" : url.slice(pathStart);
+    const pathAndQuery = req.pathAndQuery ?? pathAndQueryOf(req.url);
     const q = pathAndQuery.indexOf("?");
     const route = redirect ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
       method: req.method,

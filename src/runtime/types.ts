@@ -31,6 +31,8 @@ export interface ProxyRequest {
   readonly method: string;
   /** Absolute: scheme, authority, then the path and query as the client sent them. */
   readonly url: string;
+  /** The path and query of `url`, where the server has them at hand (tenbin's own); else they are read from `url`. */
+  readonly pathAndQuery?: string;
   readonly headers: HeaderMap;
   readonly body: ReadableStream<Uint8Array> | null;
   /** Aborted when the client goes away before its answer is sent. */

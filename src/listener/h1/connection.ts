@@ -195,8 +195,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
       const authority = /^https?:\/\/([^/?#]*)/i.exec(target)?.[1] ?? "";
       if (authority !== host) fields.set("host", (host = authority));
     }
-    const url = target[0] === "/" ? `${this.#host.scheme}://${host}${target}` : target === "*" ? `${this.#host.scheme}://${host}/*` : target;
-    const request = new H1Request(head.method, url, fields, body);
+    const request = new H1Request(head.method, this.#host.scheme, host, target, fields, body);
     this.#request = request;
     this.#phase = hasBody ? Phase.Body : Phase.Answer;
     this.#since = performance.now();

@@ -52,6 +52,18 @@ const badRequestLine: FieldError = (message) => new BadRequestError(400, message
  */
 export function parseRequestHead(text: string): RequestHead {
   if (!text.endsWith("\r\n")) text += "\r\n";
+  const usual = USUAL_LINE.exec(text);
+  return usual !== null ? headOf(text, usual[0].length - 2, usual[1]!, usual[2]!, Number(usual[3])) : parseOddHead(text);
+}
+
+/**
+ * The usual request line in one match: a token method, an origin-form target, HTTP/1.0 or 1.1.
+ * Anything else (and every refusal) goes the long way, which words the error.
+ */
+const USUAL_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\/[^\0-\x20\x7f]*) HTTP\/1\.([01])\r\n/;
+
+/** `parseRequestHead` of a request line `USUAL_LINE` does not take, checked part by part. */
+function parseOddHead(text: string): RequestHead {
   const lineEnd = text.indexOf("\r\n");
   const requestLine = text.slice(0, lineEnd);
   const sp1 = requestLine.indexOf(" ");
@@ -68,7 +80,12 @@ export function parseRequestHead(text: string): RequestHead {
   if (!TARGET.test(target)) throw new BadRequestError(400, "invalid request target");
   if (method === "CONNECT") throw new BadRequestError(405, "CONNECT is not supported");
   if (target === "*" ? method !== "OPTIONS" : target[0] !== "/" && !/^https?:\/\//i.test(target)) throw new BadRequestError(400, "invalid request target");
-  const minor = Number(version[1]);
+  return headOf(text, lineEnd, method, target, Number(version[1]));
+}
+
+/** The rest of `parseRequestHead` once the request line (ending at `lineEnd`) is read and checked. */
+function headOf(text: string, lineEnd: number, method: string, target: string, minor: number): RequestHead {
+  if (method === "CONNECT") throw new BadRequestError(405, "CONNECT is not supported");
   // A field line is at least 4 bytes ("a:" and CRLF), so a short head cannot hold too many.
   if (text.length - lineEnd > 4 * MAX_HEADER_FIELDS && fieldCount(text, lineEnd + 2) > MAX_HEADER_FIELDS) {
     throw new BadRequestError(431, `more than ${MAX_HEADER_FIELDS} header fields`);

@@ -3,7 +3,7 @@
  * without the cost of a Web `Request` (its `Headers`, its signal and body stream are made only when
  * read, and only the body and the signal ever are, on the rare paths).
  */
-import { HeaderList, type ProxyRequest } from "../../proxy/message.ts";
+import { HeaderList, pathAndQueryOf, type ProxyRequest } from "../../proxy/message.ts";
 
 /** Bytes of a request body queued before the connection stops reading from the client. */
 const BODY_HIGH_WATER = 64 * 1024;
@@ -88,7 +88,7 @@ export class RequestBody {
 /** A request of the own server; see the file comment. */
 export class H1Request implements ProxyRequest {
   readonly method: string;
-  readonly url: string;
+  readonly pathAndQuery: string;
   readonly headers: HeaderList;
   /** This server writes `LightResponse`s itself. */
   readonly takesLight = true;
@@ -98,11 +98,27 @@ export class H1Request implements ProxyRequest {
   /** Set when the client left before the answer was sent (read by a signal made later). */
   #gone = false;
 
-  constructor(method: string, url: string, headers: HeaderList, body: RequestBody | undefined) {
+  readonly #scheme: string;
+  readonly #host: string;
+  readonly #target: string;
+  #url: string | undefined;
+
+  /** `target` as sent (dot segments resolved); `host` the request's authority. */
+  constructor(method: string, scheme: string, host: string, target: string, headers: HeaderList, body: RequestBody | undefined) {
     this.method = method;
-    this.url = url;
+    this.#scheme = scheme;
+    this.#host = host;
+    this.#target = target;
+    this.pathAndQuery = target[0] === "/" ? target : target === "*" ? "/*" : pathAndQueryOf(target);
     this.headers = headers;
     this.#body = body;
+  }
+
+  /** Absolute, made when first read: the proxy path reads `pathAndQuery` instead. */
+  get url(): string {
+    const target = this.#target;
+    this.#url ??= target[0] === "/" ? `${this.#scheme}://${this.#host}${target}` : target === "*" ? `${this.#scheme}://${this.#host}/*` : target;
+    return this.#url;
   }
 
   get body(): ReadableStream<Uint8Array> | null {
