@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { Buffer } from "node:buffer";
 import { createConnection, type Socket } from "node:net";
 import { type ProxyHandler, serveH1 } from "../../src/listener/h1/server.ts";
+import { STOP_QUIET_MS } from "../../src/listener/h1/connection.ts";
 import { HeaderList, LightResponse, type ProxyRequest, type ProxyResponse } from "../../src/proxy/message.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
 import type { HttpServer } from "../../src/runtime/types.ts";
@@ -479,6 +480,40 @@ describe("own HTTP/1.1 server: connection life", () => {
     const res = await busy.answers(2); // the pipelined second request is not served
     expect([res.length, res[0]?.body.toString(), header(res[0], "connection")[0]]).toEqual([1, "done", "close"]);
     await within(stopping, 3000, "the stop");
+  });
+
+  test("stop(): a keep-alive connection used just before is not closed under a request already on its way", async () => {
+    // A client that sends its next request as the server stops (a reload, say) would lose it if the
+    // connection closed at once; it is answered with connection: close instead, as HAProxy's
+    // idle-close-on-response does, and a connection quiet for STOP_QUIET_MS closes at once.
+    const server = await serve(() => text("done"));
+    const busy = await connect(server.port);
+    await busy.write(GET("/first"));
+    await busy.answers(1);
+    const quiet = await connect(server.port);
+    await quiet.write(GET("/first"));
+    await quiet.answers(1);
+    await Bun.sleep(STOP_QUIET_MS + 50);
+    await busy.write(GET("/second"));
+    await busy.answers(2);
+    const stopping = server.stop();
+    await quiet.untilEnded(); // quiet long enough: closed now
+    await busy.write(GET("/third")); // on its way as the server stops
+    await busy.untilEnded();
+    const res = await busy.answers(3);
+    expect(res.map((r) => [r.status, header(r, "connection")[0]])).toEqual([[200, undefined], [200, undefined], [200, "close"]]);
+    await within(stopping, 3000, "the stop");
+  });
+
+  test("stop(): a connection used just before closes once it has been quiet for STOP_QUIET_MS", async () => {
+    const server = await serve(() => text("done"));
+    const raw = await connect(server.port);
+    await raw.write(GET());
+    await raw.answers(1);
+    const started = performance.now();
+    await within(server.stop(), 3000, "the stop");
+    await raw.untilEnded();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(STOP_QUIET_MS - 100);
   });
 
   test("stop(true) cuts a connection in flight at once", async () => {

@@ -42,6 +42,13 @@ export interface ConnectionLimits {
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
+/**
+ * While the server stops, a keep-alive connection is closed once it has been quiet this long. One
+ * used just now is likely to carry another request at any moment: closing it then would drop that
+ * request (HAProxy's `idle-close-on-response` waits for it instead), so it stays open for its next
+ * request, which is answered with `connection: close`.
+ */
+export const STOP_QUIET_MS = 250;
 /** Pipelined bytes buffered while a request is answered, before the connection stops reading. */
 const PIPELINE_HIGH_WATER = 64 * 1024;
 
@@ -150,10 +157,6 @@ export class ClientConnection implements TcpEvents, ResponseSink {
         }
         if (this.#phase !== Phase.Head) {
           this.#buffer = buf.subarray(at);
-          return;
-        }
-        if (!this.#host.accepting) {
-          this.#finish("close");
           return;
         }
         // Empty lines before a request are ignored (RFC 9112 §2.2).
@@ -326,7 +329,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
           if (now - this.#since > limits.headerMs) this.#refuseProxy("no PROXY header in time");
         } else if (this.#headSince !== undefined) {
           if (now - this.#headSince > limits.headerMs) this.#refuse(new BadRequestError(408, "request head not received in time"));
-        } else if (waited > limits.idleMs) this.#linger();
+        } else if (waited > (this.#closeAfter ? STOP_QUIET_MS : limits.idleMs)) this.#linger();
         break;
       case Phase.Body:
         if (!this.#paused && waited > limits.idleMs) {
@@ -341,13 +344,16 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     }
   }
 
-  /** The server stops: an idle connection closes now, a busy one after its answer, a tunnel only when forced. */
+  /**
+   * The server stops: a connection quiet for `STOP_QUIET_MS` closes now, any other after its next
+   * answer (or once it has been quiet that long, see `checkTimers`), a tunnel only when forced.
+   */
   shutdown(force: boolean): void {
     if (force) {
       this.#tunnel?.close(new Error("server stopping"));
       this.#close();
       this.conn.destroy();
-    } else if (this.idle) this.#linger();
+    } else if (this.idle && performance.now() - this.#since >= STOP_QUIET_MS) this.#linger();
     else this.#closeAfter = true;
   }
 

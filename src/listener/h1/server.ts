@@ -14,6 +14,8 @@ export type { ProxyHandler } from "./connection.ts";
 
 /** How often the time limits of connections are checked. */
 const SWEEP_MS = 1000;
+/** How often while the server stops, so connections close soon after they have been quiet for `STOP_QUIET_MS`. */
+const STOP_SWEEP_MS = 50;
 
 /** What `serveH1` needs. */
 export interface H1ServeOptions {
@@ -120,6 +122,11 @@ class H1Server implements HttpServer, ConnectionHost {
       };
     });
     for (const connection of [...this.#connections]) connection.shutdown(force);
+    if (this.#connections.size > 0) {
+      clearInterval(this.#sweep);
+      this.#sweep = setInterval(() => this.#checkTimers(), STOP_SWEEP_MS);
+      (this.#sweep as { unref?: () => void }).unref?.();
+    }
     return done;
   }
 }
