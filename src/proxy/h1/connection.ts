@@ -125,15 +125,18 @@ export class UpstreamConnection implements TcpEvents {
   /** Writes request bytes; resolves at once, or when the socket drained. */
   write(bytes: Uint8Array): Promise<void> | undefined {
     if (this.closed || !this.conn) return undefined;
-    if (this.conn.write(bytes)) return undefined;
-    return new Promise((resolve) => (this.#drainWaiter = resolve));
+    return this.#drained(this.conn.write(bytes));
   }
 
   /** `write` of the first `length` bytes of a buffer the caller reuses at once (`TcpConn.writeBorrowed`). */
   writeBorrowed(bytes: Uint8Array, length: number): Promise<void> | undefined {
     if (this.closed || !this.conn) return undefined;
-    if (this.conn.writeBorrowed(bytes, length)) return undefined;
-    return new Promise((resolve) => (this.#drainWaiter = resolve));
+    return this.#drained(this.conn.writeBorrowed(bytes, length));
+  }
+
+  /** Nothing when a write was taken whole, else the promise of the socket's next drain. */
+  #drained(taken: boolean): Promise<void> | undefined {
+    return taken ? undefined : new Promise((resolve) => (this.#drainWaiter = resolve));
   }
 
   /** The whole request is on the wire. */
