@@ -294,6 +294,11 @@ describe("own HTTP/1.1 server: protocol", () => {
     ["Transfer-Encoding: gzip", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501],
     ["a missing Host on 1.1", "GET / HTTP/1.1\r\nX: y\r\n\r\n", 400],
     ["two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400],
+    ["a Host with a slash", "GET /x HTTP/1.1\r\nHost: evil/admin\r\n\r\n", 400],
+    ["a Host with a space", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400],
+    ["a Host with userinfo", "GET / HTTP/1.1\r\nHost: user@t.test\r\n\r\n", 400],
+    ["a Host with a bad port", "GET / HTTP/1.1\r\nHost: t.test:80a\r\n\r\n", 400],
+    ["userinfo in an absolute-form target", "GET http://user@t.test/ HTTP/1.1\r\nHost: t.test\r\n\r\n", 400],
     ["a folded header line", "GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\r\n folded\r\n\r\n", 400],
     ["a bare LF in a value", "GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\nX-B: 2\r\n\r\n", 400],
     ["a bare CR in a value", "GET / HTTP/1.1\r\nHost: t\r\nX-A: 1\rX-B: 2\r\n\r\n", 400],
@@ -312,6 +317,13 @@ describe("own HTTP/1.1 server: protocol", () => {
       expect(handled).toBe(before);
     });
   }
+
+  test("Host values of every valid form pass: names, ports, IPv4, bracketed IPv6, empty", async () => {
+    for (const host of ["t.test", "T.Test:8080", "127.0.0.1:80", "[::1]:8443", "[fe80::1%25eth0]", "xn--bcher-kva.example", "a:", ""]) {
+      const { res } = await exchange(main.port, `GET /h HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      expect([host, res[0]?.status]).toEqual([host, 200]);
+    }
+  });
 
   test("100 header fields pass", async () => {
     expect((await exchange(main.port, `GET / HTTP/1.1\r\nHost: t\r\n${"X-A: 1\r\n".repeat(99)}\r\n`)).res[0]?.status).toBe(200);

@@ -42,6 +42,12 @@ export const MAX_HEADER_FIELDS = 100;
 /** A request target: no controls, no spaces (raw UTF-8 in a path passes, as nginx lets it). */
 const TARGET = /^[^\0-\x20\x7f]+$/;
 const VERSION = /^HTTP\/1\.([01])$/;
+/**
+ * A Host value, or the authority of an absolute-form target: `uri-host [":" port]` (RFC 9110 §7.2,
+ * RFC 3986 §3.2.2), an IP literal in brackets or a reg-name, which may be empty. No userinfo (RFC
+ * 9110 §4.2.4), no "/", no spaces: RFC 9112 §3.2 answers an invalid Host with 400.
+ */
+const HOST = /^(?:\[[0-9A-Za-z._~!$&'()*+,;=:%-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::\d*)?$/;
 
 /** A refused header line of a request; the client's bytes are not echoed back to it. */
 const badRequestLine: FieldError = (message) => new BadRequestError(400, message);
@@ -80,6 +86,7 @@ function parseOddHead(text: string): RequestHead {
   if (!TARGET.test(target)) throw new BadRequestError(400, "invalid request target");
   if (method === "CONNECT") throw new BadRequestError(405, "CONNECT is not supported");
   if (target === "*" ? method !== "OPTIONS" : target[0] !== "/" && !/^https?:\/\//i.test(target)) throw new BadRequestError(400, "invalid request target");
+  if (target[0] !== "/" && target !== "*" && !HOST.test(/^https?:\/\/([^/?#]*)/i.exec(target)?.[1] ?? "")) throw new BadRequestError(400, "invalid authority in the request target");
   return headOf(text, lineEnd, method, target, Number(version[1]));
 }
 
@@ -110,6 +117,7 @@ function headOf(text: string, lineEnd: number, method: string, target: string, m
         break;
       case "host":
         hosts++;
+        if (!HOST.test(value)) throw new BadRequestError(400, "invalid Host header");
         break;
       case "expect":
         expect = value.toLowerCase();
