@@ -101,9 +101,19 @@ export interface HttpServer {
   readonly port: number;
   /** Whether the socket was bound with reusePort (a runtime may have to refuse it); default false. */
   readonly reusePort?: boolean;
-  /** Stops accepting; resolves when in-flight requests finished (or at once with `force`). */
+  /**
+   * Stops accepting; resolves when in-flight requests finished (or at once with `force`). Without
+   * `force`, a keep-alive connection used in the last `STOP_QUIET_MS` is not closed under a request
+   * that may already be on its way: that request is answered with `connection: close`.
+   */
   stop(force?: boolean): Promise<void>;
 }
+
+/**
+ * How long a keep-alive connection must have been quiet before a stopping server closes it (see
+ * `HttpServer.stop`; HAProxy's `idle-close-on-response` waits for the next request instead).
+ */
+export const STOP_QUIET_MS = 250;
 
 /** TLS settings of an upstream HTTPS connection. */
 export interface UpstreamTls {

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { Buffer } from "node:buffer";
 import { createConnection, type Socket } from "node:net";
 import { type ProxyHandler, serveH1 } from "../../src/listener/h1/server.ts";
-import { STOP_QUIET_MS } from "../../src/listener/h1/connection.ts";
+import { STOP_QUIET_MS } from "../../src/runtime/types.ts";
 import { HeaderList, LightResponse, type ProxyRequest, type ProxyResponse } from "../../src/proxy/message.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
 import type { HttpServer } from "../../src/runtime/types.ts";

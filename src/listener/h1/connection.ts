@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { BodyDecoder } from "../../proxy/h1/body-decoder.ts";
 import { type ProxyRequest, type ProxyResponse } from "../../proxy/message.ts";
-import type { ClientInfo, TcpConn, TcpEvents } from "../../runtime/types.ts";
+import { type ClientInfo, STOP_QUIET_MS, type TcpConn, type TcpEvents } from "../../runtime/types.ts";
 import { BadRequestError, parseRequestHead, type RequestHead, withoutDotSegments } from "./request-head.ts";
 import { ProxyHeaderReader } from "./proxy-header.ts";
 import { H1Request, RequestBody } from "./request.ts";
@@ -42,13 +42,6 @@ export interface ConnectionLimits {
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
-/**
- * While the server stops, a keep-alive connection is closed once it has been quiet this long. One
- * used just now is likely to carry another request at any moment: closing it then would drop that
- * request (HAProxy's `idle-close-on-response` waits for it instead), so it stays open for its next
- * request, which is answered with `connection: close`.
- */
-export const STOP_QUIET_MS = 250;
 /** Pipelined bytes buffered while a request is answered, before the connection stops reading. */
 const PIPELINE_HIGH_WATER = 64 * 1024;
 
