@@ -1,5 +1,6 @@
 /** `Runtime` on Bun: Bun.serve accepts, fetch forwards with Bun's proxy-relevant options. */
-import { type ClientInfo, type HttpServeOptions, type HttpServer, type Runtime, type SignalName, STOP_QUIET_MS, type UpstreamTls } from "./types.ts";
+import type { ClientInfo, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
+import { QuietStop } from "./quiet-stop.ts";
 import { readFileSync, writeSync } from "node:fs";
 import { bunSockets } from "./bun-sockets.ts";
 import { bunConnectWebSocket, bunUpgrader, bunWebSocketHandlers } from "./bun-websocket.ts";
@@ -13,13 +14,7 @@ const NO_CLIENT: ClientInfo = { address: "", port: 0 };
 async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
   const { handler } = options;
   let upgrader: WebSocketUpgrader | undefined;
-  /** When a request last came in or was answered (performance.now()), and whether the server is stopping. */
-  let lastActive = -Infinity;
-  let closing = false;
-  const answered = (res: Response): Response => {
-    lastActive = performance.now();
-    return closing ? closingAnswer(res) : res;
-  };
+  const quietStop = new QuietStop();
   const server = Bun.serve({
     ...(options.tls ? { tls: bunTls(options.tls) } : {}),
     ...(options.http2 ? { http2: true } : {}),
@@ -34,10 +29,7 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
       // requestIP costs a getpeername() system call per request (Bun 1.4.5); no cheaper way exists.
       // Its result has the shape of ClientInfo, so it is handed on without a copy.
       upgrader ??= bunUpgrader(srv);
-      lastActive = performance.now();
-      const answer = handler(req, srv.requestIP(req) ?? NO_CLIENT, upgrader);
-      // Read when the answer is ready: a request in flight when the stop began closes after it.
-      return answer instanceof Promise ? answer.then(answered) : answered(answer);
+      return quietStop.answer(handler(req, srv.requestIP(req) ?? NO_CLIENT, upgrader));
     },
     error() {
       return new Response("Internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
@@ -48,33 +40,10 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
     port: server.port ?? options.port,
     reusePort: options.reusePort ?? false,
     async stop(force = false) {
-      // Bun.serve's stop closes idle keep-alive connections at once, also one whose client is
-      // sending its next request right now (checked on 1.4.5): that request would be lost. So
-      // answers say `connection: close` until every connection has been quiet for STOP_QUIET_MS.
-      const quiet = performance.now() - lastActive;
-      if (!force && !closing && quiet < STOP_QUIET_MS) {
-        closing = true;
-        await new Promise((resolve) => setTimeout(resolve, STOP_QUIET_MS - quiet));
-      }
-      closing = true;
+      await quietStop.settle(force);
       await server.stop(force);
     },
   };
-}
-
-/** `answer` marked to close its connection (Bun.serve closes after an answer that says so). */
-function closingAnswer<T>(answer: T): T {
-  // An upgrade answers nothing (undefined); a 101 must keep its connection.
-  if (!(answer instanceof Response) || answer.status === 101) return answer;
-  try {
-    answer.headers.set("connection", "close");
-    return answer;
-  } catch {
-    // Immutable headers (a fetch answer on some runtimes): a copy that can say it.
-    const headers = new Headers(answer.headers);
-    headers.set("connection", "close");
-    return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers }) as T;
-  }
 }
 
 /*

@@ -11,6 +11,7 @@
 import type { HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
 import { readFileSync } from "node:fs";
 import { nodeSockets } from "./node-sockets.ts";
+import { QuietStop } from "./quiet-stop.ts";
 import { denoConnectWebSocket, denoUpgrader, type DenoWebSocketApi } from "./deno-websocket.ts";
 
 /** The slice of Deno's API this file uses (tsc runs with Bun's types, not Deno's). */
@@ -50,12 +51,14 @@ async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
   // reusePort on a TLS listener is unstable on Deno: without --unstable-net the process exits, so
   // it is never asked for (a certificate reload then closes the old socket before binding anew).
   const reusePort = (options.reusePort ?? false) && !options.tls;
-  const server = D.serve({ ...serveOptions, reusePort }, (req, info) => handler(req, { address: info.remoteAddr.hostname, port: info.remoteAddr.port }, upgrader));
+  const quietStop = new QuietStop();
+  const server = D.serve({ ...serveOptions, reusePort }, (req, info) => quietStop.answer(handler(req, { address: info.remoteAddr.hostname, port: info.remoteAddr.port }, upgrader)));
   return {
     hostname: server.addr.hostname,
     port: server.addr.port,
     reusePort,
     async stop(force = false) {
+      await quietStop.settle(force);
       if (force) controller.abort();
       else await server.shutdown();
       await server.finished.catch(() => undefined);
