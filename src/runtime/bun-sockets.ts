@@ -50,28 +50,24 @@ class BunTcpConn implements TcpConn {
   }
 
   write(data: Uint8Array): boolean {
-    if (this.#closed || this.#shutdownAsked || this.#endAsked) return true;
-    if (this.#queued > 0) {
-      this.#queue.push(data);
-      this.#queued += data.length;
-      this.#wantDrain = true;
-      return false;
-    }
-    const n = this.#socket.write(data);
-    if (n === data.length || n < 0) return true; // n < 0: closing; `close` follows
-    this.#queue.push(n === 0 ? data : data.subarray(n));
-    this.#queued += data.length - n;
-    this.#wantDrain = true;
-    return false;
+    return this.#write(data, data.length, false);
   }
 
   writeBorrowed(bytes: Uint8Array, length: number): boolean {
+    return this.#write(bytes, length, true);
+  }
+
+  /** Sends the first `length` bytes of `data` or queues what the kernel did not take; `borrowed`: queue a copy. */
+  #write(data: Uint8Array, length: number, borrowed: boolean): boolean {
     if (this.#closed || this.#shutdownAsked || this.#endAsked) return true;
-    // Copies: a Buffer's own `slice` would be a view of the scratch.
-    if (this.#queued > 0) return this.write(new Uint8Array(bytes.subarray(0, length)));
-    const n = this.#socket.write(bytes, 0, length);
-    if (n === length || n < 0) return true;
-    this.#queue.push(new Uint8Array(bytes.subarray(n, length)));
+    let n = 0;
+    if (this.#queued === 0) {
+      n = this.#socket.write(data, 0, length);
+      if (n === length || n < 0) return true; // n < 0: closing; `close` follows
+    }
+    const rest = n === 0 && length === data.length ? data : data.subarray(n, length);
+    // A copy for borrowed bytes (a Buffer's own `slice` would be a view of the caller's buffer).
+    this.#queue.push(borrowed ? new Uint8Array(rest) : rest);
     this.#queued += length - n;
     this.#wantDrain = true;
     return false;

@@ -27,8 +27,6 @@ export interface ConnectionHost {
   readonly proxyHeader: boolean;
   /** A connection closed for a missing or malformed PROXY header. */
   refusedProxyHeader(address: string, reason: string): void;
-  /** Whether new requests are still welcome (false while the server stops). */
-  readonly accepting: boolean;
   closed(conn: ClientConnection): void;
 }
 
@@ -186,11 +184,8 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     this.#body = body;
     const target = withoutDotSegments(head.target);
     let host = fields.get("host") ?? this.#localAuthority();
-    if (target[0] !== "/" && target !== "*") {
-      // Absolute form: the target's authority is the host, whatever Host says (RFC 9112 §3.2.2).
-      const authority = /^https?:\/\/([^/?#]*)/i.exec(target)?.[1] ?? "";
-      if (authority !== host) fields.set("host", (host = authority));
-    }
+    // Absolute form: the target's authority is the host, whatever Host says (RFC 9112 §3.2.2).
+    if (head.authority !== undefined && head.authority !== host) fields.set("host", (host = head.authority));
     const request = new H1Request(head.method, this.#host.scheme, host, target, fields, body);
     this.#request = request;
     this.#phase = hasBody ? Phase.Body : Phase.Answer;
@@ -233,7 +228,8 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     if (res instanceof TunnelResponse) return this.#splice(res);
     this.#answering = true;
     // A body not read to its end leaves the connection out of step with the client: close it.
-    const keepAlive = head.keepAlive && !this.#closeAfter && this.#host.accepting && (this.#body === undefined || this.#body.complete);
+    // A stopping server has set #closeAfter on every connection it did not close (shutdown()).
+    const keepAlive = head.keepAlive && !this.#closeAfter && (this.#body === undefined || this.#body.complete);
     const end = writeResponse(this, res, { head: head.method === "HEAD", minor: head.minor, keepAlive });
     if (typeof end === "string") this.#finish(end);
     else end.then((e) => this.#finish(e), () => this.#finish("abort"));

@@ -22,6 +22,8 @@ export interface RequestHead {
   method: string;
   /** The request target as sent (origin form `/path?q`, absolute form, or `*`). */
   target: string;
+  /** The authority of an absolute-form target (checked like Host), else undefined. */
+  authority: string | undefined;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
   minor: number;
   /** Header fields in arrival order. */
@@ -59,7 +61,8 @@ const badRequestLine: FieldError = (message) => new BadRequestError(400, message
 export function parseRequestHead(text: string): RequestHead {
   if (!text.endsWith("\r\n")) text += "\r\n";
   const usual = USUAL_LINE.exec(text);
-  return usual !== null ? headOf(text, usual[0].length - 2, usual[1]!, usual[2]!, Number(usual[3])) : parseOddHead(text);
+  // CONNECT takes the long way too, which refuses it.
+  return usual !== null && usual[1] !== "CONNECT" ? headOf(text, usual[0].length - 2, usual[1]!, usual[2]!, undefined, Number(usual[3])) : parseOddHead(text);
 }
 
 /**
@@ -86,13 +89,13 @@ function parseOddHead(text: string): RequestHead {
   if (!TARGET.test(target)) throw new BadRequestError(400, "invalid request target");
   if (method === "CONNECT") throw new BadRequestError(405, "CONNECT is not supported");
   if (target === "*" ? method !== "OPTIONS" : target[0] !== "/" && !/^https?:\/\//i.test(target)) throw new BadRequestError(400, "invalid request target");
-  if (target[0] !== "/" && target !== "*" && !HOST.test(/^https?:\/\/([^/?#]*)/i.exec(target)?.[1] ?? "")) throw new BadRequestError(400, "invalid authority in the request target");
-  return headOf(text, lineEnd, method, target, Number(version[1]));
+  const authority = target[0] === "/" || target === "*" ? undefined : (/^https?:\/\/([^/?#]*)/i.exec(target)?.[1] ?? "");
+  if (authority !== undefined && !HOST.test(authority)) throw new BadRequestError(400, "invalid authority in the request target");
+  return headOf(text, lineEnd, method, target, authority, Number(version[1]));
 }
 
 /** The rest of `parseRequestHead` once the request line (ending at `lineEnd`) is read and checked. */
-function headOf(text: string, lineEnd: number, method: string, target: string, minor: number): RequestHead {
-  if (method === "CONNECT") throw new BadRequestError(405, "CONNECT is not supported");
+function headOf(text: string, lineEnd: number, method: string, target: string, authority: string | undefined, minor: number): RequestHead {
   // A field line is at least 4 bytes ("a:" and CRLF), so a short head cannot hold too many.
   if (text.length - lineEnd > 4 * MAX_HEADER_FIELDS && fieldCount(text, lineEnd + 2) > MAX_HEADER_FIELDS) {
     throw new BadRequestError(431, `more than ${MAX_HEADER_FIELDS} header fields`);
@@ -136,6 +139,7 @@ function headOf(text: string, lineEnd: number, method: string, target: string, m
   return {
     method,
     target,
+    authority,
     minor,
     fields: HeaderList.scanned(text, lineEnd + 2, marks),
     framing,

@@ -53,7 +53,7 @@ class H1Server implements HttpServer, ConnectionHost {
   readonly proxyHeader: boolean;
   readonly #proxy: H1ServeOptions["proxyHeader"];
   readonly handler: ProxyHandler;
-  accepting = true;
+  #accepting = true;
   readonly #listener: TcpListener;
   readonly #limits: ConnectionLimits;
   readonly #connections = new Set<ClientConnection>();
@@ -74,7 +74,7 @@ class H1Server implements HttpServer, ConnectionHost {
   }
 
   accept(connection: ClientConnection): void {
-    if (!this.accepting) {
+    if (!this.#accepting) {
       connection.conn.destroy();
       return;
     }
@@ -85,10 +85,7 @@ class H1Server implements HttpServer, ConnectionHost {
       return;
     }
     this.#connections.add(connection);
-    if (this.#sweep === undefined) {
-      this.#sweep = setInterval(() => this.#checkTimers(), SWEEP_MS);
-      (this.#sweep as { unref?: () => void }).unref?.();
-    }
+    if (this.#sweep === undefined) this.#sweepEvery(SWEEP_MS);
   }
 
   refusedProxyHeader(address: string, reason: string): void {
@@ -103,14 +100,21 @@ class H1Server implements HttpServer, ConnectionHost {
     this.#allClosed?.();
   }
 
+  /** (Re)starts the sweep of connection time limits, every `ms`. */
+  #sweepEvery(ms: number): void {
+    clearInterval(this.#sweep);
+    this.#sweep = setInterval(() => this.#checkTimers(), ms);
+    (this.#sweep as { unref?: () => void }).unref?.();
+  }
+
   #checkTimers(): void {
     const now = performance.now();
     for (const connection of this.#connections) connection.checkTimers(now, this.#limits);
   }
 
   stop(force = false): Promise<void> {
-    if (this.accepting) {
-      this.accepting = false;
+    if (this.#accepting) {
+      this.#accepting = false;
       this.#listener.stop();
     }
     if (this.#connections.size === 0) return Promise.resolve();
@@ -122,11 +126,7 @@ class H1Server implements HttpServer, ConnectionHost {
       };
     });
     for (const connection of [...this.#connections]) connection.shutdown(force);
-    if (this.#connections.size > 0) {
-      clearInterval(this.#sweep);
-      this.#sweep = setInterval(() => this.#checkTimers(), STOP_SWEEP_MS);
-      (this.#sweep as { unref?: () => void }).unref?.();
-    }
+    if (this.#connections.size > 0) this.#sweepEvery(STOP_SWEEP_MS);
     return done;
   }
 }
