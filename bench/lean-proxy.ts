@@ -1,6 +1,6 @@
 /**
  * The floor tenbin is compared with in `bench/ab.ts`: a bare Bun.serve that forwards round robin
- * through tenbin's own HTTP/1.1 client (src/proxy/h1/), with no routing, headers, health or
+ * through tenbin's own HTTP/1.1 client (src/proxy/h1-client/), with no routing, headers, health or
  * metrics. What tenbin spends above it is its own work per request.
  *
  *   bun bench/ab.ts lean=script:bench/lean-proxy.ts tenbin=dist/tenbin
@@ -9,7 +9,7 @@
  * URLs from that generated tenbin config.
  */
 import { readFileSync } from "node:fs";
-import { H1Client } from "../src/proxy/h1/client.ts";
+import { H1Client } from "../src/proxy/h1-client/client.ts";
 import { bunRuntime } from "../src/runtime/bun.ts";
 
 const text = readFileSync(process.argv[2] ?? "", "utf8");

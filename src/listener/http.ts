@@ -6,7 +6,7 @@
 import type { ListenerConfig } from "../config/schema.ts";
 import type { Pool } from "../pool/pool.ts";
 import { errorResponse } from "../proxy/errors.ts";
-import { pathAndQueryOf } from "../proxy/message.ts";
+import { pathAndQueryOf } from "../http/message.ts";
 import type { Exchange, Forwarder } from "../proxy/forward.ts";
 import type { CompiledRoute, RouteTable } from "../router/route-table.ts";
 import type { ListenerObserver } from "../observe/listener-observer.ts";

@@ -12,7 +12,7 @@ import { ServerState } from "../pool/server-state.ts";
 import type { ClientInfo, HttpServeOptions, HttpServer, Runtime } from "../runtime/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { CidrSet, unmapIpv4 } from "../util/cidr.ts";
-import type { H1ServeOptions } from "./h1/server.ts";
+import type { H1ServeOptions } from "./h1-server/server.ts";
 import { TcpProxy } from "./tcp.ts";
 
 /** What the front needs besides the HTTP server's own options. */

@@ -3,7 +3,7 @@
  * the outcome, and retry on another server when that is safe. Bodies stream both ways.
  */
 import type { HeaderMap, ProxyRequest, ProxyResponse, UpstreamFetch, UpstreamInit } from "../runtime/types.ts";
-import { LightResponse, webHeaders } from "./message.ts";
+import { LightResponse, webHeaders } from "../http/message.ts";
 import { LightAbort } from "../util/abort.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";

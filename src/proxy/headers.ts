@@ -4,7 +4,8 @@
  * claim another address.
  */
 import type { HeaderMap } from "../runtime/types.ts";
-import { copyHeaders, HeaderList } from "./message.ts";
+import { copyHeaders } from "../http/message.ts";
+import { HeaderList } from "../http1/header-list.ts";
 
 const HOP_BY_HOP = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection"];
 const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP);

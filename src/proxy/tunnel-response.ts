@@ -8,7 +8,8 @@
  * tunnel, with `handOver`). `TunnelResponse` is the 101 the listener writes; `attach` splices.
  */
 import { Buffer } from "node:buffer";
-import type { HeaderList, ProxyResponse } from "./message.ts";
+import type { HeaderList } from "../http1/header-list.ts";
+import type { ProxyResponse } from "../http/message.ts";
 import type { TcpConn, TcpEvents } from "../runtime/types.ts";
 
 /** Server bytes kept before the tunnel is attached, above which the server connection is paused. */

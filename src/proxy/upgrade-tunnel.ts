@@ -16,12 +16,13 @@ import type { StickyFacts } from "../pool/stickiness.ts";
 import type { HeaderMap, ProxyResponse, Runtime, TcpConn } from "../runtime/types.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
 import type { Exchange } from "./forward.ts";
-import { BodyDecoder, type Framing } from "./h1/body-decoder.ts";
-import { requestLines } from "./h1/request-writer.ts";
-import { splitField } from "./h1/fields.ts";
-import { BadResponseError, badResponseLine, MAX_HEAD, parseHead } from "./h1/response-parser.ts";
+import { BodyDecoder, type Framing } from "../http1/body-decoder.ts";
+import { requestLines } from "../http1/request-lines.ts";
+import { splitField } from "../http1/fields.ts";
+import { BadResponseError, badResponseLine, MAX_HEAD, parseHead } from "../http1/response-parser.ts";
 import { stripHopByHop, withHostFor } from "./headers.ts";
-import { HeaderList, LightResponse } from "./message.ts";
+import { HeaderList } from "../http1/header-list.ts";
+import { LightResponse } from "../http/message.ts";
 import { TunnelResponse, UpstreamLink } from "./tunnel-response.ts";
 import { startUpgrade } from "./websocket.ts";
 

@@ -13,7 +13,7 @@ import type { ConnectWebSocket, ProxyRequest, UpstreamWebSocket, WebSocketUpgrad
 import { errorResponse } from "./errors.ts";
 import type { Exchange } from "./forward.ts";
 import { upstreamRequestHeaders, withHostFor } from "./headers.ts";
-import { webHeaders } from "./message.ts";
+import { webHeaders } from "../http/message.ts";
 import { WebSocketSession } from "./websocket-session.ts";
 
 /** Headers of the client's handshake that belong to its hop; the backend handshake makes its own. */

@@ -65,7 +65,7 @@ const LATE_RESPONSE_BYTES = 16 * 1024 - 256;
  * that (+70 % req/s at 200 connections, bench/) but queues the 65th long poll behind the others, so
  * it is the operator's choice, not ours. Bun reads it at process start only (checked on 1.4.5:
  * setting process.env before the first fetch changes nothing). That is why http:// backends go
- * through tenbin's own client (src/proxy/h1/); fetch is left to https:// ones.
+ * through tenbin's own client (src/proxy/h1-client/); fetch is left to https:// ones.
  */
 function fetchUpstream(url: string, init: RequestInit, tls?: UpstreamTls): Promise<Response> {
   const options: RequestInit & { decompress: boolean; tls?: Record<string, unknown> } = {

@@ -33,7 +33,7 @@ export interface TcpConn {
   write(data: Uint8Array): boolean;
   /**
    * Sends the first `length` bytes of `bytes`, which the caller writes over as soon as this returns
-   * (a scratch buffer, see proxy/h1/scratch.ts): whatever is not sent at once is copied. Returns as
+   * (a scratch buffer, see http1/scratch.ts): whatever is not sent at once is copied. Returns as
    * `write` does.
    */
   writeBorrowed(bytes: Uint8Array, length: number): boolean;

@@ -9,49 +9,10 @@ export type { TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptio
 import type { ConnectWebSocket, WebSocketUpgrader } from "./websocket-types.ts";
 
 export type * from "./websocket-types.ts";
+import type { HeaderMap, ProxyResponse } from "../http/message.ts";
 
-/**
- * The header operations the proxy path uses; names are case-insensitive. Web `Headers` fit, and so
- * does the own server's `HeaderList` (proxy/message.ts).
- */
-export interface HeaderMap {
-  get(name: string): string | null;
-  has(name: string): boolean;
-  set(name: string, value: string): void;
-  append(name: string, value: string): void;
-  delete(name: string): void;
-  forEach(fn: (value: string, name: string) => void): void;
-}
-
-/**
- * A client request as the proxy path reads it: a Web `Request` fits, and so does the lighter one of
- * tenbin's own HTTP/1.1 server (listener/h1/).
- */
-export interface ProxyRequest {
-  readonly method: string;
-  /** Absolute: scheme, authority, then the path and query as the client sent them. */
-  readonly url: string;
-  /** The path and query of `url`, where the server has them at hand (tenbin's own); else they are read from `url`. */
-  readonly pathAndQuery?: string;
-  readonly headers: HeaderMap;
-  readonly body: ReadableStream<Uint8Array> | null;
-  /** Aborted when the client goes away before its answer is sent. */
-  readonly signal: AbortSignal;
-  arrayBuffer(): Promise<ArrayBuffer>;
-  /**
-   * Set by a server that writes answers itself (tenbin's own): the upstream client may then answer
-   * with a `LightResponse` (proxy/message.ts) instead of a Web `Response`.
-   */
-  readonly takesLight?: boolean;
-}
-
-/** An answer as the proxy path reads and edits it: a Web `Response`, or a lighter one for a server that takes it. */
-export interface ProxyResponse {
-  readonly status: number;
-  readonly statusText: string;
-  readonly headers: HeaderMap;
-  readonly body: ReadableStream<Uint8Array> | null;
-}
+/** Message shapes live in http/message.ts; re-exported for the runtime adapters that speak them. */
+export type { HeaderMap, ProxyRequest, ProxyResponse } from "../http/message.ts";
 
 /** The client side of an accepted HTTP request. */
 export interface ClientInfo {

@@ -1,5 +1,5 @@
 /**
- * `engine: tenbin` end to end: tenbin's own HTTP/1.1 server (src/listener/h1/) in front of real
+ * `engine: tenbin` end to end: tenbin's own HTTP/1.1 server (src/listener/h1-server/) in front of real
  * backends, driven by fetch, curl and raw sockets — routing, forwarding headers, bodies both ways
  * (Content-Length kept on streamed answers), failures, stickiness, keep-alive, upgrade requests to
  * backends that do not upgrade (engine-tenbin-websocket.test.ts has the tunnels),

@@ -96,12 +96,12 @@ test("method, path and query reach the server byte for byte (percent-encodings, 
 
 test("known normalisation: dot segments resolved; a leading // reaches the server", async () => {
   // Both HTTP servers resolve dot segments (also %2e%2e) before routing (Bun.serve in req.url,
-  // tenbin's own in listener/h1/), so the route and the server both see /raw/b%2Fc: consistent,
+  // tenbin's own in listener/h1-server/), so the route and the server both see /raw/b%2Fc: consistent,
   // and a route cannot be passed by /x/../, but not the bytes the client sent.
   expect((await curl(["--path-as-is", t.url("/a/../raw/b%2Fc?x=1&x=2&y=%20")])).code).toBe(0);
   expect(raw.seen.at(-1)?.requestLine).toBe("GET /raw/b%2Fc?x=1&x=2&y=%20 HTTP/1.1");
   // Bun's fetch would send a path that starts with // with one slash; tenbin's own HTTP/1.1 client
-  // (src/proxy/h1/) writes the path as the client sent it.
+  // (src/proxy/h1-client/) writes the path as the client sent it.
   expect((await curl(["--path-as-is", t.url("//double/x?")])).code).toBe(0);
   expect(raw.seen.at(-1)?.requestLine).toBe("GET //double/x? HTTP/1.1");
 });

@@ -2,7 +2,7 @@
 // does): the result is the URL standard's path for every origin-form target here, and only the
 // path changes.
 import { expect, test } from "bun:test";
-import { withoutDotSegments } from "../../src/listener/h1/request-head.ts";
+import { withoutDotSegments } from "../../src/http1/request-head.ts";
 
 const ORIGIN_FORM = [
   "/a/../raw/b%2Fc?x=1&x=2&y=%20", "/a/./b", "/a/b/..", "/a/b/.", "/a/b/../", "/..", "/../..", "/a/b/../../..",

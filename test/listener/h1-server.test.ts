@@ -1,11 +1,12 @@
-// Protocol tests of tenbin's own HTTP/1.1 server (src/listener/h1/): exact bytes over real loopback
+// Protocol tests of tenbin's own HTTP/1.1 server (src/listener/h1-server/): exact bytes over real loopback
 // sockets, so framing, refusals and connection handling are checked as a client sees them.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { createConnection, type Socket } from "node:net";
-import { type ProxyHandler, serveH1 } from "../../src/listener/h1/server.ts";
+import { type ProxyHandler, serveH1 } from "../../src/listener/h1-server/server.ts";
 import { STOP_QUIET_MS } from "../../src/runtime/types.ts";
-import { HeaderList, LightResponse, type ProxyRequest, type ProxyResponse } from "../../src/proxy/message.ts";
+import { HeaderList } from "../../src/http1/header-list.ts";
+import { LightResponse, type ProxyRequest, type ProxyResponse } from "../../src/http/message.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";
 import type { HttpServer } from "../../src/runtime/types.ts";
 

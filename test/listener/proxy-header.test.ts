@@ -2,7 +2,7 @@
 // tenbin's own HTTP server, fed as a socket would feed it.
 import { describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
-import { ProxyHeaderReader } from "../../src/listener/h1/proxy-header.ts";
+import { ProxyHeaderReader } from "../../src/listener/h1-server/proxy-header.ts";
 import { encodeProxyHeader } from "../../src/proxy/proxy-protocol.ts";
 
 const GET = Buffer.from("GET / HTTP/1.1\r\nHost: t\r\n\r\n");

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
-import { H1Client, type H1ClientOptions } from "../../src/proxy/h1/client.ts";
-import { LightResponse } from "../../src/proxy/message.ts";
+import { H1Client, type H1ClientOptions } from "../../src/proxy/h1-client/client.ts";
+import { LightResponse } from "../../src/http/message.ts";
 import { classifyFailure } from "../../src/proxy/outcome.ts";
 import { LightAbort } from "../../src/util/abort.ts";
 import { bunRuntime } from "../../src/runtime/bun.ts";

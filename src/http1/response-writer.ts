@@ -6,9 +6,12 @@
  * (a `LightResponse`'s `whole`) goes out with its head in one write, without a body stream.
  */
 import { Buffer } from "node:buffer";
-import { declaredLength } from "../../proxy/h1/fields.ts";
-import { headerLines, LightResponse, type ProxyResponse } from "../../proxy/message.ts";
-import { compose, SCRATCH } from "../../proxy/h1/scratch.ts";
+import { encodeChunk, LAST_CHUNK } from "./chunked.ts";
+import { declaredLength } from "./fields.ts";
+import { headerLines } from "./header-list.ts";
+import { LightResponse, type ProxyResponse } from "../http/message.ts";
+import { compose, SCRATCH } from "./scratch.ts";
+import { reasonOf } from "./status-text.ts";
 
 /** The connection side the writer needs. */
 export interface ResponseSink {
@@ -42,25 +45,6 @@ export interface AnswerFacts {
 const OWN = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
 /** Above this, head and body go as two writes instead of being copied into one. */
 const COPY_BELOW = 64 * 1024;
-const CHUNK_END = Buffer.from("\r\n");
-const LAST_CHUNK = Buffer.from("0\r\n\r\n");
-
-const REASONS: Record<number, string> = {
-  100: "Continue", 101: "Switching Protocols", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
-  206: "Partial Content", 301: "Moved Permanently", 302: "Found", 303: "See Other", 304: "Not Modified",
-  307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-  404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 410: "Gone",
-  411: "Length Required", 413: "Content Too Large", 414: "URI Too Long", 415: "Unsupported Media Type",
-  417: "Expectation Failed", 421: "Misdirected Request", 422: "Unprocessable Content", 429: "Too Many Requests",
-  431: "Request Header Fields Too Large", 499: "Client Closed Request", 500: "Internal Server Error",
-  501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
-  505: "HTTP Version Not Supported",
-};
-
-/** The reason phrase of `status` (the registered one, or empty). */
-export function reasonOf(status: number): string {
-  return REASONS[status] ?? "";
-}
 
 let dateSecond = -1;
 let dateText = "";
@@ -147,7 +131,7 @@ async function pipeBody(sink: ResponseSink, body: ReadableStream<Uint8Array>, le
         return false;
       }
       const ready = chunked
-        ? sink.write(Buffer.concat([Buffer.from(`${value.byteLength.toString(16)}\r\n`, "latin1"), value, CHUNK_END]))
+        ? sink.write(encodeChunk(value))
         : sink.write(value);
       if (!ready) await sink.drained();
     }

@@ -8,7 +8,7 @@
  */
 import type { HttpServer, ServeTls, TcpListener, TcpListenOptions } from "../../runtime/types.ts";
 import { ClientConnection, type ConnectionHost, type ConnectionLimits, type ProxyHandler } from "./connection.ts";
-import { MAX_REQUEST_HEAD } from "./request-head.ts";
+import { MAX_REQUEST_HEAD } from "../../http1/request-head.ts";
 
 export type { ProxyHandler } from "./connection.ts";
 

@@ -20,7 +20,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { FetchInit, ProxyResponse, RuntimeFetch, UpstreamInit, UpstreamTls } from "../../runtime/types.ts";
-import { copyHeaders, isHeaderMap, webHeaders } from "../message.ts";
+import { copyHeaders, isHeaderMap, webHeaders } from "../../http/message.ts";
 import type { TcpConn, TcpConnectOptions } from "../../runtime/socket-types.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
 import { isIdempotent } from "../outcome.ts";

@@ -5,14 +5,15 @@
  * sweep (`checkTimers`), not by a timer per connection.
  */
 import { Buffer } from "node:buffer";
-import { BodyDecoder } from "../../proxy/h1/body-decoder.ts";
-import { type ProxyRequest, type ProxyResponse } from "../../proxy/message.ts";
+import { BodyDecoder } from "../../http1/body-decoder.ts";
+import { type ProxyRequest, type ProxyResponse } from "../../http/message.ts";
 import { type ClientInfo, STOP_QUIET_MS, type TcpConn, type TcpEvents } from "../../runtime/types.ts";
-import { BadRequestError, parseRequestHead, type RequestHead, withoutDotSegments } from "./request-head.ts";
+import { BadRequestError, parseRequestHead, type RequestHead, withoutDotSegments } from "../../http1/request-head.ts";
 import { ProxyHeaderReader } from "./proxy-header.ts";
 import { H1Request, RequestBody } from "./request.ts";
-import { type AnswerEnd, reasonOf, type ResponseSink, writeResponse } from "./response-writer.ts";
-import { TunnelResponse } from "../../proxy/upgrade-tunnel.ts";
+import { type AnswerEnd, type ResponseSink, writeResponse } from "../../http1/response-writer.ts";
+import { reasonOf } from "../../http1/status-text.ts";
+import { TunnelResponse } from "../../proxy/tunnel-response.ts";
 
 /** A request handler of the own server (the listener's, see listener/http.ts). */
 export type ProxyHandler = (req: ProxyRequest, client: ClientInfo) => ProxyResponse | Promise<ProxyResponse>;

@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { BodyDecoder, type Framing } from "./body-decoder.ts";
 import { type FieldError, keepsAlive, lengthDigits, scanFields } from "./fields.ts";
-import { HeaderList } from "../message.ts";
+import { HeaderList } from "./header-list.ts";
 
 /** The longest response head accepted (status line and headers); HAProxy's default buffer is 16 KiB. */
 export const MAX_HEAD = 64 * 1024;

@@ -3,7 +3,8 @@
  * without the cost of a Web `Request` (its `Headers`, its signal and body stream are made only when
  * read, and only the body and the signal ever are, on the rare paths).
  */
-import { HeaderList, pathAndQueryOf, type ProxyRequest } from "../../proxy/message.ts";
+import type { HeaderList } from "../../http1/header-list.ts";
+import { pathAndQueryOf, type ProxyRequest } from "../../http/message.ts";
 
 /** Bytes of a request body queued before the connection stops reading from the client. */
 const BODY_HIGH_WATER = 64 * 1024;

@@ -4,9 +4,9 @@
  * Content-Length and Transfer-Encoding, conflicting lengths, folded lines, a bare CR or LF, and
  * transfer codings other than chunked are refused, as HAProxy refuses them.
  */
-import type { Framing } from "../../proxy/h1/body-decoder.ts";
-import { type FieldError, isToken, keepsAlive, scanFields } from "../../proxy/h1/fields.ts";
-import { HeaderList } from "../../proxy/message.ts";
+import type { Framing } from "./body-decoder.ts";
+import { type FieldError, isToken, keepsAlive, scanFields } from "./fields.ts";
+import { HeaderList } from "./header-list.ts";
 
 /** A request the server refuses before any handler sees it; `status` is the answer (400, 431...). */
 export class BadRequestError extends Error {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
-import { BadResponseError, MAX_HEAD, parseHead, type ResponseHead, ResponseParser } from "../../src/proxy/h1/response-parser.ts";
+import { BadResponseError, MAX_HEAD, parseHead, type ResponseHead, ResponseParser } from "../../src/http1/response-parser.ts";
 
 /** What the parser reported for one response. */
 interface Outcome {

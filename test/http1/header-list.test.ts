@@ -2,9 +2,10 @@
 // (`scanFields`): the text is passed on as it came, minus dropped lines, and every reading gives
 // what splitting the block line by line gives.
 import { describe, expect, test } from "bun:test";
-import { type FieldError, INDEXED_FIELDS, scanFields, splitField } from "../../src/proxy/h1/fields.ts";
-import { HeaderList, LightResponse } from "../../src/proxy/message.ts";
-import { writeResponse } from "../../src/listener/h1/response-writer.ts";
+import { type FieldError, INDEXED_FIELDS, scanFields, splitField } from "../../src/http1/fields.ts";
+import { HeaderList } from "../../src/http1/header-list.ts";
+import { LightResponse } from "../../src/http/message.ts";
+import { writeResponse } from "../../src/http1/response-writer.ts";
 import { stripHopByHop } from "../../src/proxy/headers.ts";
 
 const fail: FieldError = (message, quoted) => new Error(quoted === undefined ? message : `${message} "${quoted}"`);

@@ -7,8 +7,8 @@
  */
 import { Buffer } from "node:buffer";
 import type { TcpConn, TcpEvents } from "../../runtime/socket-types.ts";
-import { BadResponseError, type ResponseHead, ResponseParser } from "./response-parser.ts";
-import { LightResponse } from "../message.ts";
+import { BadResponseError, type ResponseHead, ResponseParser } from "../../http1/response-parser.ts";
+import { LightResponse } from "../../http/message.ts";
 import type { ProxyResponse } from "../../runtime/types.ts";
 
 /**

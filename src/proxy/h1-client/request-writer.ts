@@ -6,8 +6,10 @@
 import { Buffer } from "node:buffer";
 import type { UpstreamConnection } from "./connection.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
-import { headerLines, isHeaderMap } from "../message.ts";
-import { compose, SCRATCH } from "./scratch.ts";
+import { isHeaderMap } from "../../http/message.ts";
+import { CHUNK_END, chunkSizeLine, encodeChunk, LAST_CHUNK } from "../../http1/chunked.ts";
+import { requestLines } from "../../http1/request-lines.ts";
+import { compose, SCRATCH } from "../../http1/scratch.ts";
 import type { HeaderMap, UpstreamInit } from "../../runtime/types.ts";
 
 /** Framing and connection headers the writer sets itself. */
@@ -16,8 +18,6 @@ const OWN = new Set(["content-length", "transfer-encoding", "connection", "keep-
 const OWN_AND_FORWARDING = new Set([...OWN, ...FORWARDING_REPLACES]);
 /** Methods whose bodyless requests still carry `Content-Length: 0` (as fetch sends them). */
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
-const CRLF = Buffer.from("\r\n");
-const LAST_CHUNK = Buffer.from("0\r\n\r\n");
 /** Chunks below this are copied into one write with their framing; larger ones go as three. */
 const COPY_BELOW = 16 * 1024;
 
@@ -51,14 +51,6 @@ export function writeRequest(
   }
   if (!(body instanceof ReadableStream)) throw new TypeError("Unsupported request body type");
   return writeStreamBody(conn, id, head, headers.get("content-length"), body as ReadableStream<Uint8Array>);
-}
-
-/**
- * The request line, Host (the header set's, else `defaultHost`) and every other field not in
- * `skip`, each line ended; the caller adds its own lines and the blank one.
- */
-export function requestLines(method: string, path: string, headers: HeaderMap, defaultHost: string, skip: ReadonlySet<string>): string {
-  return `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n${headerLines(headers, skip)}`;
 }
 
 /** Writes `head` and `body` in one write: through the scratch when they fit, else copied together. */
@@ -96,11 +88,11 @@ async function writeStreamBody(conn: UpstreamConnection, id: number, head: strin
         if (sent > length) throw new Error("request body longer than its Content-Length");
         await conn.write(value);
       } else if (value.byteLength < COPY_BELOW) {
-        await conn.write(Buffer.concat([Buffer.from(`${value.byteLength.toString(16)}\r\n`, "latin1"), value, CRLF]));
+        await conn.write(encodeChunk(value));
       } else {
-        conn.write(Buffer.from(`${value.byteLength.toString(16)}\r\n`, "latin1"));
+        conn.write(chunkSizeLine(value.byteLength));
         conn.write(value);
-        await conn.write(CRLF);
+        await conn.write(CHUNK_END);
       }
     }
     if (length !== undefined && sent !== length) throw new Error("request body shorter than its Content-Length");
