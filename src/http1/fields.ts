@@ -10,8 +10,17 @@
  */
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A bare CR or LF (a second header smuggled in) or NUL in a field value. */
-const INVALID_VALUE = /[\0\r\n]/;
+/**
+ * A byte no field value may hold (RFC 9110 §5.5): a control other than HTAB. A bare CR or LF would
+ * smuggle a second header in; \x0b, \x0c and the like are what a JavaScript `trim()` would eat.
+ */
+const INVALID_VALUE = /[\0-\x08\n-\x1f\x7f]/;
+/**
+ * What a server's answer may not hold in a field value: NUL, CR and LF (RFC 9110 §5.5), as HAProxy
+ * refuses them. Other controls pass (HAProxy passes them too); framing fields are checked strictly
+ * anyway, and only SP and HTAB are ever trimmed.
+ */
+const INVALID_ANSWER_VALUE = /[\0\r\n]/;
 /** Distinct names remembered; a flood of made-up names only stops being cached. */
 const MAX_KNOWN = 1024;
 const known = new Map<string, string>();
@@ -37,16 +46,38 @@ export function fieldName(raw: string): string | undefined {
  */
 export type FieldError = (message: string, quoted: string | undefined) => Error;
 
-/** Splits one header line into its lower-cased name and trimmed value; throws `fail`'s error. */
-export function splitField(line: string, fail: FieldError): [string, string] {
+/**
+ * How strictly field values are read: `request` refuses every control but HTAB (as llhttp does),
+ * `answer` only NUL, CR and LF (as HAProxy reads servers' answers). Names are tokens either way.
+ */
+export type FieldRules = "request" | "answer";
+
+/** Whether `code` is optional whitespace (RFC 9110 §5.6.3): SP or HTAB, nothing else. */
+export function isOws(code: number): boolean {
+  return code === 32 || code === 9;
+}
+
+/**
+ * `text` from `start` to `end` without the optional whitespace (SP, HTAB) at either end. Never a
+ * JavaScript `trim()`: that also eats \x0b, \x0c, \xa0 and friends, which would let
+ * `Content-Length: \x0b5` read as 5 where the server behind reads garbage.
+ */
+export function sliceOws(text: string, start: number, end: number): string {
+  while (start < end && isOws(text.charCodeAt(start))) start++;
+  while (end > start && isOws(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}
+
+/** Splits one header line into its lower-cased name and value (OWS trimmed); throws `fail`'s error. */
+export function splitField(line: string, fail: FieldError, rules: FieldRules = "request"): [string, string] {
   const colon = line.indexOf(":");
   if (colon <= 0) throw line.startsWith(" ") || line.startsWith("\t") ? fail("folded header line", undefined) : fail("invalid header line", line.slice(0, 60));
   const name = fieldName(line.slice(0, colon));
   if (name === undefined) throw fail("invalid header name", line.slice(0, Math.min(colon, 60)));
   // Tested before trimming: a bare LF or CR at either end of a value is refused too, as a scanned block refuses it.
   const raw = line.slice(colon + 1);
-  if (INVALID_VALUE.test(raw)) throw fail(`invalid value of header "${name}"`, undefined);
-  return [name, raw.trim()];
+  if ((rules === "request" ? INVALID_VALUE : INVALID_ANSWER_VALUE).test(raw)) throw fail(`invalid value of header "${name}"`, undefined);
+  return [name, sliceOws(raw, 0, raw.length)];
 }
 
 /**
@@ -64,7 +95,7 @@ export const INDEXED_FIELDS: ReadonlySet<string> = new Set([
 export interface FieldMark {
   /** Lower case. */
   name: string;
-  /** Trimmed. */
+  /** Without the optional whitespace (SP, HTAB) around it. */
   value: string;
   /** Where the line starts in the text, and where the next one starts (after its CRLF). */
   start: number;
@@ -73,8 +104,10 @@ export interface FieldMark {
   dropped: boolean;
 }
 
-/** A block of valid header lines, each ended by CRLF (matched from `lastIndex` to the end). */
-const VALID_BLOCK = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\0\r\n]*\r\n)*$/y;
+/** A block of valid header lines of a request, each ended by CRLF (matched from `lastIndex` to the end). */
+const VALID_BLOCK = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\0-\x08\n-\x1f\x7f]*\r\n)*$/y;
+/** The same for an answer, whose values may hold controls other than NUL, CR and LF (`FieldRules`). */
+const VALID_ANSWER_BLOCK = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\0\r\n]*\r\n)*$/y;
 /** An indexed line, found with `test` (no match array, no substrings: ~0.1 µs a line less than `exec`). */
 const INDEXED_LINE = new RegExp(`^(?:${[...INDEXED_FIELDS].join("|")}):[^\r\n]*\r\n`, "gim");
 /** Each indexed name by its length and lower-cased first letter, which no two of them share. */
@@ -90,11 +123,12 @@ for (const name of INDEXED_FIELDS) {
  * excluded) and returns the lines of indexed names in order. Throws `fail`'s error for the first bad
  * line, as `splitField` words it.
  */
-export function scanFields(text: string, from: number, fail: FieldError): FieldMark[] {
-  VALID_BLOCK.lastIndex = from;
-  if (!VALID_BLOCK.test(text)) {
+export function scanFields(text: string, from: number, fail: FieldError, rules: FieldRules = "request"): FieldMark[] {
+  const valid = rules === "request" ? VALID_BLOCK : VALID_ANSWER_BLOCK;
+  valid.lastIndex = from;
+  if (!valid.test(text)) {
     const lines = text.slice(from).split("\r\n");
-    for (const line of lines.slice(0, -1)) splitField(line, fail);
+    for (const line of lines.slice(0, -1)) splitField(line, fail, rules);
     throw fail("invalid header block", undefined); // unreachable while the two agree; never accept silently
   }
   const marks: FieldMark[] = [];
@@ -105,13 +139,13 @@ export function scanFields(text: string, from: number, fail: FieldError): FieldM
     const start = Math.max(from, text.lastIndexOf("\n", end - 3) + 1);
     const colon = text.indexOf(":", start);
     const name = BY_SHAPE.get((colon - start) * 128 + (text.charCodeAt(start) | 0x20))!;
-    marks.push({ name, value: text.slice(colon + 1, end - 2).trim(), start, end, dropped: false });
+    marks.push({ name, value: sliceOws(text, colon + 1, end - 2), start, end, dropped: false });
   }
   return marks;
 }
 
 /** One Content-Length, or a list of equal ones (RFC 9110 §8.6 lets a recipient take those as one). */
-const CONTENT_LENGTH = /^(\d{1,15})(?:\s*,\s*\1)*$/;
+const CONTENT_LENGTH = /^(\d{1,15})(?:[ \t]*,[ \t]*\1)*$/;
 const ONE_LENGTH = /^\d{1,15}$/;
 
 /** The digits of the length a Content-Length value (or several, joined by ", ") declares; undefined when it is not valid. */
@@ -132,6 +166,6 @@ export function declaredLength(value: string): number | undefined {
  * lower-cased, each followed by a comma.
  */
 export function keepsAlive(http11: boolean, connection: string): boolean {
-  const closes = /(?:^|,)\s*close\s*,/.test(connection);
-  return http11 ? !closes : /(?:^|,)\s*keep-alive\s*,/.test(connection) && !closes;
+  const closes = /(?:^|,)[ \t]*close[ \t]*,/.test(connection);
+  return http11 ? !closes : /(?:^|,)[ \t]*keep-alive[ \t]*,/.test(connection) && !closes;
 }

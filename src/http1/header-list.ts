@@ -3,7 +3,7 @@
  * with the lines of the names the proxy acts on found, split into pairs only when someone needs to.
  */
 import type { HeaderMap } from "../http/message.ts";
-import { type FieldMark, fieldName, INDEXED_FIELDS } from "./fields.ts";
+import { type FieldMark, fieldName, INDEXED_FIELDS, sliceOws } from "./fields.ts";
 
 /**
  * Header fields in arrival order as [name, value] pairs, names lower-cased (the parsers' output,
@@ -132,7 +132,7 @@ export class HeaderList implements HeaderMap {
         if (!next.dropped) fields.push([next.name, next.value]);
       } else {
         const colon = text.indexOf(":", at);
-        fields.push([fieldName(text.slice(at, colon))!, text.slice(colon + 1, end).trim()]);
+        fields.push([fieldName(text.slice(at, colon))!, sliceOws(text, colon + 1, end)]);
       }
       at = end + 2;
     }

@@ -132,7 +132,10 @@ function headOf(text: string, lineEnd: number, method: string, target: string, a
   if (transferEncoding !== undefined) {
     if (length !== undefined) throw new BadRequestError(400, "both Content-Length and Transfer-Encoding");
     if (minor === 0) throw new BadRequestError(400, "Transfer-Encoding in an HTTP/1.0 request");
-    if (!/^\s*chunked\s*$/i.test(transferEncoding)) throw new BadRequestError(501, "transfer coding not supported");
+    // Exactly one `chunked` (values come without their SP/HTAB; any other byte around it, \x0b or
+    // \xa0 included, makes another coding): a second chunked, an empty element or another coding
+    // is nothing tenbin can decode (RFC 9112 §6.1, §7).
+    if (!/^chunked$/i.test(transferEncoding)) throw new BadRequestError(501, "transfer coding not supported");
     framing = { kind: "chunked" };
   } else if (length !== undefined) framing = { kind: "length", length: Number(length) };
   if (expect !== undefined && expect !== "100-continue") throw new BadRequestError(417, "expectation not supported");

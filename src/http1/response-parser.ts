@@ -7,6 +7,7 @@
 import { Buffer } from "node:buffer";
 import { BodyDecoder, type Framing } from "./body-decoder.ts";
 import { type FieldError, keepsAlive, lengthDigits, scanFields } from "./fields.ts";
+import { joinBytes } from "./join-bytes.ts";
 import { HeaderList } from "./header-list.ts";
 
 /** The longest response head accepted (status line and headers); HAProxy's default buffer is 16 KiB. */
@@ -55,17 +56,20 @@ export class ResponseParser {
   /** Whether the head of the current response is still being read. */
   #inHead = false;
   #pending: Buffer | undefined;
+  /** Bytes of the pending head already searched for its blank line (none was there). */
+  #searched = 0;
   #noBody = false;
 
   constructor(events: ParserEvents) {
     this.#events = events;
-    this.#body = new BodyDecoder(events, (message) => new BadResponseError(message));
+    this.#body = new BodyDecoder(events, (message) => new BadResponseError(message), "answer");
   }
 
   /** Expects a new response; `noBody` for the answer to HEAD. */
   reset(noBody: boolean): void {
     this.#inHead = true;
     this.#pending = undefined;
+    this.#searched = 0;
     this.#noBody = noBody;
   }
 
@@ -83,13 +87,16 @@ export class ResponseParser {
   push(chunk: Uint8Array): void {
     let buf = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.#pending) {
-      buf = Buffer.concat([this.#pending, buf]);
+      // Kept bytes grow in place and the head search resumes where it stopped: a head sent one
+      // byte per read costs O(n), not O(n²).
+      buf = joinBytes(this.#pending, buf);
       this.#pending = undefined;
     }
     let at = 0;
     while (at < buf.length) {
       if (this.#inHead) {
-        const end = buf.indexOf(CRLFCRLF, at);
+        const end = buf.indexOf(CRLFCRLF, at + (this.#searched > 3 ? this.#searched - 3 : 0));
+        this.#searched = end < 0 ? buf.length - at : 0;
         if (end < 0) {
           if (buf.length - at > MAX_HEAD) throw new BadResponseError(`head over ${MAX_HEAD / 1024} KiB`);
           this.#pending = buf.subarray(at);
@@ -146,10 +153,9 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     return undefined;
   }
   // A bare CR or LF in a value (a second header smuggled in) is refused there: `new Headers` would throw on it.
-  const marks = scanFields(text, lineEnd + 2, badResponseLine);
+  const marks = scanFields(text, lineEnd + 2, badResponseLine, "answer");
   let length: string | undefined;
-  let chunked = false;
-  let transferEncoding = false;
+  let transferEncoding: string | undefined;
   let connection = "";
   let idleTimeoutMs: number | undefined;
   for (const { name, value } of marks) {
@@ -160,8 +166,7 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
       if (length !== undefined && length !== one) throw new BadResponseError("conflicting Content-Length headers");
       length = one;
     } else if (name === "transfer-encoding") {
-      transferEncoding = true;
-      chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+      transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
     } else if (name === "connection") {
       connection += `${value.toLowerCase()},`;
     } else if (name === "keep-alive") {
@@ -169,17 +174,24 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
       if (t) idleTimeoutMs = Number(t[1]) * 1000;
     }
   }
+  // The body is passed on decoded and framed again, so `chunked` must be the one coding: a coding
+  // that does not end in chunked would be read until close and reach the client without its label
+  // (gzip bytes it cannot know about), one before chunked would be dropped the same way. HAProxy
+  // answers 502 to the first; tenbin to both (RFC 9112 §6.3 ¶4 lets a proxy refuse them).
+  if (transferEncoding !== undefined && !/^chunked$/i.test(transferEncoding)) {
+    throw new BadResponseError(`transfer coding not supported "${transferEncoding.slice(0, 40)}"`);
+  }
   const headers = HeaderList.scanned(text, lineEnd + 2, marks);
   const keepAlive = keepsAlive(minor === "1", connection);
   let framing: Framing;
   if (noBody || status === 204 || status === 304) framing = { kind: "none" };
-  else if (transferEncoding) {
+  else if (transferEncoding !== undefined) {
     // RFC 9112 §6.1: with Transfer-Encoding, Content-Length is ignored (and must not be passed on).
-    framing = chunked ? { kind: "chunked" } : { kind: "close" };
+    framing = { kind: "chunked" };
   } else if (length !== undefined) framing = { kind: "length", length: Number(length) };
   else framing = { kind: "close" };
   // The body is passed on decoded; whoever writes it to the client frames it again.
-  if (transferEncoding) headers.deleteAll(length === undefined ? TRANSFER_ENCODING : TRANSFER_ENCODING_AND_LENGTH);
+  if (transferEncoding !== undefined) headers.deleteAll(length === undefined ? TRANSFER_ENCODING : TRANSFER_ENCODING_AND_LENGTH);
   return {
     status,
     statusText: m[3] ?? "",

@@ -115,11 +115,14 @@ describe("ResponseParser framing (each message fed whole, split at every byte an
     expect(out.heads[0]!.keepAlive).toBe(false);
   });
 
-  test("Transfer-Encoding other than chunked last is read until close", () => {
-    const out = parseAllWays("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nxyz", { close: true });
-    expect(out.heads[0]!.framing).toEqual({ kind: "close" });
-    expect(out.body).toBe("xyz");
-    expect(out.heads[0]!.keepAlive).toBe(false);
+  test("a Transfer-Encoding other than chunked alone is refused (502), never read until close with its coding dropped", () => {
+    for (const te of ["chunked, gzip", "gzip", "identity", "gzip, chunked", "chunked, chunked", "chunked,", ",chunked", "\x0bchunked", "chunked\x0c", "chunked\xa0"]) {
+      refusedAllWays(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${te}\r\n\r\n0\r\n\r\n`, /transfer coding not supported/);
+    }
+    // Two lines are one list: "chunked" then "gzip" does not end in chunked.
+    refusedAllWays("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\nxyz", /transfer coding not supported/);
+    // SP and HTAB around it are optional whitespace.
+    expect(parseAllWays("HTTP/1.1 200 OK\r\nTransfer-Encoding: \t CHUNKED \t\r\n\r\n3\r\nxyz\r\n0\r\n\r\n").body).toBe("xyz");
   });
 
   test("the answer to HEAD has no body; its Content-Length is kept", () => {

@@ -5,10 +5,10 @@
  * sweep (`checkTimers`), not by a timer per connection.
  */
 import { Buffer } from "node:buffer";
-import { BodyDecoder } from "../../http1/body-decoder.ts";
 import { type ProxyRequest, type ProxyResponse } from "../../http/message.ts";
 import { type ClientInfo, STOP_QUIET_MS, type TcpConn, type TcpEvents } from "../../runtime/types.ts";
-import { BadRequestError, parseRequestHead, type RequestHead, withoutDotSegments } from "../../http1/request-head.ts";
+import { BadRequestError, type RequestHead, withoutDotSegments } from "../../http1/request-head.ts";
+import { type RequestEvents, RequestReader } from "../../http1/request-reader.ts";
 import { ProxyHeaderReader } from "./proxy-header.ts";
 import { H1Request, RequestBody } from "./request.ts";
 import { type AnswerEnd, type ResponseSink, writeResponse } from "../../http1/response-writer.ts";
@@ -39,7 +39,6 @@ export interface ConnectionLimits {
   lingerMs: number;
 }
 
-const CRLFCRLF = Buffer.from("\r\n\r\n");
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
 /** Pipelined bytes buffered while a request is answered, before the connection stops reading. */
 const PIPELINE_HIGH_WATER = 64 * 1024;
@@ -56,13 +55,12 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   /** Reads the PROXY header that opens the connection; undefined once it was read (or none is expected). */
   #proxy: ProxyHeaderReader | undefined;
   #phase = Phase.Head;
-  #buffer: Buffer | undefined;
+  /** Made at the first bytes: an idle keep-alive connection that never sends any stays small. */
+  #reader: RequestReader | undefined;
   /** When the phase's clock started (performance.now()): idle, head, body or linger. */
   #since: number;
   #request: H1Request | undefined;
   #body: RequestBody | undefined;
-  /** Made for the first request with a body: most keep-alive connections never carry one, and 10,000 idle ones should stay small. */
-  #decoder: BodyDecoder | undefined;
   #head: RequestHead | undefined;
   #continueSent = false;
   /** When the first byte of a head still incomplete arrived (the head time limit runs from it). */
@@ -91,7 +89,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
 
   /** True between requests (nothing read of the next one, nothing being answered). */
   get idle(): boolean {
-    return this.#phase === Phase.Head && this.#buffer === undefined;
+    return this.#phase === Phase.Head && (this.#reader === undefined || this.#reader.keptBytes === 0);
   }
 
   get closed(): boolean {
@@ -111,18 +109,37 @@ export class ClientConnection implements TcpEvents, ResponseSink {
       if (read.client) this.#client = read.client;
       buf = read.rest;
     }
-    if (this.#buffer !== undefined) {
-      buf = Buffer.concat([this.#buffer, buf]);
-      this.#buffer = undefined;
-    }
     if (this.#phase === Phase.Body && !this.#paused) this.#since = performance.now();
-    if (this.#phase === Phase.Answer) {
-      // The next pipelined request: kept until this answer is out.
-      this.#buffer = buf;
-      if (buf.length > PIPELINE_HIGH_WATER) this.pauseReading();
+    const reader = (this.#reader ??= new RequestReader(this.#events(), this.#host.maxHeadBytes));
+    try {
+      reader.push(buf);
+    } catch (error) {
+      if (!(error instanceof BadRequestError)) throw error;
+      this.#refuse(error);
       return;
     }
-    this.#consume(buf);
+    this.#afterRead(reader);
+  }
+
+  /** After bytes were read: start the head clock, or stop reading while pipelined bytes pile up. */
+  #afterRead(reader: RequestReader): void {
+    // (Also called from inside a read, when an answer went out at once: the read's own call after
+    // it then corrects what it saw half-way.)
+    if (this.#phase === Phase.Head) this.#headSince = reader.inHead ? (this.#headSince ?? performance.now()) : undefined;
+    // The next pipelined requests wait in the reader until this answer is out.
+    else if (this.#phase === Phase.Answer && reader.keptBytes > PIPELINE_HIGH_WATER) this.pauseReading();
+  }
+
+  /** The reader's events: heads and bodies of this connection's requests. */
+  #events(): RequestEvents {
+    return {
+      head: (head, hasBody) => {
+        this.#headSince = undefined;
+        this.#start(head, hasBody);
+      },
+      body: (chunk) => this.#body?.push(chunk),
+      end: () => this.#bodyEnded(),
+    };
   }
 
   /** A connection without a proper PROXY header (or none in time) is closed without an answer. */
@@ -133,54 +150,11 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     this.conn.destroy();
   }
 
-  /** Reads requests from `buf` until it is used up or a request is being answered. */
-  #consume(buf: Buffer): void {
-    let at = 0;
-    while (at < buf.length) {
-      try {
-        if (this.#phase === Phase.Body) {
-          const stop = this.#decoder!.decode(buf, at);
-          if (stop < buf.length && !this.#decoder!.done) {
-            this.#buffer = buf.subarray(stop);
-            return;
-          }
-          at = stop;
-          continue;
-        }
-        if (this.#phase !== Phase.Head) {
-          this.#buffer = buf.subarray(at);
-          return;
-        }
-        // Empty lines before a request are ignored (RFC 9112 §2.2).
-        while (at + 1 < buf.length && buf[at] === 13 && buf[at + 1] === 10) at += 2;
-        const end = buf.indexOf(CRLFCRLF, at);
-        const limit = this.#host.maxHeadBytes;
-        if (end < 0 ? buf.length - at > limit : end - at > limit) throw new BadRequestError(431, "request head too large");
-        if (end < 0) {
-          if (at < buf.length) {
-            this.#buffer = buf.subarray(at);
-            this.#headSince ??= performance.now();
-          }
-          return;
-        }
-        const head = parseRequestHead(buf.toString("latin1", at, end + 2));
-        at = end + 4;
-        this.#headSince = undefined;
-        this.#start(head);
-      } catch (error) {
-        if (!(error instanceof BadRequestError)) throw error;
-        this.#refuse(error);
-        return;
-      }
-    }
-  }
-
   /** Hands a parsed request to the handler and answers it when it settles. */
-  #start(head: RequestHead): void {
+  #start(head: RequestHead, hasBody: boolean): void {
     this.#head = head;
     this.#continueSent = false;
     const fields = head.fields;
-    const hasBody = head.framing.kind !== "none" && !(head.framing.kind === "length" && head.framing.length === 0);
     const body = hasBody ? new RequestBody(this) : undefined;
     this.#body = body;
     const target = withoutDotSegments(head.target);
@@ -191,13 +165,6 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     this.#request = request;
     this.#phase = hasBody ? Phase.Body : Phase.Answer;
     this.#since = performance.now();
-    if (hasBody) {
-      this.#decoder ??= new BodyDecoder(
-        { body: (chunk) => this.#body?.push(chunk), end: () => this.#bodyEnded() },
-        (message) => new BadRequestError(400, message),
-      );
-      this.#decoder.start(head.framing);
-    }
     let answer: ProxyResponse | Promise<ProxyResponse>;
     try {
       answer = this.#host.handler(request, this.#client);
@@ -249,8 +216,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     this.#request = undefined;
     this.#head = undefined;
     const tunnel = (this.#tunnel = res.attach(this.conn));
-    const early = this.#buffer;
-    this.#buffer = undefined;
+    const early = this.#reader?.take();
     if (this.#paused) this.resumeReading(); // before the early bytes, which may pause it again
     if (early !== undefined) tunnel.data(early);
     if (this.#clientEnded) tunnel.end();
@@ -274,10 +240,18 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     }
     this.#phase = Phase.Head;
     this.#since = performance.now();
-    const pending = this.#buffer;
-    this.#buffer = undefined;
     if (this.#paused) this.resumeReading();
-    if (pending !== undefined) this.#consume(pending);
+    const reader = this.#reader;
+    if (reader === undefined) return;
+    try {
+      reader.next();
+    } catch (error) {
+      if (!(error instanceof BadRequestError)) throw error;
+      this.#refuse(error);
+      return;
+    }
+    // The next request may have been answered at once, or refused.
+    if ((this.#phase as Phase) !== Phase.Closed && (this.#phase as Phase) !== Phase.Linger) this.#afterRead(reader);
   }
 
   /** Refuses a malformed request with its status and closes the connection. */
@@ -303,7 +277,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
    */
   #linger(): void {
     this.#phase = Phase.Linger;
-    this.#buffer = undefined;
+    this.#reader?.take();
     this.#since = performance.now();
     if (this.#paused) this.resumeReading();
     if (this.#clientEnded) this.conn.end();
@@ -397,7 +371,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     this.#clientEnded = true;
     if (this.#tunnel !== undefined) return this.#tunnel.end();
     if (this.#phase === Phase.Head) {
-      if (this.#buffer !== undefined) this.#refuse(new BadRequestError(400, "connection closed inside a request head"));
+      if (!this.idle) this.#refuse(new BadRequestError(400, "connection closed inside a request head"));
       else this.#linger();
     } else if (this.#phase === Phase.Linger) this.conn.end();
     else {
@@ -417,7 +391,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   #close(): void {
     if (this.#phase === Phase.Closed) return;
     this.#phase = Phase.Closed;
-    this.#buffer = undefined;
+    this.#reader?.take();
     this.#body?.fail(new Error("client connection closed"));
     this.#request?.clientGone();
     this.drain();
