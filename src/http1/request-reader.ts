@@ -106,10 +106,10 @@ export class RequestReader {
         continue;
       }
       if (this.#state !== State.Head) break;
-      if (this.#searched === 0) {
-        // Empty lines before a request are ignored (RFC 9112 §2.2).
-        while (at + 1 < buf.length && buf[at] === 13 && buf[at + 1] === 10) at += 2;
-      }
+      // Empty lines before a request are ignored (RFC 9112 §2.2); one may be cut between reads.
+      const lineStart = at;
+      while (at + 1 < buf.length && buf[at] === 13 && buf[at + 1] === 10) at += 2;
+      if (at !== lineStart) this.#searched = Math.max(0, this.#searched - (at - lineStart));
       const end = this.#headEnd(buf, at);
       const limit = this.#maxHead;
       if (end < 0 ? buf.length - at > limit : end - at > limit) throw new BadRequestError(431, "request head too large");

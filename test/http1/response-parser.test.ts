@@ -338,3 +338,36 @@ describe("ResponseParser reuse", () => {
     expect(parser.untouched).toBe(false);
   });
 });
+
+describe("a server's framing: whitespace, chunk lines and trailers (split every way)", () => {
+  const CHUNKED = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+  test("Content-Length with \\x0b, \\x0c, \\xa0 around it is refused; SP and HTAB are fine", () => {
+    for (const ws of ["\x0b", "\x0c", "\xa0", "\x85"]) {
+      for (const value of [`${ws}5`, `5${ws}`, `5,${ws}5`]) refusedAllWays(`HTTP/1.1 200 OK\r\nContent-Length: ${value}\r\n\r\nhello`, /Content-Length/);
+    }
+    expect(parseAllWays("HTTP/1.1 200 OK\r\nContent-Length: \t5 , 5\t\r\n\r\nhello").body).toBe("hello");
+  });
+
+  test("chunk extensions by the RFC 9112 grammar are read and dropped", () => {
+    for (const line of ["5;a", "5;a=b", '5;a="b c"', "5 ; a = b", "5\t", '5;a="\\""']) {
+      expect([line, parseAllWays(`${CHUNKED}${line}\r\nhello\r\n0\r\n\r\n`).body]).toEqual([line, "hello"]);
+    }
+  });
+
+  test("bad chunk lines are refused: whitespace other than SP/HTAB, bare LF or CR, controls, broken extensions", () => {
+    for (const line of ["\x0b5", "5\x0b", "5\x0c", "\xa05", " 5", "5;a\nb", "5;a\rb", "5;", "5;a=", '5;a="b', "5;a=b c", "5;a=\x01"]) {
+      refusedAllWays(`${CHUNKED}${line}\r\nhello\r\n0\r\n\r\n`, /chunk (size|extension)/);
+    }
+  });
+
+  test("trailers: header fields, dropped (framing fields with them); anything else is refused", () => {
+    const out = parseAllWays(`${CHUNKED}5\r\nhello\r\n0\r\nX-T: 1\r\nContent-Length: 99\r\nTransfer-Encoding: gzip\r\n\r\n`);
+    expect([out.body, out.order, out.heads[0]!.headers.get("x-t"), out.heads[0]!.headers.get("content-length")]).toEqual(["hello", "head,body,end", null, null]);
+    for (const line of ["HTTP/1.1 200 OK", "GET /SMUGGLED HTTP/1.1", " folded", "X : 1", "X: a\0b"]) {
+      refusedAllWays(`${CHUNKED}0\r\n${line}\r\n\r\n`, /invalid trailer line/);
+    }
+    // A server's answer may carry controls other than NUL, CR and LF in values (as HAProxy lets it).
+    expect(parseAllWays(`${CHUNKED}0\r\nX-T: a\x01b\r\n\r\n`).order).toBe("head,end");
+  });
+});
