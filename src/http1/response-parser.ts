@@ -197,7 +197,9 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     statusText: m[3] ?? "",
     headers,
     framing,
-    keepAlive: keepAlive && framing.kind !== "close",
+    // Both lengths in one answer (RFC 9112 §6.3 ¶3): chunked wins, as HAProxy reads it, but the
+    // connection is not trusted with another request.
+    keepAlive: keepAlive && framing.kind !== "close" && (transferEncoding === undefined || length === undefined),
     idleTimeoutMs,
     bytes: text.length + 2,
   };

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { spawnSync } from "node:child_process";
+import { runAnswerCampaign } from "./fuzz-answers.ts";
 import { compare, type FuzzCase, generateCases, JUSTIFIED, LlhttpOracle, runCampaign, tenbinSide } from "./fuzz-support.ts";
 
 const hasNode = spawnSync("node", ["--version"]).status === 0;
@@ -16,6 +17,13 @@ describe("request codec against llhttp", () => {
     // The generator reaches every justified class, and most cases parse alike.
     for (const { name } of JUSTIFIED) expect([name, report.justified[name] ?? 0]).not.toEqual([name, 0]);
     expect(report.agree).toBeGreaterThan(4000);
+  }, 60_000);
+
+  test.skipIf(!hasNode)("3,000 mutated answers of a server (seed 16): the same rule for the answer side", async () => {
+    const report = await runAnswerCampaign(16, 3000);
+    expect(report.mismatches).toEqual([]);
+    expect(report.cases).toBe(3000);
+    expect(report.agree).toBeGreaterThan(2400);
   }, 60_000);
 
   test.skipIf(!hasNode)("the comparison fails when tenbin ends a message elsewhere or reads another body", async () => {

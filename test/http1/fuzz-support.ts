@@ -54,16 +54,21 @@ export function prng(seed: number): () => number {
 }
 
 const SENTINEL = "GET /sentinel HTTP/1.1\r\nHost: s\r\n\r\n";
-/** Whitespace and near-whitespace bytes the mutations insert. */
-const SPACES = [" ", "\t", "\x0b", "\x0c", "\xa0", "\x85", "\r", "\n", "\0", "  ", "\x1f", "\x7f"];
-const ODD_BYTES = ["\0", "\x01", "\x08", "\x0b", "\x0c", "\r", "\n", "\x1b", "\x7f", "\x80", "\xa0", "\xc3\xa9", "\xff", '"', "\\", ";", ",", "=", ":", " ", "\t"];
+/** Mutation material (also for answers, fuzz-answers.ts). */
+export const SPACES = [" ", "\t", "\x0b", "\x0c", "\xa0", "\x85", "\r", "\n", "\0", "  ", "\x1f", "\x7f"];
+/** Mutation material (also for answers, fuzz-answers.ts). */
+export const ODD_BYTES = ["\0", "\x01", "\x08", "\x0b", "\x0c", "\r", "\n", "\x1b", "\x7f", "\x80", "\xa0", "\xc3\xa9", "\xff", '"', "\\", ";", ",", "=", ":", " ", "\t"];
 const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "get", "Post", "FOO", "CONNECT", "M-SEARCH", "PROPFIND"];
 const TARGETS = ["/", "/a/b?c=d", "/%61dmin/x", "*", "http://h.example/p", "/a b", "/caf\xc3\xa9", "//x", "/?q=\"", "/a#f", "", "/x\x7f", "h.example:443"];
 const VERSIONS = ["HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "http/1.1", "HTTP/1.2", "HTTP/2.0", "HTTP/1.10", "HTTP/1"];
-const EXTENSIONS = [";a", ";a=b", ';a="b c"', ";a=b;c", ' ;a', ";a =b", ';a="\\""', ";", ";a=", ';a="b', ";a\nb", ";a\rb", ";a=b c", ";\x01", ";a=\xff", ';a="\x7f"'];
-const TRAILERS = ["X-T: 1", "Content-Length: 4", "Transfer-Encoding: chunked", "Host: evil", "GET /SMUGGLED HTTP/1.1", " folded", "X : 1", "X: a\x0bb", "X:", ":x"];
-const CODINGS = ["chunked", "Chunked", "CHUNKED", "gzip, chunked", "chunked, gzip", "chunked, chunked", ",chunked", "chunked,", "identity", "chunked;q=1", "chunked\x0b", "\x0bchunked", "chunked\xa0", " chunked ", "\tchunked"];
-const LENGTHS = ["5", "05", " 5", "5 ", "+5", "-5", "5,5", "5, 5", "0x5", "5\x0b", "\x0c5", "\xa05", "99999999999999999999", "", "4", "6"];
+/** Mutation material (also for answers, fuzz-answers.ts). */
+export const EXTENSIONS = [";a", ";a=b", ';a="b c"', ";a=b;c", ' ;a', ";a =b", ';a="\\""', ";", ";a=", ';a="b', ";a\nb", ";a\rb", ";a=b c", ";\x01", ";a=\xff", ';a="\x7f"'];
+/** Mutation material (also for answers, fuzz-answers.ts). */
+export const TRAILERS = ["X-T: 1", "Content-Length: 4", "Transfer-Encoding: chunked", "Host: evil", "GET /SMUGGLED HTTP/1.1", " folded", "X : 1", "X: a\x0bb", "X:", ":x"];
+/** Mutation material (also for answers, fuzz-answers.ts). */
+export const CODINGS = ["chunked", "Chunked", "CHUNKED", "gzip, chunked", "chunked, gzip", "chunked, chunked", ",chunked", "chunked,", "identity", "chunked;q=1", "chunked\x0b", "\x0bchunked", "chunked\xa0", " chunked ", "\tchunked"];
+/** Mutation material (also for answers, fuzz-answers.ts). */
+export const LENGTHS = ["5", "05", " 5", "5 ", "+5", "-5", "5,5", "5, 5", "0x5", "5\x0b", "\x0c5", "\xa05", "99999999999999999999", "", "4", "6"];
 
 /** Makes the cases of a campaign from `seed`. */
 export function* generateCases(seed: number, count: number): Generator<FuzzCase> {
@@ -368,18 +373,20 @@ export class LlhttpOracle {
   constructor(script = new URL("./llhttp-oracle.cjs", import.meta.url).pathname) {
     this.#child = spawn("node", ["--no-deprecation", script], { stdio: ["pipe", "pipe", "inherit"] });
     createInterface({ input: this.#child.stdout! }).on("line", (line) => {
-      const answer = JSON.parse(line) as { id: number; messages: (FuzzMessage & { url: string; complete: boolean })[]; status: FuzzSide["status"]; error?: string };
-      const complete = answer.messages.filter((m) => m.complete).map((m) => ({ method: m.method, target: m.url, minor: m.minor, headers: m.headers, body: m.body, keepAlive: m.keepAlive }));
+      const answer = JSON.parse(line) as { id: number; messages: (FuzzMessage & { url: string; status: number; complete: boolean })[]; status: FuzzSide["status"]; error?: string };
+      const complete = answer.messages
+        .filter((m) => m.complete)
+        .map((m) => ({ method: m.status > 0 ? String(m.status) : m.method, target: m.url, minor: m.minor, headers: m.headers, body: m.body, keepAlive: m.keepAlive }));
       this.#waiting.get(answer.id)?.({ messages: complete, status: answer.status, error: answer.error });
       this.#waiting.delete(answer.id);
     });
   }
 
-  /** llhttp's reading of `fuzz`. */
-  read(fuzz: FuzzCase): Promise<FuzzSide> {
+  /** llhttp's reading of `fuzz` (as requests, or as answers ended by the server's close). */
+  read(fuzz: FuzzCase, kind: "request" | "response" = "request"): Promise<FuzzSide> {
     return new Promise((resolve) => {
       this.#waiting.set(fuzz.id, resolve);
-      this.#child.stdin!.write(`${JSON.stringify({ id: fuzz.id, data: fuzz.bytes.toString("base64") })}\n`);
+      this.#child.stdin!.write(`${JSON.stringify({ id: fuzz.id, data: fuzz.bytes.toString("base64"), kind })}\n`);
     });
   }
 

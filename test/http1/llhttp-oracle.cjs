@@ -2,15 +2,16 @@
 // http module), run as ONE long-lived `node` process. Reads cases as JSON lines on stdin,
 // {"id":1,"data":"<base64>"}, parses each as a stream of requests with a fresh parser, and answers
 // a JSON line {"id":1,"messages":[...],"status":"ok"|"incomplete"|"error"|"upgrade","error":"..."}.
-// Every message: method, url, version minor, headers as [name, value] pairs, body (latin1),
-// keepAlive. Node's own flags (no --insecure-http-parser) are llhttp's strict defaults.
+// Every message: method, url (or status for a response), version minor, headers as [name, value]
+// pairs, body (latin1), keepAlive. {"kind":"response"} parses answers instead; the end of the
+// input is then the server's close (a body without length ends there). Node's own flags (no --insecure-http-parser) are llhttp's strict defaults.
 "use strict";
 const { HTTPParser, methods } = process.binding("http_parser");
 const readline = require("node:readline");
 
-function parse(data) {
+function parse(data, response) {
   const parser = new HTTPParser();
-  parser.initialize(HTTPParser.REQUEST, {}, 0, 0);
+  parser.initialize(response ? HTTPParser.RESPONSE : HTTPParser.REQUEST, {}, 0, 0);
   const messages = [];
   let current;
   let pendingHeaders = [];
@@ -19,11 +20,11 @@ function parse(data) {
     pendingHeaders = pendingHeaders.concat(headers);
     url += u;
   };
-  parser[HTTPParser.kOnHeadersComplete] = (major, minor, headers, method, u, _status, _text, upgrade, keepAlive) => {
+  parser[HTTPParser.kOnHeadersComplete] = (major, minor, headers, method, u, statusCode, _text, upgrade, keepAlive) => {
     const flat = headers === undefined ? pendingHeaders : pendingHeaders.concat(headers);
     const pairs = [];
     for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]]);
-    current = { method: methods[method], url: u === undefined ? url : url + u, major, minor, headers: pairs, body: "", complete: false, upgrade: !!upgrade, keepAlive: !!keepAlive };
+    current = { status: statusCode, method: methods[method], url: u === undefined ? url : url + u, major, minor, headers: pairs, body: "", complete: false, upgrade: !!upgrade, keepAlive: !!keepAlive };
     messages.push(current);
     pendingHeaders = [];
     url = "";
@@ -39,7 +40,11 @@ function parse(data) {
     url = "";
   };
   parser[HTTPParser.kOnExecute] = () => {};
-  const result = parser.execute(data);
+  let result = parser.execute(data);
+  if (response && !(result instanceof Error)) {
+    const end = parser.finish();
+    if (end instanceof Error) result = end;
+  }
   let status = "ok";
   let error;
   if (result instanceof Error) {
@@ -59,11 +64,11 @@ function parse(data) {
 const lines = readline.createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   if (line === "") return;
-  const { id, data } = JSON.parse(line);
+  const { id, data, kind } = JSON.parse(line);
   const bytes = Buffer.from(data, "base64");
   let answer;
   try {
-    answer = { id, ...parse(bytes) };
+    answer = { id, ...parse(bytes, kind === "response") };
   } catch (error) {
     answer = { id, messages: [], status: "error", error: `oracle threw: ${error}` };
   }

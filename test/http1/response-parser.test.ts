@@ -198,11 +198,13 @@ describe("keep-alive rules", () => {
 });
 
 describe("length headers", () => {
-  test("Transfer-Encoding and Content-Length: chunked wins and Content-Length is dropped", () => {
+  test("Transfer-Encoding and Content-Length: chunked wins, Content-Length is dropped, the connection is not reused", () => {
     const out = parseAllWays("HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\nX-C: 1\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
     expect(out.body).toBe("hi");
     expect(out.ends).toBe(1);
     expect(out.heads[0]!.headers.pairs()).toEqual([["x-c", "1"]]);
+    expect(out.heads[0]!.keepAlive).toBe(false);
+    expect(parseAllWays("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n").heads[0]!.keepAlive).toBe(true);
   });
 
   test("Transfer-Encoding with two Content-Length headers drops both", () => {
