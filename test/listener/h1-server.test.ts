@@ -308,6 +308,11 @@ describe("own HTTP/1.1 server: protocol", () => {
     ["HTTP/2.0", "GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505],
     ["a garbage request line", "HELLO\r\n\r\n", 400],
     ["CONNECT", "CONNECT t.test:443 HTTP/1.1\r\nHost: t.test:443\r\n\r\n", 405],
+    // Issue 16: JavaScript whitespace is not optional whitespace (RFC 9110 §5.6.3).
+    ["Content-Length: \\x0b5", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: \x0b5\r\n\r\nhello", 400],
+    ["Content-Length: 5\\xa0", "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\xa0\r\n\r\nhello", 400],
+    ["Transfer-Encoding: \\x0cchunked", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: \x0cchunked\r\n\r\n0\r\n\r\n", 400],
+    ["Transfer-Encoding: chunked\\xa0", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\xa0\r\n\r\n0\r\n\r\n", 501],
   ];
   for (const [name, bytes, status] of refusals) {
     test(`refuses ${name} with ${status}, unhandled, and closes`, async () => {
@@ -336,6 +341,16 @@ describe("own HTTP/1.1 server: protocol", () => {
     const { raw, res } = await exchange(main.port, "POST /bad-chunk HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
     await raw.untilEnded();
     expect([res.length, res[0]?.status, String(failed)]).toEqual([1, 400, 'Error: invalid chunk size "zz"']);
+  });
+
+  test("issue 16: a request line in the trailer section, a bare LF in a chunk extension or \\x0b in a chunk size is a 400; nothing after it is read", async () => {
+    for (const tail of ["5\r\nhello\r\n0\r\nGET /SMUGGLED HTTP/1.1\r\nHost: t\r\n\r\n", "5;a\nb\r\nhello\r\n0\r\n\r\n", "\x0b5\r\nhello\r\n0\r\n\r\n"]) {
+      let failed: unknown;
+      routes["/trailer"] = async (req) => (await req.arrayBuffer().catch((e: unknown) => (failed = e)), text("no"));
+      const { raw, res } = await exchange(main.port, `POST /trailer HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n${tail}${GET("/after")}`);
+      await raw.untilEnded();
+      expect([tail, res.length, res[0]?.status, failed instanceof Error]).toEqual([tail, 1, 400, true]);
+    }
   });
 
   test("one empty line before a request is ignored", async () => {

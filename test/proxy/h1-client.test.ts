@@ -626,6 +626,10 @@ describe("bad answers", () => {
     ["garbage", "hello world\r\n\r\n"],
     ["a header value with a bare LF", "HTTP/1.1 200 OK\r\nx-a: 1\nx-b: 2\r\ncontent-length: 0\r\n\r\n"],
     ["status 600", "HTTP/1.1 600 Odd\r\ncontent-length: 0\r\n\r\n"],
+    // Issue 16: a coding that does not end in chunked was read until close and passed on without its label.
+    ["Transfer-Encoding: gzip", "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n\x1f\x8b\x08\x00"],
+    ["Transfer-Encoding: gzip, chunked", "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n4\r\n\x1f\x8b\x08\x00\r\n0\r\n\r\n"],
+    ["Content-Length: \\x0b5", "HTTP/1.1 200 OK\r\ncontent-length: \x0b5\r\n\r\nhello"],
   ] as const;
   for (const [name, bytes] of bad) {
     test(`${name}: rejects with EBADRESPONSE and the connection is not reused`, async () => {
