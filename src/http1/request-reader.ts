@@ -141,6 +141,11 @@ export class RequestReader {
     if (end < 0) {
       this.scanned += buf.length - from;
       this.#searched = buf.length - at;
+      // A head with bare LF line ends never holds CRLFCRLF: refuse it now rather than wait for
+      // the head timeout (only on this path: a whole head is checked by its parser).
+      for (let lf = buf.indexOf(10, from); lf >= 0; lf = buf.indexOf(10, lf + 1)) {
+        if (lf === at || buf[lf - 1] !== 13) throw new BadRequestError(400, "bare LF in the request head");
+      }
     } else {
       this.scanned += end + 4 - from;
       this.#searched = 0;

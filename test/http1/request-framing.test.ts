@@ -142,6 +142,13 @@ describe("heads", () => {
     expect(readParts([latin1(head)]).scanned).toBe(n);
   });
 
+  test("a head with bare LF line ends is a 400 at once, not a wait for the head timeout", () => {
+    for (const text of ["GET / HTTP/1.1\nHost: t\n\n", "GET / HTTP/1.1\r\nHost: t\n\r\n", "GET / HTTP/1.1\r\nHost: t\r\nX: 1\n"]) {
+      const out = readEveryWay(text);
+      expect([text, out.error?.status, out.kept]).toEqual([text, 400, 0]);
+    }
+  });
+
   test("pipelined requests, empty lines between them, all split every way", () => {
     const out = readEveryWay(`GET /a HTTP/1.1\r\nHost: t\r\n\r\n\r\nPOST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc${NEXT}`);
     expect(out.requests.map((r) => [r.method, r.target, r.body])).toEqual([["GET", "/a", ""], ["POST", "/b", "abc"], ["GET", "/next", ""]]);
