@@ -1,6 +1,6 @@
 /**
  * A long differential fuzzing campaign of tenbin's HTTP/1 codec against Node's llhttp: requests
- * (test/http1/fuzz-support.ts), then as many servers' answers (test/http1/fuzz-answers.ts). CI runs
+ * (test/http1/fuzz-requests.ts), then as many servers' answers (test/http1/fuzz-answers.ts). CI runs
  * a short one in test/http1/fuzz-llhttp.test.ts.
  *
  *   node_modules/.bin/bun bench/fuzz-h1.ts --seed 1 --count 200000
@@ -8,7 +8,7 @@
  * Prints the tally and every mismatch (input and mutations), and exits 1 when there is one.
  */
 import { runAnswerCampaign } from "../test/http1/fuzz-answers.ts";
-import { runCampaign } from "../test/http1/fuzz-support.ts";
+import { runCampaign } from "../test/http1/fuzz-requests.ts";
 
 function flag(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);

@@ -1,12 +1,12 @@
 // Differential fuzzing of the answer side of the codec (ResponseParser: what a backend sends)
-// against llhttp, as fuzz-support.ts does for requests. Each case is a mutated answer, then a
+// against llhttp, as fuzz-requests.ts does for requests. Each case is a mutated answer, then a
 // sentinel answer after it; the server's close ends the input. tenbin reads the first answer byte
 // by byte (so where it ends is exact), then the rest as the next answer on the same connection.
 import { Buffer } from "node:buffer";
 import { BadResponseError, ResponseParser } from "../../src/http1/response-parser.ts";
 import {
-  CODINGS, EXTENSIONS, type FuzzCase, type FuzzMessage, type FuzzSide, LENGTHS, LlhttpOracle, ODD_BYTES, prng, SPACES, TRAILERS, type Verdict,
-} from "./fuzz-support.ts";
+  type CampaignReport, CODINGS, EXTENSIONS, type FuzzCase, type FuzzMessage, type FuzzSide, type Justified, LENGTHS, ODD_BYTES, prng, runDifferential, SPACES, TRAILERS, type Verdict,
+} from "./fuzz-shared.ts";
 
 const SENTINEL = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 const STATUS_LINES = ["HTTP/1.0 200 OK", "HTTP/1.1 204 No Content", "HTTP/1.1 304 Not Modified", "HTTP/1.1 200", "HTTP/1.1 200 ", "HTTP/1.1 999 Odd", "HTTP/1.1 101 Switching Protocols", "HTTP/1.1 2000 X", "HTTP/1.2 200 OK", "http/1.1 200 OK", "HTTP/1.1 200 O\x01K", "HTTP/1.1  200 OK", "HTTP/1.1 404 Not Found"];
@@ -153,7 +153,7 @@ export function tenbinAnswers(fuzz: FuzzCase): FuzzSide {
 }
 
 /** A class of answers tenbin takes and llhttp refuses, with the reason that is fine. */
-const JUSTIFIED_ANSWERS: readonly { name: string; why: string; applies: (error: string, input: string) => boolean }[] = [
+export const JUSTIFIED_ANSWERS: readonly Justified[] = [
   {
     name: "controls in a server's field values",
     why: "HAProxy passes controls other than NUL, CR and LF in a server's field values, and so does tenbin (framing fields are read strictly either way); llhttp refuses them",
@@ -238,31 +238,6 @@ function compareReadings(input: string, tenbin: FuzzSide, llhttp: FuzzSide): Ver
 }
 
 /** Runs `count` answer cases from `seed` through both parsers. */
-export async function runAnswerCampaign(seed: number, count: number, batch = 500) {
-  const oracle = new LlhttpOracle();
-  const report = { cases: 0, agree: 0, stricter: 0, justified: {} as Record<string, number>, mismatches: [] as { id: number; why: string; input: string; mutations: string[] }[] };
-  try {
-    let pending: Promise<void>[] = [];
-    for (const fuzz of generateAnswers(seed, count)) {
-      const tenbin = tenbinAnswers(fuzz);
-      pending.push(
-        oracle.read(fuzz, "response").then((llhttp) => {
-          const verdict = compareAnswers(fuzz, tenbin, llhttp);
-          report.cases++;
-          if (verdict.kind === "agree") report.agree++;
-          else if (verdict.kind === "stricter") report.stricter++;
-          else if (verdict.kind === "justified") report.justified[verdict.name] = (report.justified[verdict.name] ?? 0) + 1;
-          else report.mismatches.push({ id: fuzz.id, why: verdict.why, input: JSON.stringify(fuzz.bytes.toString("latin1")), mutations: fuzz.mutations });
-        }),
-      );
-      if (pending.length >= batch) {
-        await Promise.all(pending);
-        pending = [];
-      }
-    }
-    await Promise.all(pending);
-  } finally {
-    oracle.close();
-  }
-  return report;
+export function runAnswerCampaign(seed: number, count: number): Promise<CampaignReport> {
+  return runDifferential(generateAnswers(seed, count), "response", tenbinAnswers, compareAnswers);
 }

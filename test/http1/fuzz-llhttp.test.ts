@@ -1,11 +1,11 @@
 // Differential fuzzing of the request codec against Node's llhttp, a fixed seed (see
-// test/http1/fuzz-support.ts for the generator, the comparison and the justified differences;
+// test/http1/fuzz-requests.ts for the generator, the comparison and the justified differences;
 // bench/fuzz-h1.ts runs long campaigns with --seed and --count).
 import { describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
 import { spawnSync } from "node:child_process";
 import { runAnswerCampaign } from "./fuzz-answers.ts";
-import { compare, type FuzzCase, generateCases, JUSTIFIED, LlhttpOracle, runCampaign, tenbinSide } from "./fuzz-support.ts";
+import { compare, type FuzzCase, generateCases, JUSTIFIED, LlhttpOracle, runCampaign, tenbinSide } from "./fuzz-requests.ts";
 
 const hasNode = spawnSync("node", ["--version"]).status === 0;
 

@@ -8,67 +8,19 @@
 // of the named, justified classes of `JUSTIFIED`. tenbin refusing what llhttp accepts is allowed
 // (stricter is safe) and counted.
 import { Buffer } from "node:buffer";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
 import { BadRequestError } from "../../src/http1/request-head.ts";
 import { RequestReader } from "../../src/http1/request-reader.ts";
+import {
+  type CampaignReport, CODINGS, EXTENSIONS, type FuzzCase, type FuzzMessage, type FuzzSide, type Justified, LENGTHS, ODD_BYTES, prng, runDifferential, SPACES, TRAILERS, type Verdict,
+} from "./fuzz-shared.ts";
 
-/** One message as a parser read it. */
-export interface FuzzMessage {
-  method: string;
-  target: string;
-  minor: number;
-  headers: [string, string][];
-  body: string;
-  keepAlive: boolean;
-}
-
-/** What a parser made of one case: complete messages and how it stopped. */
-export interface FuzzSide {
-  messages: FuzzMessage[];
-  /** ok: all read; incomplete: waiting for more bytes; error: refused; closed: stopped after a message that closes. */
-  status: "ok" | "incomplete" | "error" | "closed" | "upgrade";
-  error?: string | undefined;
-}
-
-/** One generated case. */
-export interface FuzzCase {
-  id: number;
-  bytes: Buffer;
-  /** Where tenbin's reader gets a new read (byte offsets, ascending). */
-  splits: number[];
-  /** The mutations applied, for the report. */
-  mutations: string[];
-}
-
-/** A deterministic PRNG (mulberry32), so a seed replays a campaign. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export type { FuzzCase } from "./fuzz-shared.ts";
+export { LlhttpOracle } from "./fuzz-shared.ts";
 
 const SENTINEL = "GET /sentinel HTTP/1.1\r\nHost: s\r\n\r\n";
-/** Mutation material (also for answers, fuzz-answers.ts). */
-export const SPACES = [" ", "\t", "\x0b", "\x0c", "\xa0", "\x85", "\r", "\n", "\0", "  ", "\x1f", "\x7f"];
-/** Mutation material (also for answers, fuzz-answers.ts). */
-export const ODD_BYTES = ["\0", "\x01", "\x08", "\x0b", "\x0c", "\r", "\n", "\x1b", "\x7f", "\x80", "\xa0", "\xc3\xa9", "\xff", '"', "\\", ";", ",", "=", ":", " ", "\t"];
 const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "get", "Post", "FOO", "CONNECT", "M-SEARCH", "PROPFIND"];
 const TARGETS = ["/", "/a/b?c=d", "/%61dmin/x", "*", "http://h.example/p", "/a b", "/caf\xc3\xa9", "//x", "/?q=\"", "/a#f", "", "/x\x7f", "h.example:443"];
 const VERSIONS = ["HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "http/1.1", "HTTP/1.2", "HTTP/2.0", "HTTP/1.10", "HTTP/1"];
-/** Mutation material (also for answers, fuzz-answers.ts). */
-export const EXTENSIONS = [";a", ";a=b", ';a="b c"', ";a=b;c", ' ;a', ";a =b", ';a="\\""', ";", ";a=", ';a="b', ";a\nb", ";a\rb", ";a=b c", ";\x01", ";a=\xff", ';a="\x7f"'];
-/** Mutation material (also for answers, fuzz-answers.ts). */
-export const TRAILERS = ["X-T: 1", "Content-Length: 4", "Transfer-Encoding: chunked", "Host: evil", "GET /SMUGGLED HTTP/1.1", " folded", "X : 1", "X: a\x0bb", "X:", ":x"];
-/** Mutation material (also for answers, fuzz-answers.ts). */
-export const CODINGS = ["chunked", "Chunked", "CHUNKED", "gzip, chunked", "chunked, gzip", "chunked, chunked", ",chunked", "chunked,", "identity", "chunked;q=1", "chunked\x0b", "\x0bchunked", "chunked\xa0", " chunked ", "\tchunked"];
-/** Mutation material (also for answers, fuzz-answers.ts). */
-export const LENGTHS = ["5", "05", " 5", "5 ", "+5", "-5", "5,5", "5, 5", "0x5", "5\x0b", "\x0c5", "\xa05", "99999999999999999999", "", "4", "6"];
 
 /** Makes the cases of a campaign from `seed`. */
 export function* generateCases(seed: number, count: number): Generator<FuzzCase> {
@@ -276,14 +228,6 @@ export function tenbinSide(fuzz: FuzzCase, maxHead = 16 * 1024): FuzzSide {
   return side;
 }
 
-/** A class of cases where tenbin accepts what llhttp refuses, with the reason that is fine. */
-export interface Justified {
-  name: string;
-  why: string;
-  /** Whether a case belongs to the class: llhttp's error and the bytes it refused. */
-  applies(llhttpError: string, input: string): boolean;
-}
-
 /** Every difference allowed; anything else fails the campaign. */
 export const JUSTIFIED: readonly Justified[] = [
   {
@@ -320,9 +264,6 @@ export const JUSTIFIED: readonly Justified[] = [
       /^HPE_(INVALID_TRANSFER_ENCODING|INVALID_CONTENT_LENGTH)/.test(error) && /\n(?:transfer-encoding|content-length):[^\r\n]*[^ \t\r\n][ \t]*\t[ \t]*\r\n/i.test(input),
   },
 ];
-
-/** How one case came out. */
-export type Verdict = { kind: "agree" } | { kind: "stricter"; tenbin: string } | { kind: "justified"; name: string } | { kind: "mismatch"; why: string };
 
 /** Compares the two readings of `fuzz`. */
 export function compare(fuzz: FuzzCase, tenbin: FuzzSide, llhttp: FuzzSide): Verdict {
@@ -365,71 +306,7 @@ function normalise(m: FuzzMessage): FuzzMessage {
   return { ...m, headers: m.headers.map(([n, v]) => [n.toLowerCase(), v]) };
 }
 
-/** The llhttp side: one node process answering cases in order. */
-export class LlhttpOracle {
-  readonly #child;
-  readonly #waiting = new Map<number, (side: FuzzSide) => void>();
-
-  constructor(script = new URL("./llhttp-oracle.cjs", import.meta.url).pathname) {
-    this.#child = spawn("node", ["--no-deprecation", script], { stdio: ["pipe", "pipe", "inherit"] });
-    createInterface({ input: this.#child.stdout! }).on("line", (line) => {
-      const answer = JSON.parse(line) as { id: number; messages: (FuzzMessage & { url: string; status: number; complete: boolean })[]; status: FuzzSide["status"]; error?: string };
-      const complete = answer.messages
-        .filter((m) => m.complete)
-        .map((m) => ({ method: m.status > 0 ? String(m.status) : m.method, target: m.url, minor: m.minor, headers: m.headers, body: m.body, keepAlive: m.keepAlive }));
-      this.#waiting.get(answer.id)?.({ messages: complete, status: answer.status, error: answer.error });
-      this.#waiting.delete(answer.id);
-    });
-  }
-
-  /** llhttp's reading of `fuzz` (as requests, or as answers ended by the server's close). */
-  read(fuzz: FuzzCase, kind: "request" | "response" = "request"): Promise<FuzzSide> {
-    return new Promise((resolve) => {
-      this.#waiting.set(fuzz.id, resolve);
-      this.#child.stdin!.write(`${JSON.stringify({ id: fuzz.id, data: fuzz.bytes.toString("base64"), kind })}\n`);
-    });
-  }
-
-  close(): void {
-    this.#child.stdin!.end();
-  }
-}
-
-/** What a campaign found. */
-export interface CampaignReport {
-  cases: number;
-  agree: number;
-  stricter: number;
-  justified: Record<string, number>;
-  mismatches: { id: number; why: string; input: string; mutations: string[] }[];
-}
-
-/** Runs `count` cases from `seed` through both parsers, `batch` at a time in flight. */
-export async function runCampaign(seed: number, count: number, batch = 500): Promise<CampaignReport> {
-  const oracle = new LlhttpOracle();
-  const report: CampaignReport = { cases: 0, agree: 0, stricter: 0, justified: {}, mismatches: [] };
-  try {
-    let pending: Promise<void>[] = [];
-    for (const fuzz of generateCases(seed, count)) {
-      const tenbin = tenbinSide(fuzz);
-      pending.push(
-        oracle.read(fuzz).then((llhttp) => {
-          const verdict = compare(fuzz, tenbin, llhttp);
-          report.cases++;
-          if (verdict.kind === "agree") report.agree++;
-          else if (verdict.kind === "stricter") report.stricter++;
-          else if (verdict.kind === "justified") report.justified[verdict.name] = (report.justified[verdict.name] ?? 0) + 1;
-          else report.mismatches.push({ id: fuzz.id, why: verdict.why, input: JSON.stringify(fuzz.bytes.toString("latin1")), mutations: fuzz.mutations });
-        }),
-      );
-      if (pending.length >= batch) {
-        await Promise.all(pending);
-        pending = [];
-      }
-    }
-    await Promise.all(pending);
-  } finally {
-    oracle.close();
-  }
-  return report;
+/** Runs `count` request cases from `seed` through both parsers. */
+export function runCampaign(seed: number, count: number): Promise<CampaignReport> {
+  return runDifferential(generateCases(seed, count), "request", (fuzz) => tenbinSide(fuzz), compare);
 }
