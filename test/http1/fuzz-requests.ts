@@ -46,6 +46,10 @@ export function* generateCases(seed: number, count: number): Generator<FuzzCase>
       for (const piece of pieces) {
         let size = piece.length.toString(16);
         if (chance(0.1)) size = `0${size}`;
+        if (chance(0.03)) {
+          size = pick(["00000000000002", "fffffffffffffffff", "1000000000000", "2;", "-2", "0x2", "2.0", ""]);
+          mutations.push(`chunk size ${JSON.stringify(size)}`);
+        }
         let ext = "";
         if (chance(0.2)) {
           ext = pick(EXTENSIONS);
@@ -139,7 +143,12 @@ export function* generateCases(seed: number, count: number): Generator<FuzzCase>
         }
       }
     }
-    let head = `${method} ${target} ${version}\r\n`;
+    // The request line's separators: one SP, or what lenient parsers also split on.
+    const sep = () => (chance(0.92) ? " " : pick(["  ", "\t", " \t", "\x0b", "\xa0", ""]));
+    const first = sep();
+    const second = sep();
+    if (first !== " " || second !== " ") mutations.push(`request line separators ${JSON.stringify(first)} ${JSON.stringify(second)}`);
+    let head = `${method}${first}${target}${second}${version}${chance(0.03) ? pick([" ", "\t"]) : ""}\r\n`;
     for (const [name, value] of fields) head += name.startsWith(" ") && value === "" ? `${name}\r\n` : `${name}: ${value}\r\n`;
     let text = `${head}\r\n${body}`;
     // Byte mutations: bare CR/LF for CRLF, odd bytes anywhere, deletions, duplications.
