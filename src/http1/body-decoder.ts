@@ -59,6 +59,8 @@ export class BodyDecoder {
   #searched = 0;
   /** Bytes of trailer lines read so far. */
   #trailerBytes = 0;
+  /** Bytes searched for the ends of chunk and trailer lines: a measure of work for tests. */
+  scanned = 0;
 
   /**
    * `fail` makes the error thrown for bad framing (the caller's error type); `rules` says how
@@ -171,7 +173,9 @@ export class BodyDecoder {
    * (with more bytes after it), and the bytes already searched held no CRLF.
    */
   #lineEnd(buf: Buffer, at: number): number {
-    const end = buf.indexOf(CRLF, at + (this.#searched > 0 ? this.#searched - 1 : 0));
+    const from = at + (this.#searched > 0 ? this.#searched - 1 : 0);
+    const end = buf.indexOf(CRLF, from);
+    this.scanned += (end < 0 ? buf.length : end + 2) - from;
     this.#searched = end < 0 ? buf.length - at : 0;
     return end;
   }

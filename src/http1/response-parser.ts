@@ -59,6 +59,8 @@ export class ResponseParser {
   /** Bytes of the pending head already searched for its blank line (none was there). */
   #searched = 0;
   #noBody = false;
+  /** Bytes searched for the ends of heads: a measure of work for tests. */
+  scanned = 0;
 
   constructor(events: ParserEvents) {
     this.#events = events;
@@ -95,7 +97,9 @@ export class ResponseParser {
     let at = 0;
     while (at < buf.length) {
       if (this.#inHead) {
-        const end = buf.indexOf(CRLFCRLF, at + (this.#searched > 3 ? this.#searched - 3 : 0));
+        const from = at + (this.#searched > 3 ? this.#searched - 3 : 0);
+        const end = buf.indexOf(CRLFCRLF, from);
+        this.scanned += (end < 0 ? buf.length : end + 4) - from;
         this.#searched = end < 0 ? buf.length - at : 0;
         if (end < 0) {
           if (buf.length - at > MAX_HEAD) throw new BadResponseError(`head over ${MAX_HEAD / 1024} KiB`);

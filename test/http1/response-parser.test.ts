@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { Buffer } from "node:buffer";
+import { BodyDecoder } from "../../src/http1/body-decoder.ts";
 import { BadResponseError, MAX_HEAD, parseHead, type ResponseHead, ResponseParser } from "../../src/http1/response-parser.ts";
 
 /** What the parser reported for one response. */
@@ -371,5 +372,31 @@ describe("a server's framing: whitespace, chunk lines and trailers (split every 
     }
     // A server's answer may carry controls other than NUL, CR and LF in values (as HAProxy lets it).
     expect(parseAllWays(`${CHUNKED}0\r\nX-T: a\x01b\r\n\r\n`).order).toBe("head,end");
+  });
+});
+
+describe("work: a head or a chunk line cut into one-byte reads is searched in O(n)", () => {
+  test("a 12 KB answer head, byte by byte", () => {
+    const head = `HTTP/1.1 200 OK\r\n${`X-Filler: ${"abcdefghij".repeat(15)}\r\n`.repeat(80)}Content-Length: 0\r\n\r\n`;
+    expect(head.length).toBeGreaterThan(12 * 1024);
+    const parser = new ResponseParser({ head: () => {}, body: () => {}, end: () => {} });
+    parser.reset(false);
+    for (const byte of bytes(head)) parser.push(Uint8Array.of(byte));
+    expect(parser.done).toBe(true);
+    expect(parser.scanned).toBeLessThanOrEqual(4 * head.length);
+  });
+
+  test("a 4 KB chunk line (extensions) and 16 KB of trailers, byte by byte", () => {
+    const ends: number[] = [];
+    const decoder = new BodyDecoder({ body: () => {}, end: () => ends.push(1) }, (m) => new Error(m), "answer");
+    decoder.start({ kind: "chunked" });
+    const text = `5${";a=b".repeat(1000)}\r\nhello\r\n0\r\n${"X-T: 1234567890\r\n".repeat(900)}\r\n`;
+    let kept = Buffer.alloc(0);
+    for (const byte of bytes(text)) {
+      const buf = Buffer.concat([kept, Uint8Array.of(byte)]);
+      kept = buf.subarray(decoder.decode(buf, 0));
+    }
+    expect(ends).toEqual([1]);
+    expect(decoder.scanned).toBeLessThanOrEqual(3 * text.length);
   });
 });
