@@ -140,9 +140,11 @@ const TRANSFER_ENCODING_AND_LENGTH: ReadonlySet<string> = new Set(["transfer-enc
 
 /**
  * Parses a head: the status line and header lines, each ended by CRLF, the blank line excluded (a
- * missing last CRLF is added). Undefined for a 1xx interim response, which the caller skips.
+ * missing last CRLF is added). Undefined for a 1xx interim response, which the caller skips. A 101
+ * is refused unless `switching` (the answer to an upgrade request): then it is a head with the same
+ * field rules, no body and no keep-alive; what the upgrade itself needs is the caller's to check.
  */
-export function parseHead(text: string, noBody: boolean): ResponseHead | undefined {
+export function parseHead(text: string, noBody: boolean, switching = false): ResponseHead | undefined {
   if (!text.endsWith("\r\n")) text += "\r\n";
   const lineEnd = text.indexOf("\r\n");
   const statusLine = text.slice(0, lineEnd);
@@ -152,7 +154,7 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
   const status = Number(m[2]);
   // Above 599 `new Response` throws a RangeError, which would leave the exchange hanging.
   if (status < 100 || status > 599) throw new BadResponseError(`invalid status ${status}`);
-  if (status < 200) {
+  if (status < 200 && (status !== 101 || !switching)) {
     if (status === 101) throw new BadResponseError("unexpected 101 Switching Protocols");
     return undefined;
   }
@@ -188,7 +190,8 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
   const headers = HeaderList.scanned(text, lineEnd + 2, marks);
   const keepAlive = keepsAlive(minor === "1", connection);
   let framing: Framing;
-  if (noBody || status === 204 || status === 304) framing = { kind: "none" };
+  // After a 101 the connection carries another protocol: no HTTP body, no next answer.
+  if (noBody || status === 204 || status === 304 || status === 101) framing = { kind: "none" };
   else if (transferEncoding !== undefined) {
     // RFC 9112 §6.1: with Transfer-Encoding, Content-Length is ignored (and must not be passed on).
     framing = { kind: "chunked" };
@@ -203,7 +206,7 @@ export function parseHead(text: string, noBody: boolean): ResponseHead | undefin
     framing,
     // Both lengths in one answer (RFC 9112 §6.3 ¶3): chunked wins, as HAProxy reads it, but the
     // connection is not trusted with another request.
-    keepAlive: keepAlive && framing.kind !== "close" && (transferEncoding === undefined || length === undefined),
+    keepAlive: keepAlive && status !== 101 && framing.kind !== "close" && (transferEncoding === undefined || length === undefined),
     idleTimeoutMs,
     bytes: text.length + 2,
   };

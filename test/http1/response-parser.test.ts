@@ -400,3 +400,14 @@ describe("work: a head or a chunk line cut into one-byte reads is searched in O(
     expect(decoder.scanned).toBeLessThanOrEqual(3 * text.length);
   });
 });
+
+describe("101 Switching Protocols, for the answer to an upgrade request", () => {
+  test("parsed with the same field rules when asked for; no body, no keep-alive", () => {
+    const head = parseHead("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", false, true)!;
+    expect([head.status, head.statusText, head.framing, head.keepAlive]).toEqual([101, "Switching Protocols", { kind: "none" }, false]);
+    expect(head.headers.get("upgrade")).toBe("websocket");
+    expect(() => parseHead("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX: a\nb", false, true)).toThrow(BadResponseError);
+    expect(() => parseHead("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket", false)).toThrow(/unexpected 101/);
+    expect(parseHead("HTTP/1.1 100 Continue", false, true)).toBeUndefined();
+  });
+});
