@@ -13,13 +13,13 @@ import { BodyDecoder } from "./body-decoder.ts";
 import { joinBytes } from "./join-bytes.ts";
 import { BadRequestError, parseRequestHead, type RequestHead } from "./request-head.ts";
 
-/** What the reader reports. */
+/** What the reader reports (named so that a connection can take them as methods of its own). */
 export interface RequestEvents {
   /** A request head. Body events follow when its framing has a body; then the reader holds until `next`. */
-  head(head: RequestHead, hasBody: boolean): void;
-  body(chunk: Uint8Array): void;
+  requestHead(head: RequestHead, hasBody: boolean): void;
+  requestBody(chunk: Uint8Array): void;
   /** The body of the current request ended. */
-  end(): void;
+  requestEnd(): void;
 }
 
 const enum State { Head, Body, Held, Failed }
@@ -119,7 +119,7 @@ export class RequestReader {
       const framing = head.framing;
       const hasBody = framing.kind !== "none" && !(framing.kind === "length" && framing.length === 0);
       this.#state = hasBody ? State.Body : State.Held;
-      this.#events.head(head, hasBody);
+      this.#events.requestHead(head, hasBody);
       if (hasBody && this.#state === State.Body) {
         this.#decoder ??= new BodyDecoder(this, (message) => new BadRequestError(400, message));
         this.#decoder.start(framing);
@@ -157,13 +157,13 @@ export class RequestReader {
 
   /** @internal */
   body(chunk: Uint8Array): void {
-    this.#events.body(chunk);
+    this.#events.requestBody(chunk);
   }
 
   /** @internal */
   end(): void {
     if (this.#state === State.Body) this.#state = State.Held;
-    this.#events.end();
+    this.#events.requestEnd();
   }
 }
 

@@ -210,12 +210,12 @@ export function tenbinSide(fuzz: FuzzCase, maxHead = 16 * 1024): FuzzSide {
   };
   const reader: RequestReader = new RequestReader(
     {
-      head(head, hasBody) {
+      requestHead(head, hasBody) {
         current = { method: head.method, target: head.target, minor: head.minor, headers: head.fields.pairs().map(([n, v]) => [n, v]), body: "", keepAlive: head.keepAlive };
         if (!hasBody) done();
       },
-      body: (chunk) => body.push(Buffer.from(chunk)),
-      end: () => done(),
+      requestBody: (chunk) => body.push(Buffer.from(chunk)),
+      requestEnd: () => done(),
     },
     maxHead,
   );

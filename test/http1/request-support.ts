@@ -41,13 +41,13 @@ export function readParts(parts: Uint8Array[], maxHead = TEST_MAX_HEAD): ReadOut
   };
   const reader: RequestReader = new RequestReader(
     {
-      head(head, hasBody) {
+      requestHead(head, hasBody) {
         current = { method: head.method, target: head.target, fields: head.fields.pairs().map(([n, v]) => [n, v]), body: "", complete: false };
         out.requests.push(current);
         if (!hasBody) done();
       },
-      body: (chunk) => bodies.push(Buffer.from(chunk)),
-      end: () => done(),
+      requestBody: (chunk) => bodies.push(Buffer.from(chunk)),
+      requestEnd: () => done(),
     },
     maxHead,
   );

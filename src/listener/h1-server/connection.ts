@@ -47,7 +47,7 @@ const PIPELINE_HIGH_WATER = 64 * 1024;
 const enum Phase { Head, Body, Answer, Linger, Tunnel, Closed }
 
 /** See the file comment. */
-export class ClientConnection implements TcpEvents, ResponseSink {
+export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents {
   readonly conn: TcpConn;
   readonly #host: ConnectionHost;
   /** The client: the peer, or the one its PROXY header names. */
@@ -110,7 +110,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
       buf = read.rest;
     }
     if (this.#phase === Phase.Body && !this.#paused) this.#since = performance.now();
-    const reader = (this.#reader ??= new RequestReader(this.#events(), this.#host.maxHeadBytes));
+    const reader = (this.#reader ??= new RequestReader(this, this.#host.maxHeadBytes));
     try {
       reader.push(buf);
     } catch (error) {
@@ -130,24 +130,30 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     else if (this.#phase === Phase.Answer && reader.keptBytes > PIPELINE_HIGH_WATER) this.pauseReading();
   }
 
-  /** The reader's events: heads and bodies of this connection's requests. */
-  #events(): RequestEvents {
-    return {
-      head: (head, hasBody) => {
-        this.#headSince = undefined;
-        this.#start(head, hasBody);
-      },
-      body: (chunk) => this.#body?.push(chunk),
-      end: () => this.#bodyEnded(),
-    };
-  }
-
   /** A connection without a proper PROXY header (or none in time) is closed without an answer. */
   #refuseProxy(reason: string): void {
     this.#proxy = undefined;
     this.#host.refusedProxyHeader(this.conn.remoteAddress, reason);
     this.#close();
     this.conn.destroy();
+  }
+
+  // RequestEvents (the reader's: methods, not closures, so an idle connection allocates none)
+
+  /** A request head was read. */
+  requestHead(head: RequestHead, hasBody: boolean): void {
+    this.#headSince = undefined;
+    this.#start(head, hasBody);
+  }
+
+  /** Bytes of the current request's body. */
+  requestBody(chunk: Uint8Array): void {
+    this.#body?.push(chunk);
+  }
+
+  /** The current request's body ended. */
+  requestEnd(): void {
+    this.#bodyEnded();
   }
 
   /** Hands a parsed request to the handler and answers it when it settles. */
