@@ -27,6 +27,8 @@ import { CertificateWatches, tlsBindKey } from "./tls/cert-watches.ts";
 import { loadListenerTls, type ListenerTls } from "./tls/listener-tls.ts";
 import { upstreamTlsMap } from "./tls/upstream.ts";
 import { compileRoutes } from "./router/route-table.ts";
+import { compileListenerPolicies } from "./policy/compile.ts";
+import { PolicyStores } from "./policy/stores.ts";
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
 import { type Clock, type Random, systemClock } from "./util/clock.ts";
 
@@ -78,6 +80,8 @@ export class Tenbin {
   readonly #deps: TenbinDeps & Required<Pick<TenbinDeps, "clock" | "random">>;
   /** Counters of listeners, routes, pools and reloads (servers count on their ServerState). */
   readonly metrics = new MetricsRegistry();
+  /** Rate limit buckets, kept across reloads. */
+  readonly #policyStores = new PolicyStores();
   readonly #accessLogs: AccessLogs;
   readonly #admin: AdminPlane;
   #accepting = true;
@@ -243,6 +247,7 @@ export class Tenbin {
       routes: new Set(http.flatMap((l) => l.routes.map((r, i) => MetricsRegistry.routeKey(l.name, r.name ?? `route${i}`)))),
       pools: new Set(Object.keys(config.pools)),
     });
+    this.#policyStores.retainUsed();
     if (previous) for (const listener of this.#reloadListeners) listener(config);
   }
 
@@ -346,7 +351,12 @@ export class Tenbin {
         continue;
       }
       const observer = buildListenerObserver(listener, this.metrics, this.#accessLogs, new Set(pools.keys()));
-      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes), pools, observer });
+      const policies = compileListenerPolicies(config, listener, {
+        metrics: this.metrics.policies,
+        verifyPassword: this.#deps.runtime.verifyPassword,
+        buckets: (id, limit) => this.#policyStores.buckets(id, limit),
+      });
+      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes), pools, observer, policies });
     }
     return { config, pools, listeners, l4 };
   }

@@ -124,7 +124,7 @@ export function buildStatus(view: AdminView, info: { version: string; runtime: s
         mode: l.mode,
         routes: (l.mode === "http" ? l.routes : []).map((r, i) => {
           const name = r.name ?? `route${i}`;
-          return { name, pool: r.pool, requests: classCounts(metrics.findRoute(l.name, name)) };
+          return { name, pool: r.pool ?? "", requests: classCounts(metrics.findRoute(l.name, name)) };
         }),
       };
     }),
