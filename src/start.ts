@@ -28,7 +28,9 @@ import { loadListenerTls, type ListenerTls } from "./tls/listener-tls.ts";
 import { upstreamTlsMap } from "./tls/upstream.ts";
 import { compileRoutes } from "./router/route-table.ts";
 import { compileListenerPolicies } from "./policy/compile.ts";
-import { PolicyStores } from "./policy/stores.ts";
+import { PolicyStores, type RemoteStoreFactory } from "./policy/stores.ts";
+import type { RateLimitConfig } from "./config/policy-schema.ts";
+import type { BucketStore } from "./policy/token-bucket.ts";
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
 import { type Clock, type Random, systemClock } from "./util/clock.ts";
 
@@ -49,6 +51,8 @@ export interface TenbinDeps {
    * with a `health` section takes its state from this as its pool is built (src/workers/).
    */
   remoteHealth?: (pool: string, server: ServerState, health: HealthConfig) => void;
+  /** Set in a worker process: its rate limits ask the primary, which owns the buckets (src/workers/rate-sync.ts). */
+  remoteBuckets?: RemoteStoreFactory;
 }
 
 /** One config's worth of built parts; requests read the one in force when they arrive. */
@@ -81,7 +85,7 @@ export class Tenbin {
   /** Counters of listeners, routes, pools and reloads (servers count on their ServerState). */
   readonly metrics = new MetricsRegistry();
   /** Rate limit buckets, kept across reloads. */
-  readonly #policyStores = new PolicyStores();
+  readonly #policyStores: PolicyStores;
   readonly #accessLogs: AccessLogs;
   readonly #admin: AdminPlane;
   #accepting = true;
@@ -101,6 +105,7 @@ export class Tenbin {
 
   private constructor(deps: TenbinDeps) {
     this.#deps = { clock: systemClock, random: Math.random, ...deps };
+    this.#policyStores = new PolicyStores(deps.logger, deps.remoteBuckets);
     const { lateResponseBytes } = deps.runtime;
     this.#upstream = new H1Client({ connectTcp: deps.runtime.connectTcp, fallback: deps.runtime.fetchUpstream, ...(lateResponseBytes ? { bufferLimit: lateResponseBytes } : {}) });
     this.#forwarder = new Forwarder(this.#upstream.fetch, deps.logger);
@@ -249,6 +254,11 @@ export class Tenbin {
     });
     this.#policyStores.retainUsed();
     if (previous) for (const listener of this.#reloadListeners) listener(config);
+  }
+
+  /** The bucket store of rate limit `id` (the primary answers its workers' questions from it). */
+  policyBuckets(id: string, config: RateLimitConfig): BucketStore {
+    return this.#policyStores.buckets(id, config);
   }
 
   /** Stops accepting, waits for in-flight requests up to `timeoutMs`, then cuts the rest. */

@@ -42,6 +42,7 @@ export function rateLimitStep(config: RateLimitConfig, store: BucketStore, polic
   const windowS = Math.max(1, Math.ceil((limit.burst * limit.perMs) / limit.rate / 1000));
   const policyField = `"${policy}";q=${limit.burst};w=${windowS}`;
   const verdict = (ctx: PolicyContext, result: TakeResult): RequestStepResult => {
+    if (result.local) stats.count("redis_fallback");
     if (result.allowed) return undefined;
     stats.count("rate_limited");
     ctx.answeredBy = policy;

@@ -3,7 +3,9 @@
  * limit unchanged keeps its buckets (clients do not get a fresh burst on every SIGHUP).
  */
 import type { RateLimitConfig } from "../config/policy-schema.ts";
+import type { Logger } from "../observe/log.ts";
 import { bucketLimitOf } from "./rate-limit.ts";
+import { redisBuckets } from "./redis-buckets.ts";
 import { type BucketStore, LocalBuckets } from "./token-bucket.ts";
 
 /** Makes the store of a limit that is not local (the primary's, Redis); undefined: count locally. */
@@ -15,7 +17,10 @@ export class PolicyStores {
   #used = new Set<string>();
   readonly #remote: RemoteStoreFactory | undefined;
 
-  constructor(remote?: RemoteStoreFactory) {
+  readonly #logger: Logger;
+
+  constructor(logger: Logger, remote?: RemoteStoreFactory) {
+    this.#logger = logger;
     this.#remote = remote;
   }
 
@@ -25,8 +30,10 @@ export class PolicyStores {
     this.#used.add(key);
     let store = this.#stores.get(key);
     if (store === undefined) {
-      const local = new LocalBuckets(bucketLimitOf(config));
-      store = this.#remote?.(id, config, local) ?? local;
+      const limit = bucketLimitOf(config);
+      const local = new LocalBuckets(limit);
+      // With Redis every process (workers too) asks it directly; else a worker asks its primary.
+      store = config.redis ? redisBuckets(id, config, limit, local, this.#logger) : this.#remote?.(id, config, local) ?? local;
       this.#stores.set(key, store);
     }
     return store;

@@ -11,6 +11,8 @@ export interface TakeResult {
   remaining: number;
   /** Milliseconds until a token is there again (0 when allowed and one is left). */
   waitMs: number;
+  /** Set when a shared store (Redis, the primary) failed and this process counted on its own. */
+  local?: true;
 }
 
 /** Where the buckets of one rate limit live: this process, the primary process, or Redis. */
