@@ -63,6 +63,7 @@ export function runPolicyCases(engine: "tenbin" | "runtime"): void {
       backend = startPolicyBackend();
       hash = await Bun.password.hash("s3cret", { algorithm: "bcrypt", cost: 4 });
       t = await startTenbinInProcess(`
+admin: { listen: 127.0.0.1:0 }
 policies:
   secure-headers:
     response_headers:
@@ -270,6 +271,17 @@ pools:
       expect(get("route11", "rate_limited")).toBeGreaterThan(0);
       expect(get("route13", "compressed")).toBeGreaterThan(0);
       expect(get("route13", "compress_saved_bytes")).toBeGreaterThan(1000);
+    });
+
+    test("/metrics and /api/status show each route's policy outcomes", async () => {
+      const admin = t.tenbin.adminAddress!;
+      const metrics = await (await fetch(`http://127.0.0.1:${admin.port}/metrics`)).text();
+      expect(metrics).toContain('tenbin_policy_outcomes_total{listener="web",route="route2",policy="route",outcome="redirect"} 1');
+      expect(metrics).toMatch(/tenbin_policy_compression_saved_bytes_total\{listener="web",route="route13",policy="route"\} \d{4,}/);
+      const status = (await (await fetch(`http://127.0.0.1:${admin.port}/api/status`)).json()) as { listeners: { routes: { name: string; policies?: Record<string, Record<string, number>> }[] }[] };
+      const routes = status.listeners[0]!.routes;
+      expect(routes.find((r) => r.name === "route11")!.policies!.route!.rate_limited).toBeGreaterThan(0);
+      expect(routes.find((r) => r.name === "route15")!.policies).toBeUndefined();
     });
   });
 }
