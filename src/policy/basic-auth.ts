@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import type { BasicAuthConfig } from "../config/policy-schema.ts";
 import type { PolicyStats } from "../observe/policy-metrics.ts";
+import type { HeaderMap } from "../runtime/types.ts";
 import type { PolicyContext } from "./context.ts";
 import { plainAnswer, type RequestStep, type RequestStepResult } from "./step.ts";
 
@@ -45,6 +46,8 @@ class CheckGate {
 
 const gate = new CheckGate();
 
+const dropAuthorization = (headers: HeaderMap): void => headers.delete("authorization");
+
 /** The basic auth step. `verify` is the runtime's hash check. */
 export function basicAuthStep(config: BasicAuthConfig, verify: VerifyPassword, policy: string, stats: PolicyStats): RequestStep {
   const users = new Map(Object.entries(config.users));
@@ -57,7 +60,7 @@ export function basicAuthStep(config: BasicAuthConfig, verify: VerifyPassword, p
     return plainAnswer(401, "Unauthorized\n", { "content-type": "text/plain; charset=utf-8", "www-authenticate": challenge, "cache-control": "no-store" }, ctx.requestId);
   };
   const pass = (ctx: PolicyContext): undefined => {
-    if (!config.forward_credentials) ctx.editableHeaders().delete("authorization");
+    if (!config.forward_credentials) ctx.editHeaders(dropAuthorization);
     return undefined;
   };
   const remember = (key: string, ok: boolean): void => {

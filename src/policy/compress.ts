@@ -12,7 +12,7 @@ import { COMPRESSIBLE_TYPES } from "../config/policy-schema.ts";
 import type { PolicyStats } from "../observe/policy-metrics.ts";
 import { LightResponse } from "../proxy/message.ts";
 import type { ProxyResponse } from "../runtime/types.ts";
-import { editableResponse, type ResponseStep } from "./step.ts";
+import { type ResponseStep, withEditedHeaders } from "./step.ts";
 
 /** An encoding tenbin can produce. */
 export type Encoding = "zstd" | "br" | "gzip";
@@ -120,22 +120,25 @@ export function compressStep(config: CompressConfig, policy: string, stats: Poli
       const length = h.get("content-length");
       if (length !== null && Number(length) < config.min_size) return response;
       const encoding = chooseEncoding(request.acceptEncoding, offered);
-      // Whatever is chosen, a cache must know the answer depends on Accept-Encoding.
-      const out = editableResponse(response);
-      const headers = out.headers;
-      const vary = headers.get("vary");
-      if (vary === null) headers.set("vary", "Accept-Encoding");
-      else if (!/(^|,)\s*(accept-encoding|\*)\s*(,|$)/i.test(vary)) headers.set("vary", `${vary}, Accept-Encoding`);
+      const vary = h.get("vary");
+      const etag = h.get("etag");
+      const whole = encoding !== undefined && response instanceof LightResponse && response.whole !== undefined
+        ? compressWhole(encoding, response.whole, config.level)
+        : undefined;
+      const out = withEditedHeaders(response, (headers) => {
+        // Whatever is chosen, a cache must know the answer depends on Accept-Encoding.
+        if (vary === null) headers.set("vary", "Accept-Encoding");
+        else if (!/(^|,)\s*(accept-encoding|\*)\s*(,|$)/i.test(vary)) headers.set("vary", `${vary}, Accept-Encoding`);
+        if (encoding === undefined) return;
+        headers.set("content-encoding", encoding);
+        if (whole === undefined) headers.delete("content-length");
+        else headers.set("content-length", String(whole.byteLength));
+        if (etag !== null && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
+      });
       if (encoding === undefined) return out;
-      headers.set("content-encoding", encoding);
-      headers.delete("content-length");
-      const etag = headers.get("etag");
-      if (etag !== null && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
       stats.count("compressed");
-      if (out instanceof LightResponse && out.whole !== undefined) {
-        const whole = compressWhole(encoding, out.whole, config.level);
-        stats.count("compress_saved_bytes", Math.max(0, out.whole.byteLength - whole.byteLength));
-        headers.set("content-length", String(whole.byteLength));
+      if (whole !== undefined && out instanceof LightResponse) {
+        stats.count("compress_saved_bytes", Math.max(0, out.whole!.byteLength - whole.byteLength));
         return new LightResponse(out.status, out.statusText, out.headers, whole);
       }
       const body = compressStream(out.body!, makeCompressor(encoding, config.level), (inBytes, outBytes) => stats.count("compress_saved_bytes", Math.max(0, inBytes - outBytes)));

@@ -74,21 +74,29 @@ export class PolicyContext {
     return this.query === "" ? this.path : `${this.path}?${this.query}`;
   }
 
-  /** The request headers, ready to edit: in place where the runtime allows it, else a copy. */
-  editableHeaders(): HeaderMap {
-    if (this.#ownHeaders) return this.req.headers;
+  /**
+   * Edits the request headers: in place where the runtime allows it (the own server's HeaderList,
+   * Bun's Request), else on a copy that the request to the server then carries (Deno's request
+   * headers throw a TypeError on the first change, before anything changed).
+   */
+  editHeaders(edit: (headers: HeaderMap) => void): void {
+    if (!this.#ownHeaders) {
+      try {
+        edit(this.req.headers);
+        return;
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error;
+      }
+      this.#copyHeaders();
+    }
+    edit(this.req.headers);
+  }
+
+  #copyHeaders(): void {
     this.#ownHeaders = true;
     const original = this.req;
-    if (!(original.headers instanceof Headers)) return original.headers; // the own server's HeaderList
-    try {
-      // Bun's request headers take edits; Deno's throw a TypeError.
-      original.headers.set("x-tenbin-probe", "1");
-      original.headers.delete("x-tenbin-probe");
-      return original.headers;
-    } catch (error) {
-      if (!(error instanceof TypeError)) throw error;
-    }
-    const headers = new Headers(original.headers);
+    const headers = new Headers();
+    original.headers.forEach((value, name) => headers.append(name, value));
     this.req = {
       method: original.method,
       url: original.url,
@@ -99,6 +107,5 @@ export class PolicyContext {
       ...(original.pathAndQuery === undefined ? {} : { pathAndQuery: original.pathAndQuery }),
       ...(original.takesLight === undefined ? {} : { takesLight: original.takesLight }),
     };
-    return headers;
   }
 }

@@ -6,8 +6,9 @@
 import type { HeaderEditsConfig } from "../config/policy-schema.ts";
 import type { PolicyStats } from "../observe/policy-metrics.ts";
 import type { HeaderMap, ProxyResponse } from "../runtime/types.ts";
+import { withEditedHeaders } from "./step.ts";
 import type { PolicyContext } from "./context.ts";
-import { editableResponse, type RequestStep, type ResponseStep } from "./step.ts";
+import { type RequestStep, type ResponseStep } from "./step.ts";
 import { compileTemplate, type Template } from "./template.ts";
 
 interface CompiledEdits {
@@ -47,7 +48,7 @@ export function requestHeadersStep(config: HeaderEditsConfig, policy: string, st
     kind: "request_headers",
     stats,
     run(ctx) {
-      applyEdits(edits, ctx.editableHeaders(), ctx);
+      ctx.editHeaders((headers) => applyEdits(edits, headers, ctx));
       return undefined;
     },
     explain: (ctx) => `request headers: ${explainEdits(edits, ctx)}`,
@@ -62,9 +63,7 @@ export function responseHeadersStep(config: HeaderEditsConfig, policy: string, s
     kind: "response_headers",
     stats,
     run(ctx, response): ProxyResponse {
-      const editable = editableResponse(response);
-      applyEdits(edits, editable.headers, ctx);
-      return editable;
+      return withEditedHeaders(response, (headers) => applyEdits(edits, headers, ctx));
     },
     explain: () => `response headers: ${explainEdits(edits, undefined)}`,
   };

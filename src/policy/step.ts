@@ -3,7 +3,7 @@
  * the pool), and one that runs on the answer on its way back to the client.
  */
 import type { PolicyStats } from "../observe/policy-metrics.ts";
-import type { ProxyResponse } from "../runtime/types.ts";
+import type { HeaderMap, ProxyResponse } from "../runtime/types.ts";
 import type { PolicyContext } from "./context.ts";
 
 /** What a request step gives: an answer (the pool is then not asked), or undefined to go on. */
@@ -46,18 +46,19 @@ export function plainAnswer(status: number, body: string | Uint8Array<ArrayBuffe
 }
 
 /**
- * `response` with headers that can be edited: itself when the runtime lets them be changed, else a
- * copy (a fetch Response's headers are immutable on Deno).
+ * `response` with `edit` applied to its headers: in place where the runtime lets them change, else on
+ * a copy (a fetch Response's headers are immutable on Deno and throw a TypeError on the first
+ * change, before anything changed). `edit` must only change headers, so it can run twice.
  */
-export function editableResponse(response: ProxyResponse): ProxyResponse {
+export function withEditedHeaders(response: ProxyResponse, edit: (headers: HeaderMap) => void): ProxyResponse {
   try {
-    response.headers.set("x-tenbin-probe", "1");
-    response.headers.delete("x-tenbin-probe");
+    edit(response.headers);
     return response;
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
   }
   const headers = new Headers();
   response.headers.forEach((value, name) => headers.append(name, value));
+  edit(headers);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
