@@ -43,6 +43,11 @@ export class PolicyMetrics {
     return stats;
   }
 
+  /** The counters of a policy set on a route, if it has any (does not create them). */
+  find(listener: string, route: string, policy: string): PolicyStats | undefined {
+    return this.#stats.get(`${listener}\u0000${route}\u0000${policy}`);
+  }
+
   /** Every counter set as `[listener, route, policy, stats]`. */
   *entries(): Iterable<[string, string, string, PolicyStats]> {
     for (const [key, stats] of this.#stats) {
