@@ -120,10 +120,15 @@ export const routePolicyKeys = {
 export const policiesSchema = z.record(policyName, policySetSchema).optional()
   .describe("Named, reusable policy sets (as Traefik middlewares) that routes list under policies; default none");
 
+/** One policy set as parsed (also the policy keys of a route). */
 export type PolicySetConfig = z.output<typeof policySetSchema>;
+/** `request_headers` / `response_headers`. */
 export type HeaderEditsConfig = z.output<typeof headerEditsSchema>;
+/** `rate_limit`, durations in milliseconds. */
 export type RateLimitConfig = z.output<typeof rateLimitSchema>;
+/** `compress` in its object form (`compressConfigOf` turns `true` into one). */
 export type CompressConfig = z.output<typeof compressSchema>;
+/** `basic_auth`. */
 export type BasicAuthConfig = z.output<typeof basicAuthSchema>;
 /** The policy keys a set may hold (also inline on a route). */
 export const POLICY_KEYS = Object.keys(policyKeys) as (keyof PolicySetConfig)[];

@@ -5,6 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { brotliDecompressSync, createGunzip, gunzipSync } from "node:zlib";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startTenbinInProcess } from "../helpers/tenbin.ts";
 
 const BIG = JSON.stringify({ items: Array.from({ length: 400 }, (_, i) => ({ id: i, name: `item ${i}`, tags: ["a", "b", "c"] })) });
@@ -58,9 +61,11 @@ export function runPolicyCases(engine: "tenbin" | "runtime"): void {
     let backend: ReturnType<typeof startPolicyBackend>;
     let t: Awaited<ReturnType<typeof startTenbinInProcess>>;
     let hash: string;
+    let logFile = "";
 
     beforeAll(async () => {
       backend = startPolicyBackend();
+      logFile = join(mkdtempSync(join(tmpdir(), "tenbin-policy-")), "access.log");
       hash = await Bun.password.hash("s3cret", { algorithm: "bcrypt", cost: 4 });
       t = await startTenbinInProcess(`
 admin: { listen: 127.0.0.1:0 }
@@ -80,7 +85,7 @@ listeners:
     listen: 127.0.0.1:0
     engine: ${engine}
     trusted_proxies: [127.0.0.1/32]
-    access_log: { format: json }
+    access_log: { format: json, path: "${logFile}" }
     routes:
       - match: { path: { regex: "^/api/items/(?<id>\\\\d+)" } }
         policies: [secure-headers, strip-api]
@@ -271,6 +276,18 @@ pools:
       expect(get("route11", "rate_limited")).toBeGreaterThan(0);
       expect(get("route13", "compressed")).toBeGreaterThan(0);
       expect(get("route13", "compress_saved_bytes")).toBeGreaterThan(1000);
+    });
+
+    test("the access log names the policy that answered", async () => {
+      // Lines are written asynchronously: wait (bounded) for the 429 of the login limit.
+      let lines: { path: string; status: number; policy?: string }[] = [];
+      for (let i = 0; i < 50 && !lines.some((l) => l.status === 429); i++) {
+        await Bun.sleep(20);
+        lines = readFileSync(logFile, "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      }
+      expect(lines.find((l) => l.status === 429 && l.path === "/login")?.policy).toBe("route");
+      expect(lines.find((l) => l.status === 301)?.policy).toBe("route");
+      expect(lines.find((l) => l.path === "/plain?x=1")?.policy).toBeUndefined();
     });
 
     test("/metrics and /api/status show each route's policy outcomes", async () => {
