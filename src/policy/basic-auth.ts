@@ -2,7 +2,8 @@
  * `basic_auth`: HTTP basic authentication against bcrypt or argon2 hashes only. A hash check is slow
  * by design (tens of milliseconds), so that a client cannot use tenbin as a CPU amplifier:
  * - a checked pair is remembered (keyed by the SHA-256 of the header, never the password) for
- *   `cache_for`, in a bounded table, and a failed one too;
+ *   `cache_for`, in a bounded table, and a failed one too (an unknown user is checked against a
+ *   known user's hash, so answer times do not reveal user names);
  * - at most `MAX_CHECKS` checks run at once per process, `MAX_WAITING` more wait, others get 503.
  * The Authorization header is removed before forwarding unless `forward_credentials` is set.
  */
@@ -51,6 +52,7 @@ const dropAuthorization = (headers: HeaderMap): void => headers.delete("authoriz
 /** The basic auth step. `verify` is the runtime's hash check. */
 export function basicAuthStep(config: BasicAuthConfig, verify: VerifyPassword, policy: string, stats: PolicyStats): RequestStep {
   const users = new Map(Object.entries(config.users));
+  const decoy = users.values().next().value!;
   const cache = new Map<string, { ok: boolean; until: number }>();
   const challenge = `Basic realm="${config.realm}", charset="UTF-8"`;
   const refuse = (ctx: PolicyContext, status: 401 | 503): RequestStepResult => {
@@ -75,12 +77,14 @@ export function basicAuthStep(config: BasicAuthConfig, verify: VerifyPassword, p
       const header = ctx.headers.get("authorization");
       const credentials = header === null ? undefined : parseBasic(header);
       if (credentials === undefined) return refuse(ctx, 401);
-      const hash = users.get(credentials.user);
-      if (hash === undefined) return refuse(ctx, 401);
+      // An unknown user is checked against a known user's hash all the same (and always refused), so
+      // the time of the answer does not tell which user names exist (as Caddy does).
+      const known = users.get(credentials.user);
+      const hash = known ?? decoy;
       const key = createHash("sha256").update(header!).digest("base64");
-      const known = cache.get(key);
-      if (known !== undefined && known.until > performance.now()) return known.ok ? pass(ctx) : refuse(ctx, 401);
-      const checking = gate.run(() => verify(credentials.password, hash).catch(() => false));
+      const cached = cache.get(key);
+      if (cached !== undefined && cached.until > performance.now()) return cached.ok ? pass(ctx) : refuse(ctx, 401);
+      const checking = gate.run(() => verify(credentials.password, hash).then((ok) => ok && known !== undefined, () => false));
       if (checking === undefined) return refuse(ctx, 503);
       return checking.then((ok) => {
         remember(key, ok);

@@ -56,6 +56,8 @@ export class RespClient {
     this.#lastAttempt = performance.now();
     const socket = connect({ host: this.#host, port: this.#port });
     socket.setNoDelay(true);
+    // A connection to Redis alone must not keep a stopping tenbin alive.
+    socket.unref();
     this.#socket = socket;
     for (const args of this.#setup) {
       this.#waiting.push({ resolve: () => {}, reject: () => {} });
