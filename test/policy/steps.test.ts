@@ -10,6 +10,12 @@ import { parse } from "../../src/policy/resp-client.ts";
 import { compileTemplate } from "../../src/policy/template.ts";
 import { LocalBuckets } from "../../src/policy/token-bucket.ts";
 import { CidrSet } from "../../src/util/cidr.ts";
+import { loadConfigText } from "../../src/config/load.ts";
+import type { ListenerConfig } from "../../src/config/schema.ts";
+import { memoryLogger } from "../../src/observe/log.ts";
+import { PolicyMetrics } from "../../src/observe/policy-metrics.ts";
+import { compileListenerPolicies } from "../../src/policy/compile.ts";
+import { PolicyStores } from "../../src/policy/stores.ts";
 
 function ctxFor(pathAndQuery: string, headers: Record<string, string> = {}, regex?: RegExp): PolicyContext {
   const req = new Request(`http://example.com${pathAndQuery}`, { headers: { host: "shop.example.com:8443", ...headers } });
@@ -121,5 +127,47 @@ describe("RESP", () => {
     for (let cut = 1; cut < text.length; cut++) expect(parse(text.subarray(0, cut), 0)).toBeUndefined();
     expect(parse(text, 0)).toEqual({ value: [1, "ab", null], end: text.length });
     expect(parse(Buffer.from("-ERR x\r\n"), 0)!.value).toBeInstanceOf(Error);
+  });
+});
+
+describe("compiling", () => {
+  const yamlOf = (routes: string) => loadConfigText(`
+policies:
+  h: { response_headers: { set: { X-A: "1" } } }
+listeners:
+  - name: web
+    listen: 127.0.0.1:0
+    routes:
+${routes}
+pools:
+  app: { servers: [{ url: http://127.0.0.1:9 }] }
+`, "t.yaml", {});
+  const deps = () => ({ metrics: new PolicyMetrics(), buckets: () => new LocalBuckets({ rate: 1, perMs: 1000, burst: 1, maxKeys: 1 }) });
+
+  test("a listener without policies has no policy list at all (its requests pay nothing)", () => {
+    const config = yamlOf("      - { pool: app }");
+    expect(compileListenerPolicies(config, config.listeners[0] as ListenerConfig, deps())).toBeUndefined();
+  });
+
+  test("named sets run in the order listed, then the route's own keys", () => {
+    const config = yamlOf("      - { match: { path: /a }, pool: app }\n      - { policies: [h], strip_prefix: /x, compress: true, pool: app }");
+    const compiled = compileListenerPolicies(config, config.listeners[0] as ListenerConfig, deps())!;
+    expect(compiled[0]).toBeUndefined();
+    expect(compiled[1]!.sets).toEqual(["h", "route"]);
+    expect(compiled[1]!.request.map((s) => `${s.policy}:${s.kind}`)).toEqual(["route:strip_prefix"]);
+    expect(compiled[1]!.response.map((s) => `${s.policy}:${s.kind}`)).toEqual(["h:response_headers", "route:compress"]);
+  });
+
+  test("a reload that keeps a limit keeps its buckets; one that drops it forgets them", () => {
+    const stores = new PolicyStores(memoryLogger());
+    const limit = { rate: 1, per: 1000, key: "client_ip", max_keys: 10 };
+    const first = stores.buckets("login", limit);
+    stores.retainUsed();
+    expect(stores.buckets("login", limit)).toBe(first);
+    expect(stores.buckets("login", { ...limit, rate: 2 })).not.toBe(first);
+    stores.retainUsed();
+    stores.buckets("login", { ...limit, rate: 2 });
+    stores.retainUsed();
+    expect(stores.buckets("login", limit)).not.toBe(first);
   });
 });
