@@ -2,8 +2,8 @@
  * `compress`: gzip, brotli or zstd (where `node:zlib` has it) of compressible answers the client
  * accepts compressed and the server did not compress. Never for ranges (206, Content-Range),
  * `Cache-Control: no-transform`, `text/event-stream` (it must flow unbuffered), HEAD, or answers
- * known to be shorter than `min_size`. A body at hand is compressed at once; a streamed one chunk by
- * chunk (each flushed, so a slow stream keeps flowing). Content-Length goes, Vary gains
+ * known to be shorter than `min_size`. A body at hand is compressed at once; a streamed one as it
+ * comes, flushed whenever the server pauses (so a slow stream keeps flowing). Content-Length goes, Vary gains
  * Accept-Encoding, a strong ETag becomes weak (the bytes differ, the meaning does not).
  */
 import * as zlib from "node:zlib";
@@ -16,6 +16,9 @@ import { type ResponseStep, withEditedHeaders } from "./step.ts";
 
 /** An encoding tenbin can produce. */
 export type Encoding = "zstd" | "br" | "gzip";
+
+/** A streamed body whose server pauses this long has what was compressed so far sent on. */
+export const IDLE_FLUSH_MS = 5;
 
 const HAS_ZSTD = typeof (zlib as { createZstdCompress?: unknown }).createZstdCompress === "function";
 
@@ -74,6 +77,13 @@ export function compressStream(source: ReadableStream<Uint8Array>, compressor: z
   const reader = source.getReader();
   let inBytes = 0;
   let outBytes = 0;
+  // A flush costs ratio and CPU: a body that keeps coming is compressed as one; only when the server
+  // pauses (no chunk for IDLE_FLUSH_MS) is what was written so far flushed to the client.
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const flushLater = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => compressor.flush(), IDLE_FLUSH_MS);
+  };
   return new ReadableStream<Uint8Array>({
     start(controller) {
       compressor.on("data", (chunk: Buffer) => {
@@ -81,6 +91,7 @@ export function compressStream(source: ReadableStream<Uint8Array>, compressor: z
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       });
       compressor.on("end", () => {
+        clearTimeout(idle);
         controller.close();
         done(inBytes, outBytes);
       });
@@ -89,14 +100,16 @@ export function compressStream(source: ReadableStream<Uint8Array>, compressor: z
     async pull() {
       const { done: ended, value } = await reader.read();
       if (ended) {
+        clearTimeout(idle);
         compressor.end();
         return;
       }
       inBytes += value.byteLength;
-      // Written and flushed before the next read: the stream keeps the pace of the server's.
-      await new Promise<void>((resolve) => compressor.write(value, () => compressor.flush(() => resolve())));
+      await new Promise<void>((resolve) => compressor.write(value, () => resolve()));
+      flushLater();
     },
     cancel(reason) {
+      clearTimeout(idle);
       compressor.destroy();
       return reader.cancel(reason);
     },
