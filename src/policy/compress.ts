@@ -98,7 +98,16 @@ export function compressStream(source: ReadableStream<Uint8Array>, compressor: z
       compressor.on("error", (error) => controller.error(error));
     },
     async pull() {
-      const { done: ended, value } = await reader.read();
+      let read: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        read = await reader.read();
+      } catch (error) {
+        // The server's body failed (cut, timed out): so does this one, and zlib's state goes.
+        clearTimeout(idle);
+        compressor.destroy();
+        throw error;
+      }
+      const { done: ended, value } = read;
       if (ended) {
         clearTimeout(idle);
         compressor.end();

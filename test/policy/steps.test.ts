@@ -3,7 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { forwardedClient } from "../../src/listener/http-policy.ts";
 import { PolicyStats } from "../../src/observe/policy-metrics.ts";
 import { basicAuthStep, parseBasic } from "../../src/policy/basic-auth.ts";
-import { chooseEncoding } from "../../src/policy/compress.ts";
+import { chooseEncoding, compressStream } from "../../src/policy/compress.ts";
+import { createGzip, gunzipSync } from "node:zlib";
 import { PolicyContext } from "../../src/policy/context.ts";
 import { addPrefixStep, rewriteStep, stripPrefixStep } from "../../src/policy/path.ts";
 import { parse } from "../../src/policy/resp-client.ts";
@@ -169,5 +170,33 @@ pools:
     stores.buckets("login", { ...limit, rate: 2 });
     stores.retainUsed();
     expect(stores.buckets("login", limit)).not.toBe(first);
+  });
+});
+
+describe("compressStream", () => {
+  test("a body that fails upstream fails the compressed one too", async () => {
+    const source = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode("x".repeat(2000)));
+        c.error(new Error("server went away"));
+      },
+    });
+    const out = compressStream(source, createGzip(), () => {});
+    await expect(new Response(out).arrayBuffer()).rejects.toThrow("server went away");
+  });
+
+  test("whole and split bodies give the same text back, and the sizes are reported", async () => {
+    const text = "tenbin ".repeat(5000);
+    const parts = [text.slice(0, 7), text.slice(7, 20000), text.slice(20000)];
+    let sizes: [number, number] = [0, 0];
+    const source = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (const p of parts) c.enqueue(new TextEncoder().encode(p));
+        c.close();
+      },
+    });
+    const out = new Uint8Array(await new Response(compressStream(source, createGzip(), (i, o) => (sizes = [i, o]))).arrayBuffer());
+    expect(gunzipSync(out).toString()).toBe(text);
+    expect(sizes).toEqual([text.length, out.byteLength]);
   });
 });
