@@ -7,6 +7,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { gunzipSync } from "node:zlib";
 import { startHttpBackend } from "../helpers/health-backends.ts";
+import { haveRedis, redisCli, startRedis } from "../helpers/l4-redis.ts";
 import { startTenbin } from "../helpers/tenbin.ts";
 
 const BIG = JSON.stringify(Array.from({ length: 300 }, (_, i) => ({ i, text: "compress me" })));
@@ -79,4 +80,31 @@ pools:
   app: { servers: [{ url: "${backend.url}" }] }
 `, { how: "deno", timeoutMs: 20_000 });
   await expect(t).rejects.toThrow(/basic_auth needs a runtime that checks bcrypt and argon2 hashes/);
+}, 40_000);
+
+test.skipIf(!haveRedis())("a Redis-backed rate limit on Deno (RESP over node:net)", async () => {
+  const redis = await startRedis();
+  const t = await startTenbin(`
+admin: { enabled: false }
+listeners:
+  - name: web
+    listen: 127.0.0.1:0
+    routes:
+      - { rate_limit: { rate: 1, per: 1h, burst: 2, redis: { url: "redis://127.0.0.1:${redis.port}", timeout: 1s } }, pool: app }
+pools:
+  app: { servers: [{ url: "${backend.url}" }] }
+`, { how: "deno", timeoutMs: 20_000 });
+  try {
+    const got: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(t.url("/"));
+      await res.arrayBuffer();
+      got.push(res.status);
+    }
+    expect(got).toEqual([200, 200, 429]);
+    expect(await redisCli(redis.port, ["--scan", "--pattern", "tenbin:rl:*"])).toContain("tenbin:rl:web/route0:127.0.0.1");
+  } finally {
+    expect(await t.stop()).toBe(0);
+    await redis.stop();
+  }
 }, 40_000);
