@@ -7,6 +7,8 @@ import type { ProxyRequest, ProxyResponse } from "../runtime/types.ts";
 import { PolicyContext, type PolicyRequestFacts } from "./context.ts";
 import type { RequestFactsForResponse, RequestStep, ResponseStep } from "./step.ts";
 
+const NO_REQUEST_FACTS: RequestFactsForResponse = Object.freeze({ acceptEncoding: null, method: "" });
+
 /** What the route's forward needs from the policies: the path and request that go to the server. */
 export type PolicyForward = (pathAndQuery: string, req: ProxyRequest) => ProxyResponse | Promise<ProxyResponse>;
 
@@ -17,12 +19,15 @@ export class RoutePolicy {
   readonly request: readonly RequestStep[];
   readonly response: readonly ResponseStep[];
   readonly #pathRegex: RegExp | undefined;
+  /** Whether a response step reads the request (compression: Accept-Encoding and the method). */
+  readonly #readsRequest: boolean;
 
   constructor(sets: readonly string[], request: readonly RequestStep[], response: readonly ResponseStep[], pathRegex: RegExp | undefined) {
     this.sets = sets;
     this.request = request;
     this.response = response;
     this.#pathRegex = pathRegex;
+    this.#readsRequest = response.some((step) => step.kind === "compress");
   }
 
   /**
@@ -31,7 +36,8 @@ export class RoutePolicy {
    */
   handle(facts: PolicyRequestFacts, forward: PolicyForward, onAnswered: (policy: string) => void): ProxyResponse | Promise<ProxyResponse> {
     const ctx = new PolicyContext(facts, this.#pathRegex);
-    const forRequest: RequestFactsForResponse = { acceptEncoding: facts.req.headers.get("accept-encoding"), method: facts.req.method };
+    // Read before request steps edit the headers, and only when a response step reads it.
+    const forRequest: RequestFactsForResponse = this.#readsRequest ? { acceptEncoding: facts.req.headers.get("accept-encoding"), method: facts.req.method } : NO_REQUEST_FACTS;
     const steps = this.request;
     for (let i = 0; i < steps.length; i++) {
       const result = steps[i]!.run(ctx);
