@@ -18,6 +18,8 @@
  *   ref=peer:haproxy                                   a peer (haproxy, nginx, caddy) with its
  *                                                      bench/configs/l7-http.ts (or l4-tcp.ts) config
  *   rt=dist/tenbin#engine=runtime                      a tenbin variant with its listener's `engine` set
+ *   pol=src:.#scenario=l7-full-policies-1k             a tenbin variant on that scenario's config (its
+ *                                                      backends and --path as usual)
  *   --l4: every variant balances TCP (bench/configs/l4-tcp.ts) instead of HTTP.
  *   env: AB_ENV='{"after":{"BUN_CONFIG_MAX_HTTP_REQUESTS":"64"}}' sets a variant's environment.
  *
@@ -30,7 +32,7 @@ import { nginxBackendConfig, writeBackendBodies } from "./configs/backends.ts";
 import { l4TcpConfigs } from "./configs/l4-tcp.ts";
 import { l7HttpConfigs } from "./configs/l7-http.ts";
 import { findProgram, PEERS, type PeerSpec } from "./configs/peers.ts";
-import { BACKEND_BODIES } from "./configs/scenarios.ts";
+import { BACKEND_BODIES, SCENARIOS } from "./configs/scenarios.ts";
 import { planCpus } from "./load.ts";
 import { type Child, cpuTimeMs, freePort, pinned, spawnLogged, stopChild, waitReady } from "./process.ts";
 import { runWrk, type WrkRunner } from "./wrk.ts";
@@ -95,6 +97,8 @@ export interface Spec {
   peer?: PeerSpec;
   /** tenbin's listener `engine` (`NAME=TARGET#engine=runtime`). */
   engine?: string;
+  /** A scenario whose tenbin config this variant runs instead of l7-http's (`NAME=TARGET#scenario=l7-full-1k`). */
+  scenario?: string;
 }
 
 function peerSpec(name: string, peerName: string): Spec {
@@ -120,7 +124,11 @@ export function parseArgs(argv: string[]): Options {
     else if (arg === "--no-freeze") options.freeze = false;
     else if (/^[\w.-]+=/.test(arg)) {
       const [name, full] = [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)];
-      const [target, suffix] = full.split("#engine=") as [string, string | undefined];
+      const [target, ...suffixes] = full.split("#") as [string, ...string[]];
+      const option = (key: string) => suffixes.find((s) => s.startsWith(`${key}=`))?.slice(key.length + 1);
+      const suffix = option("engine");
+      const scenario = option("scenario");
+      if (scenario !== undefined && !SCENARIOS.some((s) => s.name === scenario && s.configs.tenbin)) throw new Error(`Unknown scenario "${scenario}" for tenbin`);
       if (target.startsWith("peer:")) {
         options.specs.push(peerSpec(name, target.slice(5)));
         continue;
@@ -130,7 +138,7 @@ export function parseArgs(argv: string[]): Options {
         : target.startsWith("script:")
           ? (config: string) => [bun, resolve(target.slice(7)), config]
           : (config: string) => [resolve(target), "run", "-c", config];
-      options.specs.push(suffix === undefined ? { name, command } : { name, command, engine: suffix });
+      options.specs.push({ name, command, ...(suffix === undefined ? {} : { engine: suffix }), ...(scenario === undefined ? {} : { scenario }) });
     } else throw new Error(`Unknown argument "${arg}"\n${USAGE}`);
   }
   if (options.specs.length === 0) throw new Error(`No variant given\n${USAGE}`);
@@ -168,7 +176,9 @@ async function main(): Promise<void> {
       const port = await freePort(HOST);
       const config = join(dir, spec.peer?.configFile ?? "tenbin.yaml");
       const ctx = { listen: { host: HOST, port }, backends, workDir: dir, workers: 1, engine: spec.engine };
-      const build = (options.l4 ? l4TcpConfigs : l7HttpConfigs)[spec.peer?.name ?? "tenbin"];
+      const build = spec.scenario !== undefined
+        ? SCENARIOS.find((s) => s.name === spec.scenario)!.configs.tenbin
+        : (options.l4 ? l4TcpConfigs : l7HttpConfigs)[spec.peer?.name ?? "tenbin"];
       if (!build) throw new Error(`No ${options.l4 ? "l4" : "l7"} config for "${spec.name}"`);
       writeFileSync(config, build(ctx));
       const child = spawnLogged(pinned(plan.balancer, spec.command(config)), { ...spec.peer?.env(dir, 1), ...env[spec.name] }, join(dir, "tenbin"));

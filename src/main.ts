@@ -27,6 +27,8 @@ Usage:
   tenbin probe -c FILE [--all] [--wait 30s]
                                     probe every server once; exit 0 when each pool has a healthy one
   tenbin demo [-c FILE]             start demo backends for the config's loopback servers, then run
+  tenbin hash-password [--algorithm bcrypt|argon2id]
+                                    hash the password on standard input for basic_auth
   tenbin schema                     print the config's JSON Schema
   tenbin version                    print the version
   tenbin help                       print this text
@@ -74,6 +76,13 @@ async function main(runtime: Runtime): Promise<number> {
       const config = await loadConfigFile(runtime, flagValue(args, "config", "tenbin.yaml"));
       const { explainRoute } = await import("./cli/route.ts");
       out(explainRoute(config, method, url, args.flags.get("header") ?? []));
+      return 0;
+    }
+    case "hash-password": {
+      const args = parseArgs(rest, { algorithm: { value: true } });
+      if (args.positional.length > 0) throw new UsageError("hash-password reads the password from standard input, not from the command line");
+      const { hashPasswordCommand } = await import("./cli/hash-password.ts");
+      out(await hashPasswordCommand(runtime, flagValue(args, "algorithm", "bcrypt")));
       return 0;
     }
     case "probe": {

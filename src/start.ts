@@ -27,6 +27,10 @@ import { CertificateWatches, tlsBindKey } from "./tls/cert-watches.ts";
 import { loadListenerTls, type ListenerTls } from "./tls/listener-tls.ts";
 import { upstreamTlsMap } from "./tls/upstream.ts";
 import { compileRoutes } from "./router/route-table.ts";
+import { compileListenerPolicies } from "./policy/compile.ts";
+import { PolicyStores, type RemoteStoreFactory } from "./policy/stores.ts";
+import type { RateLimitConfig } from "./config/policy-schema.ts";
+import type { BucketStore } from "./policy/token-bucket.ts";
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
 import { type Clock, type Random, systemClock } from "./util/clock.ts";
 
@@ -47,6 +51,8 @@ export interface TenbinDeps {
    * with a `health` section takes its state from this as its pool is built (src/workers/).
    */
   remoteHealth?: (pool: string, server: ServerState, health: HealthConfig) => void;
+  /** Set in a worker process: its rate limits ask the primary, which owns the buckets (src/workers/rate-sync.ts). */
+  remoteBuckets?: RemoteStoreFactory;
 }
 
 /** One config's worth of built parts; requests read the one in force when they arrive. */
@@ -78,6 +84,8 @@ export class Tenbin {
   readonly #deps: TenbinDeps & Required<Pick<TenbinDeps, "clock" | "random">>;
   /** Counters of listeners, routes, pools and reloads (servers count on their ServerState). */
   readonly metrics = new MetricsRegistry();
+  /** Rate limit buckets, kept across reloads. */
+  readonly #policyStores: PolicyStores;
   readonly #accessLogs: AccessLogs;
   readonly #admin: AdminPlane;
   #accepting = true;
@@ -97,6 +105,7 @@ export class Tenbin {
 
   private constructor(deps: TenbinDeps) {
     this.#deps = { clock: systemClock, random: Math.random, ...deps };
+    this.#policyStores = new PolicyStores(deps.logger, deps.remoteBuckets);
     const { lateResponseBytes } = deps.runtime;
     this.#upstream = new H1Client({ connectTcp: deps.runtime.connectTcp, fallback: deps.runtime.fetchUpstream, ...(lateResponseBytes ? { bufferLimit: lateResponseBytes } : {}) });
     this.#forwarder = new Forwarder(this.#upstream.fetch, deps.logger);
@@ -243,7 +252,13 @@ export class Tenbin {
       routes: new Set(http.flatMap((l) => l.routes.map((r, i) => MetricsRegistry.routeKey(l.name, r.name ?? `route${i}`)))),
       pools: new Set(Object.keys(config.pools)),
     });
+    this.#policyStores.retainUsed();
     if (previous) for (const listener of this.#reloadListeners) listener(config);
+  }
+
+  /** The bucket store of rate limit `id` (the primary answers its workers' questions from it). */
+  policyBuckets(id: string, config: RateLimitConfig): BucketStore {
+    return this.#policyStores.buckets(id, config);
   }
 
   /** Stops accepting, waits for in-flight requests up to `timeoutMs`, then cuts the rest. */
@@ -346,7 +361,12 @@ export class Tenbin {
         continue;
       }
       const observer = buildListenerObserver(listener, this.metrics, this.#accessLogs, new Set(pools.keys()));
-      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes), pools, observer });
+      const policies = compileListenerPolicies(config, listener, {
+        metrics: this.metrics.policies,
+        verifyPassword: this.#deps.runtime.verifyPassword,
+        buckets: (id, limit) => this.#policyStores.buckets(id, limit),
+      });
+      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes), pools, observer, policies });
     }
     return { config, pools, listeners, l4 };
   }

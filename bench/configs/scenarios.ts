@@ -1,6 +1,7 @@
 /** The macro benchmark's scenarios; the first `DEFAULT_SCENARIOS` run when none is chosen. */
 import { l4TcpConfigs } from "./l4-tcp.ts";
 import { HEALTH_PATH, l7FullConfigs } from "./l7-full.ts";
+import { l7FullPolicyConfigs } from "./l7-full-policies.ts";
 import { l7HttpConfigs } from "./l7-http.ts";
 import type { Scenario } from "./types.ts";
 
@@ -37,6 +38,17 @@ export const SCENARIOS: readonly Scenario[] = [
       "balanced round robin (Caddy: at random, its cookie policy's fallback) and answered with a Set-Cookie. nginx open source has no sticky cookie (emulated " +
       "with a map and add_header) and no active health checks (none run).",
     configs: l7FullConfigs,
+  },
+  {
+    name: "l7-full-policies-1k",
+    title: "l7-full-1k with three edge policies on the route: security headers, an allow list, a rate limit; 1 KB responses",
+    scheme: "http",
+    path: "/1k",
+    bodyBytes: 1024,
+    note: "tenbin only: the l7-full-1k config plus response headers (four set, Server removed), an allow list " +
+      "of the loopback networks and a per-client rate limit far above the load on the route that serves. " +
+      "Its cost per request is the paired difference against l7-full-1k (bench/ab.ts ...#scenario=NAME).",
+    configs: l7FullPolicyConfigs,
   },
   {
     name: "https-1k",

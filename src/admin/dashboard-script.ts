@@ -138,6 +138,21 @@ function render(st) {
     var where = l.bound ? l.bound.hostname + ":" + l.bound.port : "not bound";
     ls.appendChild(h("div", { "class": "listener" }, h("b", { text: l.name }), document.createTextNode(where + " · " + fmtRate(rate) + " req/s")));
   });
+  // Per route: what its policies did (redirects, direct answers, 401/403/429, compression).
+  var pol = $("policies");
+  pol.replaceChildren();
+  st.listeners.forEach(function (l) {
+    (l.routes || []).forEach(function (rt) {
+      if (!rt.policies) return;
+      var parts = [];
+      Object.keys(rt.policies).forEach(function (name) {
+        var c = rt.policies[name];
+        var said = Object.keys(c).map(function (k) { return k.replace(/_/g, " ") + " " + c[k]; }).join(" · ");
+        parts.push(name + (said ? ": " + said : ""));
+      });
+      pol.appendChild(h("div", { "class": "listener", "data-route": l.name + "/" + rt.name }, h("b", { text: l.name + " / " + rt.name }), document.createTextNode(parts.join("; "))));
+    });
+  });
   var pools = $("pools");
   pools.replaceChildren();
   st.pools.forEach(function (p) { pools.appendChild(poolSection(p, dt)); });

@@ -6,6 +6,7 @@ import { LATENCY_BUCKETS_MS, type LatencyHistogram, STATUS_CLASSES } from "../ob
 import type { TcpListenerStats } from "../listener/tcp.ts";
 import type { UdpListenerStats } from "../listener/udp.ts";
 import { labelValue } from "./format.ts";
+import { POLICY_OUTCOMES } from "../observe/policy-metrics.ts";
 import type { AdminView } from "./view.ts";
 
 /** Content-Type of the text format. */
@@ -100,9 +101,24 @@ export function renderMetrics(view: AdminView, info: { version: string; runtime:
   }
 
   renderL4(out, view);
+  renderPolicies(out, view);
   out.family("tenbin_access_log_dropped_total", "counter", "Access log lines dropped because the writer fell behind")
     .sample("tenbin_access_log_dropped_total", {}, metrics.accessLogDropped);
   return out.text();
+}
+
+function renderPolicies(out: Exposition, view: AdminView): void {
+  const entries = [...view.metrics.policies.entries()];
+  out.family("tenbin_policy_outcomes_total", "counter", "What a route's edge policies did: redirect, respond, forbidden (403), unauthorized (401), rate_limited (429), compressed, redis_fallback (counted locally)");
+  for (const [listener, route, policy, stats] of entries) {
+    for (const outcome of POLICY_OUTCOMES) {
+      if (outcome !== "compress_saved_bytes") out.sample("tenbin_policy_outcomes_total", { listener, route, policy, outcome }, stats.get(outcome));
+    }
+  }
+  out.family("tenbin_policy_compression_saved_bytes_total", "counter", "Bytes compression kept off the wire (before minus after)");
+  for (const [listener, route, policy, stats] of entries) {
+    out.sample("tenbin_policy_compression_saved_bytes_total", { listener, route, policy }, stats.get("compress_saved_bytes"));
+  }
 }
 
 function renderL4(out: Exposition, view: AdminView): void {

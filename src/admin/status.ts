@@ -6,7 +6,8 @@ import { formatAddress } from "./format.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ServerState, ServerStatus } from "../pool/server-state.ts";
 import type { L4Stats } from "../listener/l4.ts";
-import type { RequestStats } from "../observe/metrics.ts";
+import type { MetricsRegistry, RequestStats } from "../observe/metrics.ts";
+import { POLICY_OUTCOMES } from "../observe/policy-metrics.ts";
 import type { ReloadResult } from "./reloader.ts";
 import type { AdminView } from "./view.ts";
 
@@ -77,7 +78,8 @@ export interface StatusJson {
      * `dropped` (datagrams). Null for HTTP listeners and for an L4 listener not bound.
      */
     l4: Record<string, number> | null;
-    routes: { name: string; pool: string; requests: ClassCounts }[];
+    /** `policies`: each policy set's non-zero outcome counts (see `POLICY_OUTCOMES`), when the route has policies. */
+    routes: { name: string; pool: string; requests: ClassCounts; policies?: Record<string, Record<string, number>> }[];
   }[];
   pools: PoolStatusJson[];
   /**
@@ -124,7 +126,8 @@ export function buildStatus(view: AdminView, info: { version: string; runtime: s
         mode: l.mode,
         routes: (l.mode === "http" ? l.routes : []).map((r, i) => {
           const name = r.name ?? `route${i}`;
-          return { name, pool: r.pool, requests: classCounts(metrics.findRoute(l.name, name)) };
+          const policies = policyCounts(metrics, l.name, name);
+          return { name, pool: r.pool ?? "", requests: classCounts(metrics.findRoute(l.name, name)), ...(policies ? { policies } : {}) };
         }),
       };
     }),
@@ -214,4 +217,16 @@ function l4Counts(stats: L4Stats | undefined): Record<string, number> | null {
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
+}
+
+/** The outcome counts of a route's policy sets, or undefined when it has none. */
+function policyCounts(metrics: MetricsRegistry, listener: string, route: string): Record<string, Record<string, number>> | undefined {
+  let out: Record<string, Record<string, number>> | undefined;
+  for (const [l, r, policy, stats] of metrics.policies.entries()) {
+    if (l !== listener || r !== route) continue;
+    const counts: Record<string, number> = {};
+    for (const outcome of POLICY_OUTCOMES) if (stats.get(outcome) > 0) counts[outcome] = stats.get(outcome);
+    (out ??= {})[policy] = counts;
+  }
+  return out;
 }

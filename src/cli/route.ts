@@ -10,6 +10,28 @@ import { memoryLogger } from "../observe/log.ts";
 import type { RuntimeFetch } from "../runtime/types.ts";
 import { systemClock } from "../util/clock.ts";
 import { UsageError } from "./args.ts";
+import type { RouteConfig } from "../config/schema.ts";
+import { compileRoutePolicy } from "../policy/compile.ts";
+import { PolicyMetrics } from "../observe/policy-metrics.ts";
+import { LocalBuckets } from "../policy/token-bucket.ts";
+import { bucketLimitOf } from "../policy/rate-limit.ts";
+
+/** What the route's policies would do: one line per step, the path sent, whether they answer. */
+function explainPolicies(config: Config, listener: string, route: RouteConfig, index: number, url: URL, headers: Headers, clientIp: string): { lines: string[]; answers: boolean } {
+  const policy = compileRoutePolicy(config, listener, route, index, {
+    metrics: new PolicyMetrics(),
+    // Nothing is checked or counted: `explain` only says what would happen.
+    verifyPassword: () => Promise.resolve(false),
+    buckets: (_id, limit) => new LocalBuckets(bucketLimitOf(limit)),
+  });
+  if (!policy) return { lines: [], answers: false };
+  const req = new Request(url, { headers });
+  const pathAndQuery = url.pathname + url.search;
+  const explained = policy.explain({ req, clientIp, pathAndQuery, proto: url.protocol === "https:" ? "https" : "http", requestId: "(request id)" });
+  const lines = [`policies: ${policy.sets.join(", ")}`, ...explained.lines];
+  if (!explained.answers && explained.pathAndQuery !== pathAndQuery) lines.push(`path to the server: ${explained.pathAndQuery}`);
+  return { lines, answers: explained.answers };
+}
 
 /** The answer of `tenbin route`, one line per fact. */
 export function explainRoute(config: Config, method: string, rawUrl: string, headerLines: readonly string[], clientIp = "127.0.0.1"): string {
@@ -35,7 +57,11 @@ export function explainRoute(config: Config, method: string, rawUrl: string, hea
   const route = compileRoutes(listener.routes).match(facts);
   const lines = [`listener: ${listener.name} (${listener.listen.host}:${listener.listen.port})`];
   if (!route) return `${lines[0]}\nroute: none (the client gets 404)\n`;
-  lines.push(`route: ${route.name} (#${route.index + 1})`, `pool: ${route.pool}`);
+  lines.push(`route: ${route.name} (#${route.index + 1})`);
+  const policy = explainPolicies(config, listener.name, listener.routes[route.index]!, route.index, url, headers, clientIp);
+  lines.push(...policy.lines);
+  if (policy.answers) return lines.join("\n") + "\n";
+  lines.push(`pool: ${route.pool}`);
   const poolConfig = config.pools[route.pool];
   if (poolConfig) {
     const noFetch: RuntimeFetch = () => Promise.reject(new Error("tenbin route sends nothing"));

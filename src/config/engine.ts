@@ -10,7 +10,7 @@ import type { Config } from "./schema.ts";
 export function resolveEngines(config: Config): Config {
   for (const listener of config.listeners) {
     if (listener.mode !== "http" || listener.engine !== "auto") continue;
-    const pools = listener.routes.map((route) => config.pools[route.pool]);
+    const pools = listener.routes.map((route) => (route.pool === undefined ? undefined : config.pools[route.pool]));
     const tlsUpstream = pools.some((pool) => pool !== undefined && (pool.servers.some((s) => isHttps(s.url)) || isHttps(pool.sorry?.server)));
     listener.engine = listener.http2 || tlsUpstream ? "runtime" : "tenbin";
   }

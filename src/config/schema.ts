@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { parseAddress, parseDuration, parseSize } from "./units.ts";
+import { policiesSchema, routePolicyKeys } from "./policy-schema.ts";
 
 // A config is parsed once per start or reload: zod's JIT (code generated with `new Function` for each
 // object schema on its first parse) costs that one parse more than it saves (~10 ms of a start,
@@ -78,7 +79,8 @@ export const routeMatchSchema = z.strictObject({
 export const routeSchema = z.strictObject({
   name: name.optional().describe("Shown by `tenbin route` and in metrics; defaults to the route's position"),
   match: routeMatchSchema.optional().describe("Without match, the route takes every request (the default route)"),
-  pool: name.describe("The pool that serves the route"),
+  pool: name.optional().describe("The pool that serves the route; a route whose policies redirect or respond needs none"),
+  ...routePolicyKeys,
 });
 
 /** TLS towards https:// servers; a server's own section overrides its pool's, key by key. */
@@ -282,6 +284,7 @@ export const anyListenerSchema = z.discriminatedUnion("mode", [listenerSchema, t
 export const configSchema = z.strictObject({
   listeners: z.array(anyListenerSchema).min(1, { message: "a config needs at least one listener" }),
   pools: z.record(name, poolSchema),
+  policies: policiesSchema,
   shutdown_timeout: duration.prefault("30s").describe("Longest wait for in-flight requests on SIGTERM"),
   admin: adminSchema.prefault({}),
   watch: z.boolean().default(false).describe("Reload when the config file changes (debounced), as on SIGHUP"),

@@ -18,7 +18,7 @@ export function poolUses(config: Config): Map<string, Map<Mode, string>> {
     uses.set(pool, byMode);
   };
   for (const l of config.listeners) {
-    if (l.mode === "http") for (const r of l.routes) add(r.pool, "http", l.name);
+    if (l.mode === "http") for (const r of l.routes) r.pool !== undefined && add(r.pool, "http", l.name);
     else add(l.pool, l.mode, l.name);
   }
   return uses;

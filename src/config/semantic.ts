@@ -5,6 +5,7 @@
  */
 import type { KeySegment } from "./config-error.ts";
 import { checkFiles } from "./semantic-files.ts";
+import { checkPolicies } from "./semantic-policy.ts";
 import { checkAcceptProxy, checkL4Listener, checkL4Pools } from "./semantic-l4.ts";
 import type { Config, ListenerConfig, PoolConfig, RouteMatchConfig } from "./schema.ts";
 import type { Address } from "./units.ts";
@@ -32,6 +33,7 @@ export function checkSemantics(config: Config, warnings?: PathIssue[]): PathIssu
   }
   checkL4Pools(config, report);
   checkFiles(config, report);
+  checkPolicies(config, report);
   const tls = checkTls(config);
   issues.push(...tls.errors);
   warnings?.push(...tls.warnings);
@@ -88,7 +90,7 @@ function isLoopback(host: string): boolean {
 function checkRoutes(listener: ListenerConfig, pools: readonly string[], at: (...rest: KeySegment[]) => KeySegment[], report: Report): void {
   const catchAll = listener.routes.findIndex((route) => isEmptyMatch(route.match));
   listener.routes.forEach((route, r) => {
-    if (!pools.includes(route.pool)) {
+    if (route.pool !== undefined && !pools.includes(route.pool)) {
       const right = pools.length > 0 ? `expected one of the pools ${pools.join(", ")}` : "no pools are defined";
       report(at("routes", r, "pool"), `unknown pool ${q(route.pool)}; ${right}`);
     }

@@ -14,6 +14,8 @@ import type { ClientInfo, ProxyRequest, ProxyResponse, WebSocketUpgrader } from 
 import { CidrSet, unmapIpv4 } from "../util/cidr.ts";
 import { isWebSocketUpgrade, type WebSocketProxy } from "../proxy/websocket.ts";
 import type { UpgradeTunnels } from "../proxy/upgrade-tunnel.ts";
+import type { RoutePolicy } from "../policy/route-policy.ts";
+import { handleWithPolicy, type PolicyExchange } from "./http-policy.ts";
 import { hstsHeaderOf, httpsRedirectOf, httpsRedirectResponse, withHsts, type HttpsRedirect } from "../tls/redirect.ts";
 
 /** What a listener needs from the config in force. */
@@ -23,6 +25,8 @@ export interface ListenerSnapshot {
   pools: ReadonlyMap<string, Pool>;
   /** Counts responses and writes the access log; prepared with the config. */
   observer?: ListenerObserver | undefined;
+  /** Each route's compiled policies, by route index; undefined when no route has any. */
+  policies?: readonly (RoutePolicy | undefined)[] | undefined;
 }
 
 /**
@@ -61,7 +65,7 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
       headers: req.headers,
     });
     const clientIp = unmapIpv4(client.address);
-    const ex: Exchange = {
+    const ex: PolicyExchange = {
       req,
       clientIp,
       pathAndQuery,
@@ -72,9 +76,12 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
       // Set by the forwarder; present from the start so the object keeps one shape.
       server: undefined,
       attempts: 0,
+      policy: undefined,
     };
+    const policy = route !== undefined && snapshot.policies !== undefined ? snapshot.policies[route.index] : undefined;
     let response = redirect
       ? httpsRedirectResponse(req, pathAndQuery, redirect)
+      : policy ? handleWithPolicy(policy, ex, trusted, (fwd) => forwardTo(snapshot, route!, fwd, forwarder, websockets, upgrader, tunnels))
       : route ? forwardTo(snapshot, route, ex, forwarder, websockets, upgrader, tunnels) : errorResponse(404, requestId);
     if (hsts) response = withHsts(response, hsts);
     const observer = snapshot.observer;

@@ -27,6 +27,8 @@ export interface AccessEntry {
   server: string;
   requestId: string;
   retries: number;
+  /** The policy that answered instead of the pool (redirect, respond, 401, 403, 429), if one did. */
+  policy?: string | undefined;
   referer: string;
   userAgent: string;
 }
@@ -52,13 +54,14 @@ export function formatAccessEntry(format: AccessLogFormat, e: AccessEntry): stri
       server: e.server,
       request_id: e.requestId,
       retries: e.retries,
+      ...(e.policy === undefined ? {} : { policy: e.policy }),
     }) + "\n";
   }
   const bytes = e.bytes < 0 ? "-" : String(e.bytes);
   const request = `${e.method} ${e.path} HTTP/1.1`;
   return `${e.client || "-"} - - [${clfTime(e.time)}] ${quote(request)} ${e.status} ${bytes} ${quote(e.referer || "-")} ${quote(e.userAgent || "-")}` +
     ` host=${quote(e.host)} duration=${(e.durationMs / 1000).toFixed(6)} listener=${quote(e.listener)} route=${quote(e.route)}` +
-    ` pool=${quote(e.pool)} server=${quote(e.server)} request_id=${quote(e.requestId)} retries=${e.retries}\n`;
+    ` pool=${quote(e.pool)} server=${quote(e.server)} request_id=${quote(e.requestId)} retries=${e.retries}${e.policy === undefined ? "" : ` policy=${quote(e.policy)}`}\n`;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

@@ -18,6 +18,8 @@ export interface ObservedExchange {
   readonly server?: ServerState | undefined;
   /** Servers tried (set by the forwarder). */
   readonly attempts?: number | undefined;
+  /** The policy that answered instead of the pool (set by the route's policies). */
+  readonly policy?: string | undefined;
 }
 
 /** The route an exchange took, as far as the observer cares. */
@@ -88,6 +90,7 @@ export class ListenerObserver {
       server: ex.server?.name ?? "",
       requestId: ex.requestId,
       retries: Math.max(0, (ex.attempts ?? 0) - 1),
+      policy: ex.policy,
       referer: headers.get("referer") ?? "",
       userAgent: headers.get("user-agent") ?? "",
     }));
@@ -97,7 +100,7 @@ export class ListenerObserver {
 /** The parts of an HTTP listener's config the observer is built from. */
 export interface ObservedListenerConfig {
   name: string;
-  routes: readonly { name?: string | undefined; pool: string }[];
+  routes: readonly { name?: string | undefined; pool?: string | undefined }[];
   access_log?: { format: AccessLogFormat; path: string } | undefined;
 }
 
@@ -108,7 +111,7 @@ export function buildListenerObserver(
   accessLogs: AccessLogs,
   pools: ReadonlySet<string>,
 ): ListenerObserver {
-  const routes = listener.routes.map((r, i) => ({ name: r.name ?? `route${i}`, pool: r.pool }));
+  const routes = listener.routes.map((r, i) => ({ name: r.name ?? `route${i}`, pool: r.pool ?? "" }));
   const log = listener.access_log ? { writer: accessLogs.writer(listener.access_log.path), format: listener.access_log.format } : undefined;
   return new ListenerObserver(listener.name, metrics.forListener(listener.name, routes, pools), log);
 }

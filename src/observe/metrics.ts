@@ -5,6 +5,8 @@
  * label. Labels are put together only when `/metrics` is scraped.
  */
 
+import { PolicyMetrics } from "./policy-metrics.ts";
+
 /** Upper bounds (ms) of the response-time histogram buckets; a last `+Inf` bucket follows. */
 export const LATENCY_BUCKETS_MS: readonly number[] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000];
 
@@ -84,6 +86,8 @@ export class MetricsRegistry {
   readonly #routes = new Map<string, RequestStats>();
   readonly #pools = new Map<string, RequestStats>();
   readonly reloads: ReloadCounts = { succeeded: 0, failed: 0 };
+  /** Outcome counters of the routes' edge policies. */
+  readonly policies = new PolicyMetrics();
   /** Access log lines dropped because the writer could not keep up. */
   accessLogDropped = 0;
 
@@ -139,6 +143,7 @@ export class MetricsRegistry {
     for (const name of this.#listeners.keys()) if (!live.listeners.has(name)) this.#listeners.delete(name);
     for (const key of this.#routes.keys()) if (!live.routes.has(key)) this.#routes.delete(key);
     for (const name of this.#pools.keys()) if (!live.pools.has(name)) this.#pools.delete(name);
+    this.policies.prune(live.routes);
   }
 
   /** The key `prune` expects for a route. */

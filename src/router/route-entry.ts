@@ -25,6 +25,7 @@ export interface CompiledRoute {
   readonly index: number;
   /** The configured name, or `route<index>`. */
   readonly name: string;
+  /** The pool, or "" for a route that only answers (redirect, respond). */
   readonly pool: string;
 }
 
@@ -43,7 +44,7 @@ export class RouteEntry {
 
   constructor(config: RouteConfig, index: number) {
     const name = config.name ?? `route${index}`;
-    this.route = Object.freeze({ index, name, pool: config.pool });
+    this.route = Object.freeze({ index, name, pool: config.pool ?? "" });
     const match = config.match ?? {};
     try {
       this.hosts = compileHosts(match.host);

@@ -123,6 +123,8 @@ export const bunRuntime: Runtime = {
   readTextFile: (path) => Bun.file(path).text(),
   readTextFileSync: (path) => readFileSync(path, "utf8"),
   parseYaml: (text) => Bun.YAML.parse(text),
+  verifyPassword: (password, hash) => Bun.password.verify(password, hash),
+  hashPassword: (password, algorithm) => Bun.password.hash(password, algorithm === "bcrypt" ? { algorithm: "bcrypt", cost: 10 } : { algorithm: "argon2id" }),
   env: (name) => process.env[name],
   envAll: () => process.env,
   args: () => process.argv.slice(2),

@@ -174,6 +174,13 @@ export interface Runtime {
   parentChannel(): ParentChannel | undefined;
   /** Registers a signal handler; returns a function that removes it. */
   onSignal(signal: SignalName, handler: () => void): () => void;
+  /**
+   * Checks a password against a bcrypt or argon2 hash (basic auth). Absent where the runtime has no
+   * such function (Deno: basic_auth is then refused at start).
+   */
+  verifyPassword?(password: string, hash: string): Promise<boolean>;
+  /** Hashes a password for the config (`tenbin hash-password`); absent as `verifyPassword` is. */
+  hashPassword?(password: string, algorithm: "bcrypt" | "argon2id"): Promise<string>;
   readTextFile(path: string): Promise<string>;
   readTextFileSync(path: string): string;
   /**

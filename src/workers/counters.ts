@@ -8,7 +8,8 @@
  * route and made it anew, a listener was rebound) the id changes and the new object's values count
  * in full instead of being taken for a counter that went backwards.
  *
- * Aggregated: requests by status class and latency histograms of listeners, routes and pools; per
+ * Aggregated: requests by status class and latency histograms of listeners, routes and pools; policy
+ * outcomes per route; per
  * server requests, responses, failures and latency; TCP listener counters; access log drops.
  * Not aggregated (the primary's own): gauges (`in_flight`, `queued`), EWMA, probe results.
  */
@@ -93,6 +94,9 @@ export function takeSnapshot(source: CounterSource, accessLogDropped = source.me
   }
   for (const [listener, route, s] of m.routes()) stats.push({ key: `route\u0000${listener}\u0000${route}`, id: idOf(s), values: statsValues(s) });
   for (const [name, s] of m.pools) stats.push({ key: `pool\u0000${name}`, id: idOf(s), values: statsValues(s) });
+  for (const [listener, route, policy, s] of m.policies.entries()) {
+    stats.push({ key: `policy\u0000${listener}\u0000${route}\u0000${policy}`, id: idOf(s), values: [...s.counts] });
+  }
   const servers: CounterEntry[] = [];
   for (const pool of source.pools.values()) {
     for (const s of pool.servers) servers.push({ key: `${pool.name}\u0000${s.key}`, id: idOf(s), values: serverValues(s) });
@@ -132,7 +136,12 @@ export class CounterMerger {
     const m = target.metrics;
     for (const entry of snapshot.stats) {
       const delta = deltaOf(seen.entries, entry);
-      const [kind, a = "", b = ""] = entry.key.split("\u0000");
+      const [kind, a = "", b = "", c = ""] = entry.key.split("\u0000");
+      if (kind === "policy") {
+        const counts = m.policies.find(a, b, c)?.counts;
+        if (counts && delta) for (let i = 0; i < counts.length; i++) counts[i]! += delta[i] ?? 0;
+        continue;
+      }
       const stats = kind === "listener" ? m.listeners.get(a) : kind === "route" ? m.findRoute(a, b) : kind === "pool" ? m.pools.get(a) : undefined;
       if (!stats || !delta) continue;
       addStats(stats, delta);

@@ -5,6 +5,7 @@
  */
 import type { Config } from "../config/schema.ts";
 import type { CounterSnapshot } from "./counters.ts";
+import type { RateResultMessage, RateTakeMessage } from "./rate-sync.ts";
 
 /**
  * What the primary decides about one server and every worker must follow: the active health
@@ -32,6 +33,8 @@ export type PrimaryMessage =
   /** The primary switched to `config`; switch too. */
   | { type: "reload"; config: Config }
   | { type: "reopen-logs" }
+  /** The verdict on a worker's rate limit question (rate-sync.ts). */
+  | RateResultMessage
   /** Stop gracefully (in-flight requests finish, up to `shutdown_timeout`) and exit. */
   | { type: "stop" };
 
@@ -44,10 +47,12 @@ export type WorkerMessage =
   /** Its counters, sent each second. */
   | { type: "counters"; snapshot: CounterSnapshot }
   /** The outcome of a `reload`. */
-  | { type: "reloaded"; ok: boolean; message: string };
+  | { type: "reloaded"; ok: boolean; message: string }
+  /** A rate limit question: the primary owns the buckets (rate-sync.ts). */
+  | RateTakeMessage;
 
-const PRIMARY_TYPES = new Set(["init", "health", "reload", "reopen-logs", "stop"]);
-const WORKER_TYPES = new Set(["hello", "ready", "counters", "reloaded"]);
+const PRIMARY_TYPES = new Set(["init", "health", "reload", "reopen-logs", "stop", "rate-result"]);
+const WORKER_TYPES = new Set(["hello", "ready", "counters", "reloaded", "rate-take"]);
 
 /** Whether `message` is one the primary sends. */
 export function isPrimaryMessage(message: unknown): message is PrimaryMessage {

@@ -19,6 +19,7 @@ import { CounterMerger } from "./counters.ts";
 import { HEALTH_SYNC_INTERVAL_MS, HealthDiff } from "./health-sync.ts";
 import { isWorkerMessage, type PrimaryMessage, type WorkerMessage } from "./protocol.ts";
 import { configForWorkers, resolveWorkerCount } from "./worker-config.ts";
+import { answerRateTake } from "./rate-sync.ts";
 
 const FIRST_DELAY_MS = 100;
 const MAX_DELAY_MS = 10_000;
@@ -180,6 +181,9 @@ export class WorkerSupervisor {
         this.#merger.merge(slot.id, message.snapshot, tenbin);
         slot.requests = message.snapshot.requests;
         slot.connections = message.snapshot.connections;
+        return;
+      case "rate-take":
+        void answerRateTake(message, (id, config) => tenbin.policyBuckets(id, config)).then((answer) => worker.send(answer));
         return;
       case "reloaded":
         if (!message.ok) logger.error(`worker ${slot.id}: reload failed; it keeps its previous config: ${message.message}`);

@@ -11,6 +11,7 @@ import { Tenbin } from "../start.ts";
 import { systemClock } from "../util/clock.ts";
 import { takeSnapshot } from "./counters.ts";
 import { RemoteHealth } from "./health-sync.ts";
+import { RateClient } from "./rate-sync.ts";
 import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from "./protocol.ts";
 
 /** How often a worker reports its counters, in ms. */
@@ -40,7 +41,8 @@ export async function runWorker(runtime: Runtime, baseLogger: Logger, id: number
   const health = new RemoteHealth(systemClock);
   health.apply(init.health, undefined);
   // Messages that arrive while the listeners bind wait in the inbox, in order.
-  const tenbin = await Tenbin.start(init.config, { runtime, logger, reusePort: true, remoteHealth: health.seed, configSource: configFile });
+  const rates = new RateClient(send, logger);
+  const tenbin = await Tenbin.start(init.config, { runtime, logger, reusePort: true, remoteHealth: health.seed, configSource: configFile, remoteBuckets: rates.factory });
   send({ type: "ready", pid: process.pid });
 
   const report = () => send({ type: "counters", snapshot: takeSnapshot(tenbin) });
@@ -81,6 +83,9 @@ export async function runWorker(runtime: Runtime, baseLogger: Logger, id: number
           return;
         case "reopen-logs":
           tenbin.reopenLogs();
+          return;
+        case "rate-result":
+          rates.deliver(message);
           return;
         case "stop":
           stop("stop order from the primary");

@@ -75,9 +75,22 @@ describe("loadConfigText: schema errors name file:line:column", () => {
       "    listen: :8080",
       "    routes:",
       "      - match: { path: /a }",
+      "        redirect: {}",
       "pools: {}",
     );
-    expect(errorLines(text)).toEqual(['tenbin.yaml:5:9 listeners[0].routes[0]: missing required key "pool"']);
+    expect(errorLines(text)).toEqual(['tenbin.yaml:6:19 listeners[0].routes[0].redirect: missing required key "to"']);
+  });
+
+  test("a route without a pool must answer by itself", () => {
+    const text = yaml(
+      "listeners:",
+      "  - name: web",
+      "    listen: :8080",
+      "    routes:",
+      "      - match: { path: /a }",
+      "pools: {}",
+    );
+    expect(errorLines(text)).toEqual(["tenbin.yaml:5:9 listeners[0].routes[0]: route has no pool and no policy that answers (redirect or respond); add pool: NAME or a redirect or respond"]);
   });
 
   test("several missing keys of one map are one error", () => {

@@ -1,0 +1,26 @@
+/** `tenbin hash-password` makes a hash that basic_auth accepts and the runtime verifies. */
+import { expect, test } from "bun:test";
+import { BUN, ROOT } from "../helpers/tenbin.ts";
+
+async function hashOf(input: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const proc = Bun.spawn([BUN, `${ROOT}/src/main.ts`, "hash-password", ...args], { stdin: new TextEncoder().encode(input), stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  return { code, out, err };
+}
+
+test("bcrypt (default) and argon2id hashes of the first line of standard input", async () => {
+  const bcrypt = await hashOf("s3cret\nignored\n");
+  expect(bcrypt.code).toBe(0);
+  expect(bcrypt.out).toMatch(/^\$2b\$10\$/);
+  expect(await Bun.password.verify("s3cret", bcrypt.out.trim())).toBe(true);
+  const argon = await hashOf("s3cret", "--algorithm", "argon2id");
+  expect(argon.out).toStartWith("$argon2id$");
+  expect(await Bun.password.verify("s3cret", argon.out.trim())).toBe(true);
+});
+
+test("a password on the command line or none at all is refused", async () => {
+  const inArgs = await hashOf("", "s3cret");
+  expect(inArgs.code).toBe(2);
+  expect(inArgs.err).toContain("reads the password from standard input");
+  expect((await hashOf("")).err).toContain("no password on standard input");
+});

@@ -1,0 +1,47 @@
+/** `tenbin route` says what a route's policies would do, and sends nothing. */
+import { expect, test } from "bun:test";
+import { explainRoute } from "../../src/cli/route.ts";
+import { loadConfigText } from "../../src/config/load.ts";
+
+const config = loadConfigText(`
+policies:
+  secure-headers:
+    response_headers: { set: { X-Frame-Options: DENY }, remove: [Server] }
+  strip-api:
+    strip_prefix: /api
+    request_headers: { set: { X-Real-IP: "{client_ip}" } }
+listeners:
+  - name: web
+    listen: 127.0.0.1:8080
+    routes:
+      - { match: { host: www.example.com }, redirect: { to: "https://example.com{path}", status: 301 } }
+      - { match: { path: /robots.txt }, respond: { body: "User-agent: *" } }
+      - { match: { path: /admin }, allow: [10.0.0.0/8], pool: app }
+      - { match: { path: /api/ }, policies: [secure-headers, strip-api], compress: true, pool: app }
+pools:
+  app: { servers: [{ url: "http://127.0.0.1:9000" }] }
+`, "tenbin.yaml", {});
+
+test("a redirect: its target, and no pool", () => {
+  const out = explainRoute(config, "GET", "http://www.example.com:8080/a?b=1", []);
+  expect(out).toContain("policy route: redirect: 301 to https://example.com/a?b=1 (the pool is not asked)");
+  expect(out).not.toContain("pool:");
+});
+
+test("a direct answer: status and body", () => {
+  expect(explainRoute(config, "GET", "http://localhost:8080/robots.txt", [])).toContain('respond: 200 text/plain; charset=utf-8, body "User-agent: *"');
+});
+
+test("access control says whether this client passes", () => {
+  expect(explainRoute(config, "GET", "http://localhost:8080/admin", [])).toContain("access: client 127.0.0.1 is refused (403)");
+});
+
+test("rewrites, headers set and compression, then the pool", () => {
+  const out = explainRoute(config, "GET", "http://localhost:8080/api/users?x=1", []);
+  expect(out).toContain("policies: secure-headers, strip-api, route");
+  expect(out).toContain("policy strip-api: strip prefix /api: path /users");
+  expect(out).toContain("policy strip-api: request headers: set x-real-ip: 127.0.0.1");
+  expect(out).toContain("policy secure-headers: response headers: remove server; set x-frame-options: DENY");
+  expect(out).toContain("path to the server: /users?x=1");
+  expect(out).toContain("pool: app");
+});
