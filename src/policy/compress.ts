@@ -10,7 +10,7 @@ import * as zlib from "node:zlib";
 import type { CompressConfig } from "../config/policy-schema.ts";
 import { COMPRESSIBLE_TYPES } from "../config/policy-schema.ts";
 import type { PolicyStats } from "../observe/policy-metrics.ts";
-import { LightResponse } from "../proxy/message.ts";
+import { LightResponse } from "../http/message.ts";
 import type { ProxyResponse } from "../runtime/types.ts";
 import { type ResponseStep, withEditedHeaders } from "./step.ts";
 
