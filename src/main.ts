@@ -8,7 +8,7 @@ import { ConfigError, formatConfigIssue, type ConfigIssue } from "./config/confi
 import { loadConfigFileFast } from "./config/fast-load.ts";
 import type { LoadOptions } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
-import { parseDuration } from "./config/units.ts";
+import { parseAddress, parseDuration } from "./config/units.ts";
 import { type ConfigWatch, watchConfigFile } from "./admin/watch.ts";
 import { createLogger } from "./observe/log.ts";
 import { loadRuntime } from "./runtime/index.ts";
@@ -26,6 +26,10 @@ Usage:
                                     show the listener, route, pool and next server of a request
   tenbin probe -c FILE [--all] [--wait 30s]
                                     probe every server once; exit 0 when each pool has a healthy one
+  tenbin ready [-c FILE | --admin HOST:PORT] [--pools] [--timeout 1s]
+                                    ask a running tenbin if it is ready: exit 0 ready, 1 not ready
+  tenbin ha keepalived|bird|announce ...
+                                    setup help for a pair: keepalived, BIRD (tenbin ha help)
   tenbin demo [-c FILE]             start demo backends for the config's loopback servers, then run
   tenbin schema                     print the config's JSON Schema
   tenbin version                    print the version
@@ -85,6 +89,43 @@ async function main(runtime: Runtime): Promise<number> {
       const config = await loadConfigFile(runtime, flagValue(args, "config", "tenbin.yaml"));
       const { runProbeCommand } = await import("./cli/probe.ts");
       return await runProbeCommand(config, { all: args.flags.has("all"), waitMs, fetch: runtime.fetchUpstream, write: out });
+    }
+    case "ready": {
+      const args = parseArgs(rest, { ...CONFIG_FLAG, admin: { value: true }, pools: { value: false }, timeout: { value: true } });
+      if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
+      const timeout = flagValue(args, "timeout", "1s");
+      const timeoutMs = parseDuration(timeout);
+      if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`bad duration "${timeout}" for --timeout; expected e.g. 1s`);
+      const adminText = args.flags.get("admin")?.at(-1);
+      // --admin skips loading the config: a check every second should not parse YAML each time.
+      let admin = adminText !== undefined ? parseAddress(adminText) : undefined;
+      if (adminText !== undefined && !admin) throw new UsageError(`bad address "${adminText}" for --admin; expected host:port such as 127.0.0.1:9090`);
+      if (!admin) {
+        const file = flagValue(args, "config", "tenbin.yaml");
+        const config = await loadConfigFile(runtime, file);
+        if (!config.admin.enabled) throw new UsageError(`ready asks the admin listener, but admin.enabled is false in "${file}"; enable it or pass --admin HOST:PORT`);
+        admin = config.admin.listen;
+      }
+      const { runReadyCommand } = await import("./cli/ready.ts");
+      return await runReadyCommand({ admin, pools: args.flags.has("pools"), timeoutMs, fetch: (url, init) => fetch(url, init), write: out });
+    }
+    case "ha": {
+      const [sub = "", ...more] = rest;
+      const ha = await import("./cli/ha.ts");
+      if (sub === "help" || sub === "--help") {
+        out(ha.HA_USAGE);
+        return 0;
+      }
+      if (sub !== "announce") {
+        out(ha.renderHa(sub, more));
+        return 0;
+      }
+      const options = ha.announceArgs(more);
+      const { runAnnounce } = await import("./cli/ha-announce.ts");
+      const stop = new AbortController();
+      runtime.onSignal("SIGTERM", () => stop.abort());
+      runtime.onSignal("SIGINT", () => stop.abort());
+      return await runAnnounce({ ...options, fetch: (url, init) => fetch(url, init), log: (line) => runtime.stderr(`${new Date().toISOString()} ${line}\n`), signal: stop.signal });
     }
     case "run":
     case "demo": {
