@@ -1,0 +1,181 @@
+/**
+ * Active/standby: two tenbins behind a keepalived VRRPv3 address (adverts every 200 ms), in network
+ * namespaces this file makes and removes. One bridge (namespace "sw") joins n1, n2 (tenbin +
+ * keepalived each), the backends and the client; the address 10.77.0.10 moves between n1 and n2.
+ * The keepalived configs are the ones `tenbin ha keepalived` prints, with `tenbin ready` as
+ * track_script. Each scenario fails the node that holds the address and measures, from a client
+ * sending a request every 20 ms on a new connection (250 ms timeout, one retry): the time until the
+ * standby answers, the requests that failed after their retry, and whether the sticky cookie (one
+ * shared key) kept its server. nopreempt: a node that comes back stays standby, so no failback
+ * moves the address a second time; the next scenario fails the other node.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { BUN, ROOT } from "../helpers/tenbin.ts";
+import { announceSkip, Lab, namespaceBlocker, type NsProcess } from "./netns.ts";
+
+const blocker = namespaceBlocker(["keepalived"]);
+announceSkip("keepalived active/standby", blocker);
+
+const VIP = "10.77.0.10";
+const NODES = { n1: "10.77.0.11", n2: "10.77.0.12" } as const;
+type Node = keyof typeof NODES;
+const ADVERT_MS = 200;
+const MAIN = join(ROOT, "src/main.ts");
+
+interface Sample { t: number; began: number; ok: boolean; server?: string; node?: string; tries: number; cookie?: string }
+
+describe.skipIf(blocker !== undefined)("keepalived active/standby", () => {
+  const lab = new Lab();
+  const tenbins = new Map<Node, NsProcess>();
+  const keepaliveds = new Map<Node, NsProcess>();
+  const results: string[] = [];
+  let cookie = "";
+  let server = "";
+
+  const tenbinConfig = join(lab.dir, "tenbin.yaml");
+  const startTenbin = async (node: Node) => {
+    const p = lab.spawn(node, [BUN, MAIN, "run", "-c", tenbinConfig], { STICKY_KEY: "shared-secret-of-the-pair" });
+    await p.waitFor(/listener web listening on/);
+    await p.waitFor(/admin listening on/);
+    tenbins.set(node, p);
+  };
+  const startKeepalived = (node: Node) => {
+    const dir = join(lab.dir, node);
+    const p = lab.spawn(node, ["keepalived", "-n", "-l", "-D", "-P", "-f", join(dir, "keepalived.conf"), "-p", join(dir, "k.pid"), "-r", join(dir, "vrrp.pid"), "-c", join(dir, "chk.pid")]);
+    keepaliveds.set(node, p);
+    return p;
+  };
+  const holder = (): Node | undefined => (Object.keys(NODES) as Node[]).find((n) => lab.ip(n, "-4", "addr", "show", "dev", "eth0").includes(`${VIP}/24`));
+
+  beforeAll(async () => {
+    lab.addNamespace("sw");
+    lab.ip("sw", "link", "add", "br0", "type", "bridge");
+    lab.ip("sw", "link", "set", "br0", "up");
+    const hosts = { ...NODES, be: "10.77.0.21", cl: "10.77.0.100" };
+    for (const [name, addr] of Object.entries(hosts)) {
+      lab.addNamespace(name);
+      lab.link("sw", `p-${name}`, name, "eth0");
+      lab.ip("sw", "link", "set", `p-${name}`, "master", "br0");
+      lab.ip(name, "addr", "add", `${addr}/24`, "dev", "eth0");
+    }
+    const backend = lab.spawn("be", [BUN, join(import.meta.dir, "ha-backend.ts"), hosts.be, "8081:a", "8082:b"]);
+    writeFileSync(tenbinConfig, `
+admin: { listen: 127.0.0.1:9090 }
+listeners: [{ name: web, listen: ${VIP}:80, routes: [{ pool: app }] }]
+pools:
+  app:
+    sticky: { cookie: { name: srv, key: \${STICKY_KEY} } }
+    health: { http: { path: /healthz }, interval: 1s }
+    servers: [{ url: "http://${hosts.be}:8081", name: a }, { url: "http://${hosts.be}:8082", name: b }]
+`);
+    for (const [node, priority] of [["n1", "150"], ["n2", "100"]] as const) {
+      // tenbin listens on the virtual address on both nodes: the standby needs nonlocal bind.
+      lab.exec(node, ["sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=1"]);
+      const conf = Bun.spawnSync([BUN, MAIN, "ha", "keepalived", "--vip", `${VIP}/24`, "--interface", "eth0", "--priority", priority, "--advert", `${ADVERT_MS}ms`, "--tenbin", `${BUN} ${MAIN}`, "--nopreempt", "--notify", "/bin/true"]);
+      expect(conf.exitCode).toBe(0);
+      const dir = join(lab.dir, node);
+      Bun.spawnSync(["mkdir", "-p", dir]);
+      writeFileSync(join(dir, "keepalived.conf"), conf.stdout.toString());
+    }
+    await backend.waitFor(/listening/);
+    await Promise.all([startTenbin("n1"), startTenbin("n2")]);
+    startKeepalived("n1");
+    startKeepalived("n2");
+    await keepaliveds.get("n1")!.waitFor(/Entering MASTER STATE/, 15_000);
+    await keepaliveds.get("n2")!.waitFor(/Entering BACKUP STATE/, 15_000);
+    // The cookie the client keeps for the whole file: signed with the key both nodes share.
+    const first = await client(600);
+    const answered = first.find((s) => s.ok && s.cookie);
+    if (!answered) throw new Error(`no answer through ${VIP}: ${JSON.stringify(first.slice(0, 3))}`);
+    cookie = answered.cookie!;
+    server = answered.server!;
+  }, 45_000);
+
+  afterAll(async () => {
+    if (results.length > 0) console.log(`keepalived failover (advert_int ${ADVERT_MS} ms):\n${results.join("\n")}`);
+    await lab.cleanup();
+  }, 20_000);
+
+  /** Runs the client for `ms` and returns its samples. */
+  async function client(ms: number): Promise<Sample[]> {
+    const p = lab.spawn("cl", [BUN, join(import.meta.dir, "ha-client.ts"), `http://${VIP}/`, String(ms), "20", "250", ...(cookie ? [cookie] : [])]);
+    await Promise.race([p.proc.exited, Bun.sleep(ms + 5000)]);
+    return p.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Sample);
+  }
+
+  /** Fails the holder with `fault` while the client runs; checks and records the failover. */
+  async function failover(name: string, fault: (node: Node) => void | Promise<void>, restore: (node: Node) => Promise<void>) {
+    const active = holder();
+    expect(active).toBeDefined();
+    const standby: Node = active === "n1" ? "n2" : "n1";
+    const standbyLog = keepaliveds.get(standby)!;
+    const mark = standbyLog.output().length;
+    const running = client(3200);
+    await Bun.sleep(700);
+    const at = Date.now();
+    await fault(active!);
+    const samples = await running;
+    const before = samples.filter((s) => s.began < at - 50);
+    expect(before.length).toBeGreaterThan(10);
+    expect(before.every((s) => s.ok && s.node === NODES[active!])).toBe(true);
+    const moved = samples.find((s) => s.ok && s.node === NODES[standby] && s.t >= at);
+    if (!moved) throw new Error(`${name}: the standby never answered; samples: ${JSON.stringify(samples.slice(-5))}\nstandby log:\n${standbyLog.since(mark)}`);
+    const failoverMs = moved.t - at;
+    const failed = samples.filter((s) => !s.ok).length;
+    const servers = new Set(samples.filter((s) => s.ok).map((s) => s.server));
+    results.push(`  ${name}: ${active} -> ${standby} in ${failoverMs} ms; ${failed} of ${samples.length} requests failed after one retry; sticky server kept: ${servers.size === 1 && servers.has(server)}`);
+    expect(standbyLog.since(mark)).toContain("Entering MASTER STATE");
+    expect([...servers]).toEqual([server]);
+    expect(samples.slice(samples.indexOf(moved)).every((s) => s.ok && s.node === NODES[standby])).toBe(true);
+    await restore(active!);
+    return failoverMs;
+  }
+
+  /** Waits until `node`'s keepalived is standby again after `mark`. */
+  const backToBackup = (node: Node, mark: number) => keepaliveds.get(node)!.waitFor(/Entering BACKUP STATE/, 8000, countOf(keepaliveds.get(node)!.output().slice(0, mark), /Entering BACKUP STATE/g) + 1);
+
+  test("kill -9 of the active tenbin: the track_script (tenbin ready, every 1 s) moves the address", async () => {
+    const ms = await failover("kill -9 tenbin", (n) => void tenbins.get(n)!.proc.kill("SIGKILL"), async (n) => {
+      const mark = keepaliveds.get(n)!.output().length;
+      await startTenbin(n);
+      await backToBackup(n, mark);
+    });
+    expect(ms).toBeLessThan(2500);
+  }, 20_000);
+
+  test("SIGSTOP of the active tenbin: tenbin ready times out, the address moves", async () => {
+    const ms = await failover("SIGSTOP tenbin", (n) => void tenbins.get(n)!.proc.kill("SIGSTOP"), async (n) => {
+      const mark = keepaliveds.get(n)!.output().length;
+      tenbins.get(n)!.proc.kill("SIGCONT");
+      await backToBackup(n, mark);
+    });
+    expect(ms).toBeLessThan(3000);
+  }, 20_000);
+
+  test("the active keepalived stops (SIGTERM): it sends priority 0, the standby takes over at once", async () => {
+    const ms = await failover("keepalived stopped", async (n) => {
+      const k = keepaliveds.get(n)!;
+      k.proc.kill("SIGTERM");
+      await Promise.race([k.proc.exited, Bun.sleep(3000)]);
+    }, async (n) => {
+      const k = startKeepalived(n);
+      await k.waitFor(/Entering BACKUP STATE/, 8000);
+    });
+    expect(ms).toBeLessThan(1000);
+  }, 20_000);
+
+  test("the active node's link goes down: the standby misses 3 adverts and takes over", async () => {
+    const ms = await failover("link down", (n) => void lab.ip(n, "link", "set", "eth0", "down"), async (n) => {
+      const mark = keepaliveds.get(n)!.output().length;
+      lab.ip(n, "link", "set", "eth0", "up");
+      await backToBackup(n, mark);
+    });
+    expect(ms).toBeLessThan(1500);
+  }, 20_000);
+});
+
+function countOf(text: string, pattern: RegExp): number {
+  return text.match(pattern)?.length ?? 0;
+}

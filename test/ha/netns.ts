@@ -1,0 +1,143 @@
+/**
+ * Network namespaces for the HA tests: a lab of namespaces named after this test process, processes
+ * started inside them, and a cleanup that kills every process in them and deletes them (which also
+ * deletes their interfaces), whatever happened. Nothing here touches the host's own interfaces:
+ * veth pairs are created with both ends inside the lab's namespaces.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Why namespaces cannot be made here, or undefined when they can. `tools` must all be on PATH. */
+export function namespaceBlocker(tools: readonly string[]): string | undefined {
+  if (process.platform !== "linux") return "network namespaces need Linux";
+  if (process.getuid?.() !== 0) return "network namespaces need root (CI runs as root)";
+  for (const tool of ["ip", ...tools]) if (!Bun.which(tool, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` })) return `"${tool}" is not installed (.ci/run installs it)`;
+  const probe = `tbprobe-${process.pid}`;
+  const add = Bun.spawnSync(["ip", "netns", "add", probe], { stderr: "pipe" });
+  if (add.exitCode !== 0) return `cannot make a network namespace: ${add.stderr.toString().trim()}`;
+  Bun.spawnSync(["ip", "netns", "del", probe]);
+  return undefined;
+}
+
+/** Prints why a suite is skipped, so a skip is visible in the test output (and .ci/run fails on it as root). */
+export function announceSkip(suite: string, reason: string | undefined): void {
+  if (reason) console.warn(`ha-skip: ${suite}: ${reason}`);
+}
+
+/** A process in a namespace with its output so far. */
+export interface NsProcess {
+  readonly proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  output(): string;
+  /** Resolves when the output matches `pattern` `count` times (bounded). */
+  waitFor(pattern: RegExp, timeoutMs?: number, count?: number): Promise<void>;
+  /** The output lines written after `mark` characters. */
+  since(mark: number): string;
+}
+
+/** The namespaces and processes of one test file. */
+export class Lab {
+  readonly id = `tb${process.pid}`;
+  readonly dir = mkdtempSync(join(tmpdir(), "tenbin-ha-"));
+  readonly #namespaces: string[] = [];
+  readonly #procs: NsProcess[] = [];
+
+  /** The full name of namespace `short`. */
+  ns(short: string): string {
+    return `${this.id}-${short}`;
+  }
+
+  /** Makes namespace `short` with loopback up. */
+  addNamespace(short: string): string {
+    const name = this.ns(short);
+    run(["ip", "netns", "add", name]);
+    this.#namespaces.push(name);
+    run(["ip", "-n", name, "link", "set", "lo", "up"]);
+    return name;
+  }
+
+  /** A veth pair: `aIf` in namespace `a`, `bIf` in namespace `b`, both up. */
+  link(a: string, aIf: string, b: string, bIf: string): void {
+    run(["ip", "-n", this.ns(a), "link", "add", aIf, "type", "veth", "peer", "name", bIf, "netns", this.ns(b)]);
+    run(["ip", "-n", this.ns(a), "link", "set", aIf, "up"]);
+    run(["ip", "-n", this.ns(b), "link", "set", bIf, "up"]);
+  }
+
+  /** Runs a command inside namespace `short` and returns its standard output; throws on failure. */
+  exec(short: string, cmd: string[]): string {
+    return run(["ip", "netns", "exec", this.ns(short), ...cmd]);
+  }
+
+  /** `ip -n <ns> ...`. */
+  ip(short: string, ...args: string[]): string {
+    return run(["ip", "-n", this.ns(short), ...args]);
+  }
+
+  /** Starts `cmd` inside namespace `short`. */
+  spawn(short: string, cmd: string[], env: Record<string, string> = {}): NsProcess {
+    const proc = Bun.spawn(["ip", "netns", "exec", this.ns(short), ...cmd], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, ...env },
+    });
+    let text = "";
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+    };
+    void pump(proc.stdout);
+    void pump(proc.stderr);
+    const p: NsProcess = {
+      proc,
+      output: () => text,
+      since: (mark) => text.slice(mark),
+      async waitFor(pattern, timeoutMs = 10_000, count = 1) {
+        const global = new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : `${pattern.flags}g`);
+        const deadline = Date.now() + timeoutMs;
+        while ((text.match(global)?.length ?? 0) < count) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} (x${count}) in ${cmd.join(" ")}; output:\n${text.slice(-3000)}`);
+          if (proc.exitCode !== null) throw new Error(`${cmd.join(" ")} exited with ${proc.exitCode} before ${pattern}; output:\n${text.slice(-3000)}`);
+          await Bun.sleep(20);
+        }
+      },
+    };
+    this.#procs.push(p);
+    return p;
+  }
+
+  /** Kills every process in the lab's namespaces (frozen ones too), deletes them and the temp dir. */
+  async cleanup(): Promise<void> {
+    for (const p of this.#procs) {
+      try {
+        p.proc.kill("SIGCONT");
+        p.proc.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }
+    // Children the processes started (keepalived's VRRP child, bird) are found by namespace.
+    for (const name of this.#namespaces) {
+      const pids = Bun.spawnSync(["ip", "netns", "pids", name]).stdout.toString().split(/\s+/).filter((s) => /^\d+$/.test(s));
+      for (const pid of pids) {
+        try {
+          process.kill(Number(pid), "SIGCONT");
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          // Exited meanwhile.
+        }
+      }
+    }
+    await Promise.all(this.#procs.map((p) => Promise.race([p.proc.exited, Bun.sleep(2000)])));
+    for (const name of this.#namespaces.reverse()) Bun.spawnSync(["ip", "netns", "del", name]);
+    this.#namespaces.length = 0;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `cmd`, returns standard output; throws with its standard error when it fails. */
+export function run(cmd: string[]): string {
+  const r = Bun.spawnSync(cmd, { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().trim()}`);
+  return r.stdout.toString();
+}
