@@ -67,8 +67,9 @@ export function renderBird(opts: BirdOptions): string {
 function staticProtocol(name: string, channel: string, routes: string[]): string[] {
   if (routes.length === 0) return [];
   return [
-    `# Announced while tenbin is ready (tenbin ha announce enables and disables it).`,
+    `# Announced while tenbin is ready: off at start, tenbin ha announce enables and disables it.`,
     `protocol static ${name} {`,
+    `  disabled;`,
     `  ${channel};`,
     ...routes.map((r) => `  route ${r} blackhole;`),
     `}`,

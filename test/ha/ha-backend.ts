@@ -16,3 +16,4 @@ for (const spec of specs) {
   });
 }
 console.log("listening");
+export {};

@@ -4,11 +4,12 @@
  * INTERVAL_MS on a new connection each time (so every request finds where the address is now),
  * retries a failed one once at once, and prints one JSON line per request:
  * `{ "t": <ms since epoch at the end>, "ok": bool, "server": "a", "node": "10.77.0.11", "tries": 1|2, "cookie"? }`.
- * Without COOKIE the first answer's sticky cookie is used for the rest.
+ * Without COOKIE the first answer's sticky cookie is used for the rest; COOKIE `-` sends none ever.
  */
 const [url = "", durationText = "3000", intervalText = "20", timeoutText = "250", given] = process.argv.slice(2);
 const end = Date.now() + Number(durationText);
-let cookie = given;
+const noCookies = given === "-";
+let cookie = noCookies ? undefined : given;
 for (let i = 0; Date.now() < end && i < 100_000; i++) {
   const began = Date.now();
   let line: Record<string, unknown> = { ok: false };
@@ -21,7 +22,7 @@ for (let i = 0; Date.now() < end && i < 100_000; i++) {
       });
       const body = await res.text();
       const setCookie = res.headers.get("set-cookie");
-      if (!cookie && setCookie) cookie = setCookie.split(";")[0];
+      if (!cookie && !noCookies && setCookie) cookie = setCookie.split(";")[0];
       const [server, node] = body.split(" ");
       line = { ok: res.status === 200, status: res.status, server, node, tries };
       if (res.status === 200) break;
@@ -32,3 +33,4 @@ for (let i = 0; Date.now() < end && i < 100_000; i++) {
   console.log(JSON.stringify({ t: Date.now(), began, ...line, ...(i === 0 && cookie ? { cookie } : {}) }));
   await Bun.sleep(Math.max(0, Number(intervalText) - (Date.now() - began)));
 }
+export {};

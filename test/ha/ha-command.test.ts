@@ -48,7 +48,7 @@ describe("tenbin ha bird", () => {
 
   test("a static protocol holding the announcement, exported over BGP with the timers asked", () => {
     const text = renderHa("bird", [...args, "--hold", "6", "--keepalive", "2", "--bfd"]);
-    expect(text).toContain("protocol static tenbin_service {\n  ipv4;\n  route 192.0.2.80/32 blackhole;\n}");
+    expect(text).toContain("protocol static tenbin_service {\n  disabled;\n  ipv4;\n  route 192.0.2.80/32 blackhole;\n}");
     expect(text).toContain("  neighbor 10.77.1.1 as 65000;\n  hold time 6;\n  keepalive time 2;\n");
     expect(text).toContain('    export where proto = "tenbin_service";');
     expect(text).toContain("  bfd on;");

@@ -34,9 +34,9 @@ describe.skipIf(blocker !== undefined)("keepalived active/standby", () => {
   let cookie = "";
   let server = "";
 
-  const tenbinConfig = join(lab.dir, "tenbin.yaml");
+  const tenbinConfig = () => join(lab.dir, "tenbin.yaml");
   const startTenbin = async (node: Node) => {
-    const p = lab.spawn(node, [BUN, MAIN, "run", "-c", tenbinConfig], { STICKY_KEY: "shared-secret-of-the-pair" });
+    const p = lab.spawn(node, [BUN, MAIN, "run", "-c", tenbinConfig()], { STICKY_KEY: "shared-secret-of-the-pair" });
     await p.waitFor(/listener web listening on/);
     await p.waitFor(/admin listening on/);
     tenbins.set(node, p);
@@ -61,7 +61,7 @@ describe.skipIf(blocker !== undefined)("keepalived active/standby", () => {
       lab.ip(name, "addr", "add", `${addr}/24`, "dev", "eth0");
     }
     const backend = lab.spawn("be", [BUN, join(import.meta.dir, "ha-backend.ts"), hosts.be, "8081:a", "8082:b"]);
-    writeFileSync(tenbinConfig, `
+    writeFileSync(tenbinConfig(), `
 admin: { listen: 127.0.0.1:9090 }
 listeners: [{ name: web, listen: ${VIP}:80, routes: [{ pool: app }] }]
 pools:

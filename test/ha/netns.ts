@@ -38,9 +38,14 @@ export interface NsProcess {
 /** The namespaces and processes of one test file. */
 export class Lab {
   readonly id = `tb${process.pid}`;
-  readonly dir = mkdtempSync(join(tmpdir(), "tenbin-ha-"));
+  #dir: string | undefined;
   readonly #namespaces: string[] = [];
   readonly #procs: NsProcess[] = [];
+
+  /** The lab's temp dir (configs, pid files), made on first use and removed by cleanup. */
+  get dir(): string {
+    return (this.#dir ??= mkdtempSync(join(tmpdir(), "tenbin-ha-")));
+  }
 
   /** The full name of namespace `short`. */
   ns(short: string): string {
@@ -84,7 +89,12 @@ export class Lab {
     let text = "";
     const pump = async (stream: ReadableStream<Uint8Array>) => {
       const decoder = new TextDecoder();
-      for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+      const reader = stream.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        text += decoder.decode(value, { stream: true });
+      }
     };
     void pump(proc.stdout);
     void pump(proc.stderr);
@@ -131,7 +141,7 @@ export class Lab {
     await Promise.all(this.#procs.map((p) => Promise.race([p.proc.exited, Bun.sleep(2000)])));
     for (const name of this.#namespaces.reverse()) Bun.spawnSync(["ip", "netns", "del", name]);
     this.#namespaces.length = 0;
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
   }
 }
 
