@@ -68,6 +68,9 @@ async function main(runtime: Runtime): Promise<number> {
       // Warnings (an expired certificate) do not fail the check; they go to standard error.
       const onWarning = (w: ConfigIssue) => runtime.stderr(`${formatConfigIssue({ ...w, message: `warning: ${w.message}` })}\n`);
       const config = await loadConfigFile(runtime, file, { onWarning });
+      const { bindWarnings, hostBindFacts } = await import("./cli/check-bind.ts");
+      const facts = hostBindFacts();
+      for (const warning of facts ? bindWarnings(config, facts) : []) runtime.stderr(`${file}: warning: ${warning}\n`);
       out(`${file}: ok (${config.listeners.length} listeners, ${Object.keys(config.pools).length} pools)\n`);
       return 0;
     }
