@@ -28,7 +28,7 @@ Usage:
                                     probe every server once; exit 0 when each pool has a healthy one
   tenbin ready [-c FILE | --admin HOST:PORT] [--pools] [--timeout 1s]
                                     ask a running tenbin if it is ready: exit 0 ready, 1 not ready
-  tenbin ha keepalived|bird|announce ...
+  tenbin ha keepalived|bird|announce|track ...
                                     setup help for a pair: keepalived, BIRD (tenbin ha help)
   tenbin demo [-c FILE]             start demo backends for the config's loopback servers, then run
   tenbin schema                     print the config's JSON Schema
@@ -119,16 +119,18 @@ async function main(runtime: Runtime): Promise<number> {
         out(ha.HA_USAGE);
         return 0;
       }
-      if (sub !== "announce") {
+      if (sub !== "announce" && sub !== "track") {
         out(ha.renderHa(sub, more));
         return 0;
       }
-      const options = ha.announceArgs(more);
-      const { runAnnounce } = await import("./cli/ha-announce.ts");
+      const o = ha.watchArgs(sub, more);
+      const watch = await import("./cli/ha-watch.ts");
+      const log = (line: string) => runtime.stderr(`${new Date().toISOString()} ${line}\n`);
       const stop = new AbortController();
       runtime.onSignal("SIGTERM", () => stop.abort());
       runtime.onSignal("SIGINT", () => stop.abort());
-      return await runAnnounce({ ...options, fetch: (url, init) => fetch(url, init), log: (line) => runtime.stderr(`${new Date().toISOString()} ${line}\n`), signal: stop.signal });
+      const action = sub === "announce" ? watch.birdAction(o.birdc, o.protocol, log) : watch.trackFileAction(o.file, log);
+      return await watch.runReadinessWatch({ ...o, action, resyncMs: sub === "announce" ? 5000 : 0, target: sub === "announce" ? o.protocol : o.file, fetch: (url, init) => fetch(url, init), log, signal: stop.signal });
     }
     case "run":
     case "demo": {

@@ -25,6 +25,8 @@ export interface KeepalivedOptions {
   notify: string;
   name: string;
   preempt: boolean;
+  /** A track_file `tenbin ha track` keeps at 0 (ready) or 1; the vrrp_script stays as the safety net. */
+  trackFile?: string | undefined;
 }
 
 /** keepalived.conf text for `opts`. */
@@ -51,6 +53,18 @@ export function renderKeepalived(opts: KeepalivedOptions): string {
     `  rise 2`,
     `}`,
     ``,
+    ...(opts.trackFile
+      ? [
+        `# Written by \`tenbin ha track --file ${opts.trackFile}\` within ~100 ms of a change; 1 (not ready)`,
+        `# until the watcher first says otherwise, so a node without its watcher stays out.`,
+        `track_file ${opts.name}_fast {`,
+        `  file "${opts.trackFile}"`,
+        `  weight 0`,
+        `  init_file 1 overwrite`,
+        `}`,
+        ``,
+      ]
+      : []),
     `vrrp_instance ${opts.name} {`,
     `  state BACKUP`,
     `  interface ${opts.interface}`,
@@ -67,6 +81,7 @@ export function renderKeepalived(opts: KeepalivedOptions): string {
     `  track_script {`,
     `    ${opts.name}_ready`,
     `  }`,
+    ...(opts.trackFile ? [`  track_file {`, `    ${opts.name}_fast`, `  }`] : []),
     `  notify "${opts.notify}"`,
     `}`,
   ];

@@ -1,7 +1,8 @@
 /**
  * `tenbin ha keepalived|bird|announce ...`: setup help for a pair of tenbins (docs/ha.md). The
  * first two print a config for the engines that do the work (keepalived's VRRP, BIRD's BGP);
- * `announce` is the watcher that ties a BGP announcement to tenbin's readiness.
+ * `announce` and `track` are the watchers that tie a BGP announcement or a keepalived track_file to
+ * tenbin's readiness.
  */
 import { flagValue, parseArgs, type ParsedArgs, UsageError } from "./args.ts";
 import { parseAddress, parseDuration } from "../config/units.ts";
@@ -13,15 +14,20 @@ export const HA_USAGE = `Usage:
   tenbin ha keepalived --vip 192.0.2.10/24 --interface eth0 [--priority 150] [--router-id 51]
                        [--advert 200ms] [--peer IP]... [--source IP] [--admin 127.0.0.1:9090]
                        [--pools] [--tenbin /usr/local/bin/tenbin] [--notify CMD] [--name tenbin]
-                       [--nopreempt]
-      print keepalived.conf for one node of an active/standby pair (the peer: a lower --priority)
+                       [--nopreempt] [--track-file /run/tenbin/ready]
+      print keepalived.conf for one node of an active/standby pair (the peer: a lower --priority);
+      --track-file adds a file that tenbin ha track keeps up to date (sub-second detection)
   tenbin ha bird --service 192.0.2.80/32 --router-id 10.0.0.11 --as 65001
                  --neighbor 10.0.0.1 --neighbor-as 65000 [--neighbor ...] [--hold 3] [--keepalive 1]
                  [--bfd] [--protocol tenbin_service]
       print bird.conf for one node of an active/active pair announcing the service over BGP
   tenbin ha announce --protocol tenbin_service [--admin 127.0.0.1:9090] [--pools]
-                     [--birdc "birdc -s /run/bird/bird.ctl"] [--interval 500ms] [--rise 2] [--fall 1]
+                     [--birdc "birdc -s /run/bird/bird.ctl"] [--interval 500ms] [--timeout 300ms]
+                     [--rise 2] [--fall 1]
       keep the BGP announcement in step with tenbin's readiness (runs until SIGTERM, then withdraws)
+  tenbin ha track --file /run/tenbin/ready [--admin 127.0.0.1:9090] [--pools] [--interval 100ms]
+                  [--timeout 300ms] [--rise 2] [--fall 1]
+      keep a keepalived track_file at 0 while tenbin is ready, 1 when not (runs until SIGTERM)
 `;
 
 const IPV4_CIDR = /^(\d{1,3})(\.\d{1,3}){3}\/\d{1,2}$/;
@@ -34,7 +40,7 @@ export function renderHa(sub: string, rest: readonly string[]): string {
     const args = parseArgs(rest, {
       vip: { value: true }, interface: { value: true }, priority: { value: true }, "router-id": { value: true },
       advert: { value: true }, peer: { value: true }, source: { value: true }, admin: { value: true }, pools: { value: false },
-      tenbin: { value: true }, notify: { value: true }, name: { value: true }, nopreempt: { value: false },
+      tenbin: { value: true }, notify: { value: true }, name: { value: true }, nopreempt: { value: false }, "track-file": { value: true },
     });
     noPositional(args);
     const vips = required(args, "vip", "the virtual address, e.g. --vip 192.0.2.10/24");
@@ -58,6 +64,7 @@ export function renderHa(sub: string, rest: readonly string[]): string {
       notify: flagValue(args, "notify", "/usr/bin/logger -t tenbin-ha"),
       name: name(args),
       preempt: !args.flags.has("nopreempt"),
+      trackFile: args.flags.get("track-file")?.at(-1),
     });
   }
   if (sub === "bird") {
@@ -91,22 +98,27 @@ export function renderHa(sub: string, rest: readonly string[]): string {
       protocol: name(args, "protocol", "tenbin_service"),
     });
   }
-  throw new UsageError(sub === "" ? "ha needs a subcommand: keepalived, bird or announce" : `unknown ha subcommand "${sub}"; expected keepalived, bird or announce`);
+  throw new UsageError(sub === "" ? "ha needs a subcommand: keepalived, bird, announce or track" : `unknown ha subcommand "${sub}"; expected keepalived, bird, announce or track`);
 }
 
-/** The options of `tenbin ha announce` (the loop itself is in ha-announce.ts). */
-export function announceArgs(rest: readonly string[]) {
+/** The options of `tenbin ha announce` and `tenbin ha track` (the loop is in ha-watch.ts). */
+export function watchArgs(sub: "announce" | "track", rest: readonly string[]) {
   const args = parseArgs(rest, {
-    protocol: { value: true }, admin: { value: true }, pools: { value: false }, birdc: { value: true },
-    interval: { value: true }, rise: { value: true }, fall: { value: true },
+    protocol: { value: true }, birdc: { value: true }, file: { value: true }, admin: { value: true }, pools: { value: false },
+    interval: { value: true }, timeout: { value: true }, rise: { value: true }, fall: { value: true },
   });
   noPositional(args);
+  if (sub === "announce" && args.flags.has("file")) throw new UsageError("--file belongs to tenbin ha track; announce takes --protocol");
+  if (sub === "track" && (args.flags.has("protocol") || args.flags.has("birdc"))) throw new UsageError("--protocol and --birdc belong to tenbin ha announce; track takes --file");
+  const intervalMs = duration(args, "interval", sub === "track" ? "100ms" : "500ms");
   return {
     protocol: name(args, "protocol", "tenbin_service"),
+    birdc: flagValue(args, "birdc", "birdc").split(/\s+/).filter((p) => p !== ""),
+    file: sub === "track" ? required(args, "file", "the keepalived track_file, e.g. --file /run/tenbin/ready")[0]! : "",
     admin: parseAddress(adminOf(args))!,
     pools: args.flags.has("pools"),
-    birdc: flagValue(args, "birdc", "birdc").split(/\s+/).filter((p) => p !== ""),
-    intervalMs: duration(args, "interval", "500ms"),
+    intervalMs,
+    timeoutMs: duration(args, "timeout", "300ms"),
     rise: integer(args, "rise", 2, 1, 100),
     fall: integer(args, "fall", 1, 1, 100),
   };

@@ -2,15 +2,17 @@
  * Active/standby: two tenbins behind a keepalived VRRPv3 address (adverts every 200 ms), in network
  * namespaces this file makes and removes. One bridge (namespace "sw") joins n1, n2 (tenbin +
  * keepalived each), the backends and the client; the address 10.77.0.10 moves between n1 and n2.
- * The keepalived configs are the ones `tenbin ha keepalived` prints, with `tenbin ready` as
- * track_script. Each scenario fails the node that holds the address and measures, from a client
+ * The keepalived configs are the ones `tenbin ha keepalived --track-file` prints: `tenbin ready` as
+ * track_script (keepalived runs it once a second at most) and a track_file that `tenbin ha track`
+ * (every 100 ms, 300 ms timeout) keeps at 0 while tenbin is ready. The last two scenarios kill the
+ * watchers first, to measure the track_script alone. Each scenario fails the node that holds the address and measures, from a client
  * sending a request every 20 ms on a new connection (250 ms timeout, one retry): the time until the
  * standby answers, the requests that failed after their retry, and whether the sticky cookie (one
  * shared key) kept its server. nopreempt: a node that comes back stays standby, so no failback
  * moves the address a second time; the next scenario fails the other node.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, ROOT } from "../helpers/tenbin.ts";
 import { announceSkip, Lab, namespaceBlocker, type NsProcess } from "./netns.ts";
@@ -30,6 +32,7 @@ describe.skipIf(blocker !== undefined)("keepalived active/standby", () => {
   const lab = new Lab();
   const tenbins = new Map<Node, NsProcess>();
   const keepaliveds = new Map<Node, NsProcess>();
+  const watchers = new Map<Node, NsProcess>();
   const results: string[] = [];
   let cookie = "";
   let server = "";
@@ -46,6 +49,9 @@ describe.skipIf(blocker !== undefined)("keepalived active/standby", () => {
     const p = lab.spawn(node, ["keepalived", "-n", "-l", "-D", "-P", "-f", join(dir, "keepalived.conf"), "-p", join(dir, "k.pid"), "-r", join(dir, "vrrp.pid"), "-c", join(dir, "chk.pid")]);
     keepaliveds.set(node, p);
     return p;
+  };
+  const startWatcher = (node: Node) => {
+    watchers.set(node, lab.spawn(node, [BUN, MAIN, "ha", "track", "--file", join(lab.dir, node, "ready"), "--interval", "100ms", "--timeout", "300ms", "--fall", "1", "--rise", "2"]));
   };
   const holder = (): Node | undefined => (Object.keys(NODES) as Node[]).find((n) => lab.ip(n, "-4", "addr", "show", "dev", "eth0").includes(`${VIP}/24`));
 
@@ -70,19 +76,21 @@ pools:
     health: { http: { path: /healthz }, interval: 1s }
     servers: [{ url: "http://${hosts.be}:8081", name: a }, { url: "http://${hosts.be}:8082", name: b }]
 `);
+    for (const node of ["n1", "n2"]) mkdirSync(join(lab.dir, node));
     for (const [node, priority] of [["n1", "150"], ["n2", "100"]] as const) {
       // tenbin listens on the virtual address on both nodes: the standby needs nonlocal bind.
       lab.exec(node, ["sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=1"]);
-      const conf = Bun.spawnSync([BUN, MAIN, "ha", "keepalived", "--vip", `${VIP}/24`, "--interface", "eth0", "--priority", priority, "--advert", `${ADVERT_MS}ms`, "--tenbin", `${BUN} ${MAIN}`, "--nopreempt", "--notify", "/bin/true"]);
+      const conf = Bun.spawnSync([BUN, MAIN, "ha", "keepalived", "--vip", `${VIP}/24`, "--interface", "eth0", "--priority", priority, "--advert", `${ADVERT_MS}ms`, "--tenbin", `${BUN} ${MAIN}`, "--nopreempt", "--notify", "/bin/true", "--track-file", join(lab.dir, node, "ready")]);
       expect(conf.exitCode).toBe(0);
       const dir = join(lab.dir, node);
-      Bun.spawnSync(["mkdir", "-p", dir]);
       writeFileSync(join(dir, "keepalived.conf"), conf.stdout.toString());
     }
     await backend.waitFor(/listening/);
     await Promise.all([startTenbin("n1"), startTenbin("n2")]);
     startKeepalived("n1");
     startKeepalived("n2");
+    startWatcher("n1");
+    startWatcher("n2");
     await keepaliveds.get("n1")!.waitFor(/Entering MASTER STATE/, 15_000);
     await keepaliveds.get("n2")!.waitFor(/Entering BACKUP STATE/, 15_000);
     // The cookie the client keeps for the whole file: signed with the key both nodes share.
@@ -94,7 +102,7 @@ pools:
   }, 45_000);
 
   afterAll(async () => {
-    if (results.length > 0) console.log(`keepalived failover (advert_int ${ADVERT_MS} ms):\n${results.join("\n")}`);
+    if (results.length > 0) console.log(`keepalived failover (advert_int ${ADVERT_MS} ms; tenbin ha track every 100 ms; track_script every 1 s):\n${results.join("\n")}`);
     await lab.cleanup();
   }, 20_000);
 
@@ -136,22 +144,22 @@ pools:
   /** Waits until `node`'s keepalived is standby again after `mark`. */
   const backToBackup = (node: Node, mark: number) => keepaliveds.get(node)!.waitFor(/Entering BACKUP STATE/, 8000, countOf(keepaliveds.get(node)!.output().slice(0, mark), /Entering BACKUP STATE/g) + 1);
 
-  test("kill -9 of the active tenbin: the track_script (tenbin ready, every 1 s) moves the address", async () => {
+  test("kill -9 of the active tenbin: the track file watcher puts it in FAULT, the address moves", async () => {
     const ms = await failover("kill -9 tenbin", (n) => void tenbins.get(n)!.proc.kill("SIGKILL"), async (n) => {
       const mark = keepaliveds.get(n)!.output().length;
       await startTenbin(n);
       await backToBackup(n, mark);
     });
-    expect(ms).toBeLessThan(2500);
+    expect(ms).toBeLessThan(1000);
   }, 20_000);
 
-  test("SIGSTOP of the active tenbin: tenbin ready times out, the address moves", async () => {
+  test("SIGSTOP of the active tenbin: the watcher's request times out, the address moves", async () => {
     const ms = await failover("SIGSTOP tenbin", (n) => void tenbins.get(n)!.proc.kill("SIGSTOP"), async (n) => {
       const mark = keepaliveds.get(n)!.output().length;
       tenbins.get(n)!.proc.kill("SIGCONT");
       await backToBackup(n, mark);
     });
-    expect(ms).toBeLessThan(3000);
+    expect(ms).toBeLessThan(1000);
   }, 20_000);
 
   test("the active keepalived stops (SIGTERM): it sends priority 0, the standby takes over at once", async () => {
@@ -172,8 +180,23 @@ pools:
       lab.ip(n, "link", "set", "eth0", "up");
       await backToBackup(n, mark);
     });
-    expect(ms).toBeLessThan(1500);
+    expect(ms).toBeLessThan(1000);
   }, 20_000);
+
+  test("without the watchers (killed, their files say ready): the track_script alone moves the address on kill -9 and SIGSTOP", async () => {
+    for (const w of watchers.values()) w.proc.kill("SIGKILL");
+    const killed = await failover("kill -9 tenbin, track_script alone", (n) => void tenbins.get(n)!.proc.kill("SIGKILL"), async (n) => {
+      const mark = keepaliveds.get(n)!.output().length;
+      await startTenbin(n);
+      await backToBackup(n, mark);
+    });
+    const frozen = await failover("SIGSTOP tenbin, track_script alone", (n) => void tenbins.get(n)!.proc.kill("SIGSTOP"), async (n) => {
+      tenbins.get(n)!.proc.kill("SIGCONT");
+    });
+    // keepalived runs the script once a second; tenbin ready waits 800 ms for an answer.
+    expect(killed).toBeLessThan(2500);
+    expect(frozen).toBeLessThan(3000);
+  }, 30_000);
 });
 
 function countOf(text: string, pattern: RegExp): number {
