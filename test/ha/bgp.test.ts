@@ -4,7 +4,7 @@
  * route (kernel protocol `merge paths on`; the kernel hashes on the 5-tuple,
  * fib_multipath_hash_policy=1). BIRD configs on the nodes are the ones `tenbin ha bird` prints and
  * `tenbin ha announce` (every 200 ms, fall 1, rise 2) enables the announcement while tenbin is
- * ready. BGP timers: hold 3 s, keepalive 1 s.
+ * ready. BGP timers: hold 3 s, keepalive 1 s; the n1 session also runs BFD (100 ms x 3).
  * Namespaces: cl (client) - r (router) - n1, n2 (tenbin + BIRD + watcher each), be (backends).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -91,12 +91,13 @@ pools:
 router id 10.77.9.1;
 protocol device { scan time 10; }
 protocol kernel { ipv4 { import none; export all; }; merge paths on; }
-${(["n1", "n2"] as const).map((n) => `protocol bgp ${n} { local as 65000; neighbor ${NODES[n]} as 65001; hold time ${HOLD_S}; keepalive time 1; connect retry time 1; ipv4 { import all; export none; }; }`).join("\n")}
+protocol bfd { interface "l1" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }
+${(["n1", "n2"] as const).map((n) => `protocol bgp ${n} { local as 65000; neighbor ${NODES[n]} as 65001; hold time ${HOLD_S}; keepalive time 1; connect retry time 1; error wait time 1, 5;${n === "n1" ? " bfd on;" : ""} ipv4 { import all; export none; }; }`).join("\n")}
 `);
     for (const node of ["n1", "n2"] as const) {
       // On loopback (a dummy interface does as well where the kernel has the module; this one has not).
       lab.ip(node, "addr", "add", `${SERVICE}/32`, "dev", "lo");
-      const conf = Bun.spawnSync([BUN, MAIN, "ha", "bird", "--service", `${SERVICE}/32`, "--router-id", NODES[node], "--as", "65001", "--neighbor", NODES[node].replace(/\.2$/, ".1"), "--neighbor-as", "65000", "--hold", String(HOLD_S), "--keepalive", "1"]);
+      const conf = Bun.spawnSync([BUN, MAIN, "ha", "bird", "--service", `${SERVICE}/32`, "--router-id", NODES[node], "--as", "65001", "--neighbor", NODES[node].replace(/\.2$/, ".1"), "--neighbor-as", "65000", "--hold", String(HOLD_S), "--keepalive", "1", ...(node === "n1" ? ["--bfd"] : [])]);
       expect(conf.exitCode).toBe(0);
       startBird(node, conf.stdout.toString());
     }
@@ -112,7 +113,7 @@ ${(["n1", "n2"] as const).map((n) => `protocol bgp ${n} { local as 65000; neighb
   }, 45_000);
 
   afterAll(async () => {
-    if (results.length > 0) console.log(`BGP active/active (hold ${HOLD_S} s, keepalive 1 s, watcher every 200 ms):\n${results.join("\n")}`);
+    if (results.length > 0) console.log(`BGP active/active (hold ${HOLD_S} s, keepalive 1 s, BFD 100 ms x 3 on n1's session, watcher every 200 ms):\n${results.join("\n")}`);
     await lab.cleanup();
   }, 20_000);
 
@@ -190,6 +191,29 @@ ${(["n1", "n2"] as const).map((n) => `protocol bgp ${n} { local as 65000; neighb
       expect(movedMs).toBeGreaterThan(1000);
       expect(movedMs).toBeLessThan(HOLD_S * 1000 + 1000);
       expect(after.slice(-20).every((s) => s.ok && s.node === NODES.n1)).toBe(true);
+      expect(samples.every((s) => !s.ok || s.server === server)).toBe(true);
+    } finally {
+      for (const p of frozen) p.proc.kill("SIGCONT");
+    }
+  }, 30_000);
+
+  test("n1 freezes whole with BFD on its session (100 ms x 3): the router drops it in well under a second", async () => {
+    // n2 thawed: its session comes back (connect retry 1 s) and its watcher announces again.
+    await waitForHops([NODES.n1, NODES.n2], 10_000);
+    const running = client(2000);
+    await Bun.sleep(500);
+    const at = Date.now();
+    const frozen = [birds.get("n1")!, tenbins.get("n1")!, watchers.get("n1")!];
+    for (const p of frozen) p.proc.kill("SIGSTOP");
+    try {
+      const movedMs = await timeUntilHops([NODES.n2], at, 3000);
+      const samples = await running;
+      const after = samples.filter((s) => s.began >= at);
+      const failed = after.filter((s) => !s.ok);
+      const retried = after.filter((s) => s.tries === 2).length;
+      results.push(`  n1 frozen, BFD: route withdrawn after ${movedMs} ms; ${retried} requests needed their retry, ${failed.length} of ${samples.length} failed after it; sticky server kept: ${samples.every((s) => !s.ok || s.server === server)}`);
+      expect(movedMs).toBeLessThan(1000);
+      expect(after.slice(-20).every((s) => s.ok && s.node === NODES.n2)).toBe(true);
       expect(samples.every((s) => !s.ok || s.server === server)).toBe(true);
     } finally {
       for (const p of frozen) p.proc.kill("SIGCONT");
