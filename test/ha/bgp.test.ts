@@ -25,7 +25,7 @@ const MAIN = join(ROOT, "src/main.ts");
 interface Sample { t: number; began: number; ok: boolean; server?: string; node?: string; tries: number; cookie?: string }
 
 describe.skipIf(blocker !== undefined)("BGP active/active", () => {
-  const lab = new Lab();
+  const lab = new Lab("bgp");
   const tenbins = new Map<Node, NsProcess>();
   const birds = new Map<string, NsProcess>();
   const watchers = new Map<Node, NsProcess>();

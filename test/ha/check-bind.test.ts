@@ -35,7 +35,7 @@ const blocker = namespaceBlocker([]);
 announceSkip("tenbin check in a namespace", blocker);
 
 describe.skipIf(blocker !== undefined)("tenbin check in a namespace", () => {
-  const lab = new Lab();
+  const lab = new Lab("chk");
   afterAll(() => lab.cleanup());
 
   test("warns while the address is absent and nonlocal bind is off; not once either changes", () => {

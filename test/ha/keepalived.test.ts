@@ -29,7 +29,7 @@ const MAIN = join(ROOT, "src/main.ts");
 interface Sample { t: number; began: number; ok: boolean; server?: string; node?: string; tries: number; cookie?: string }
 
 describe.skipIf(blocker !== undefined)("keepalived active/standby", () => {
-  const lab = new Lab();
+  const lab = new Lab("ka");
   const tenbins = new Map<Node, NsProcess>();
   const keepaliveds = new Map<Node, NsProcess>();
   const watchers = new Map<Node, NsProcess>();
@@ -91,8 +91,13 @@ pools:
     startKeepalived("n2");
     startWatcher("n1");
     startWatcher("n2");
-    await keepaliveds.get("n1")!.waitFor(/Entering MASTER STATE/, 15_000);
-    await keepaliveds.get("n2")!.waitFor(/Entering BACKUP STATE/, 15_000);
+    // Both start as BACKUP with nopreempt: whichever leaves FAULT first takes the address.
+    const deadline = Date.now() + 15_000;
+    while (holder() === undefined) {
+      if (Date.now() > deadline) throw new Error(`no node took ${VIP}; n1:\n${keepaliveds.get("n1")!.output().slice(-1500)}`);
+      await Bun.sleep(50);
+    }
+    await keepaliveds.get(holder() === "n1" ? "n2" : "n1")!.waitFor(/Entering BACKUP STATE/, 15_000);
     // The cookie the client keeps for the whole file: signed with the key both nodes share.
     const first = await client(600);
     const answered = first.find((s) => s.ok && s.cookie);
@@ -106,6 +111,18 @@ pools:
     await lab.cleanup();
   }, 20_000);
 
+  /** Waits (bounded) until `node`'s tenbin sees every server up. */
+  async function waitAllUp(node: Node): Promise<void> {
+    let last = "";
+    for (let i = 0; i < 100; i++) {
+      const r = Bun.spawnSync(["ip", "netns", "exec", lab.ns(node), "curl", "-sf", "-m", "1", "http://127.0.0.1:9090/api/status"], { stdout: "pipe" });
+      last = r.stdout.toString();
+      if (r.exitCode === 0 && (JSON.parse(last) as { pools: { servers: { status: string }[] }[] }).pools.every((p) => p.servers.every((sv) => sv.status === "up"))) return;
+      await Bun.sleep(100);
+    }
+    throw new Error(`${node}: servers not all up: ${last.slice(0, 500)}`);
+  }
+
   /** Runs the client for `ms` and returns its samples. */
   async function client(ms: number): Promise<Sample[]> {
     const p = lab.spawn("cl", [BUN, join(import.meta.dir, "ha-client.ts"), `http://${VIP}/`, String(ms), "20", "250", ...(cookie ? [cookie] : [])]);
@@ -118,6 +135,9 @@ pools:
     const active = holder();
     expect(active).toBeDefined();
     const standby: Node = active === "n1" ? "n2" : "n1";
+    // The standby keeps a client's server only if it sees that server up: after a node's own
+    // outage (link down, frozen) its probes need their rise before it has the same view again.
+    await Promise.all([waitAllUp("n1"), waitAllUp("n2")]);
     const standbyLog = keepaliveds.get(standby)!;
     const mark = standbyLog.output().length;
     const running = client(3200);

@@ -37,8 +37,13 @@ export interface NsProcess {
 
 /** The namespaces and processes of one test file. */
 export class Lab {
-  readonly id = `tb${process.pid}`;
+  readonly id: string;
   #dir: string | undefined;
+
+  /** `tag` keeps the namespaces of two labs in one test process apart (tb<pid><tag>-<name>). */
+  constructor(tag: string) {
+    this.id = `tb${process.pid}${tag}`;
+  }
   readonly #namespaces: string[] = [];
   readonly #procs: NsProcess[] = [];
 
