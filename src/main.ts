@@ -8,7 +8,7 @@ import { ConfigError, formatConfigIssue, type ConfigIssue } from "./config/confi
 import { loadConfigFileFast } from "./config/fast-load.ts";
 import type { LoadOptions } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
-import { parseAddress, parseDuration } from "./config/units.ts";
+import { parseDuration } from "./config/units.ts";
 import { type ConfigWatch, watchConfigFile } from "./admin/watch.ts";
 import { createLogger } from "./observe/log.ts";
 import { loadRuntime } from "./runtime/index.ts";
@@ -94,43 +94,12 @@ async function main(runtime: Runtime): Promise<number> {
       return await runProbeCommand(config, { all: args.flags.has("all"), waitMs, fetch: runtime.fetchUpstream, write: out });
     }
     case "ready": {
-      const args = parseArgs(rest, { ...CONFIG_FLAG, admin: { value: true }, pools: { value: false }, timeout: { value: true } });
-      if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
-      const timeout = flagValue(args, "timeout", "1s");
-      const timeoutMs = parseDuration(timeout);
-      if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`bad duration "${timeout}" for --timeout; expected e.g. 1s`);
-      const adminText = args.flags.get("admin")?.at(-1);
-      // --admin skips loading the config: a check every second should not parse YAML each time.
-      let admin = adminText !== undefined ? parseAddress(adminText) : undefined;
-      if (adminText !== undefined && !admin) throw new UsageError(`bad address "${adminText}" for --admin; expected host:port such as 127.0.0.1:9090`);
-      if (!admin) {
-        const file = flagValue(args, "config", "tenbin.yaml");
-        const config = await loadConfigFile(runtime, file);
-        if (!config.admin.enabled) throw new UsageError(`ready asks the admin listener, but admin.enabled is false in "${file}"; enable it or pass --admin HOST:PORT`);
-        admin = config.admin.listen;
-      }
-      const { runReadyCommand } = await import("./cli/ready.ts");
-      return await runReadyCommand({ admin, pools: args.flags.has("pools"), timeoutMs, fetch: (url, init) => fetch(url, init), write: out });
+      const { readyCommand } = await import("./cli/ready.ts");
+      return await readyCommand(rest, { write: out, loadConfig: (file) => loadConfigFile(runtime, file) });
     }
     case "ha": {
-      const [sub = "", ...more] = rest;
-      const ha = await import("./cli/ha.ts");
-      if (sub === "help" || sub === "--help") {
-        out(ha.HA_USAGE);
-        return 0;
-      }
-      if (sub !== "announce" && sub !== "track") {
-        out(ha.renderHa(sub, more));
-        return 0;
-      }
-      const o = ha.watchArgs(sub, more);
-      const watch = await import("./cli/ha-watch.ts");
-      const log = (line: string) => runtime.stderr(`${new Date().toISOString()} ${line}\n`);
-      const stop = new AbortController();
-      runtime.onSignal("SIGTERM", () => stop.abort());
-      runtime.onSignal("SIGINT", () => stop.abort());
-      const action = sub === "announce" ? watch.birdAction(o.birdc, o.protocol, log) : watch.trackFileAction(o.file, log);
-      return await watch.runReadinessWatch({ ...o, action, resyncMs: sub === "announce" ? 5000 : 0, target: sub === "announce" ? o.protocol : o.file, fetch: (url, init) => fetch(url, init), log, signal: stop.signal });
+      const { haCommand } = await import("./cli/ha.ts");
+      return await haCommand(rest, runtime);
     }
     case "run":
     case "demo": {

@@ -23,7 +23,7 @@ export interface PoolReadiness {
 /** The body of `/healthz` and `/readyz`; the HTTP status is 200 when `ready`, 503 otherwise. */
 export interface ReadinessJson {
   ready: boolean;
-  /** Why not ready (empty when ready): the first failing condition, in words. */
+  /** Why not ready, in words (empty when ready): every failing condition, joined by "; ". */
   reason: string;
   /** False once shutdown began. */
   accepting: boolean;

@@ -8,6 +8,7 @@ import { flagValue, parseArgs, type ParsedArgs, UsageError } from "./args.ts";
 import { parseAddress, parseDuration } from "../config/units.ts";
 import { renderBird } from "./ha-bird.ts";
 import { renderKeepalived } from "./ha-keepalived.ts";
+import type { Runtime } from "../runtime/types.ts";
 
 /** Usage of `tenbin ha`. */
 export const HA_USAGE = `Usage:
@@ -33,6 +34,36 @@ export const HA_USAGE = `Usage:
 const IPV4_CIDR = /^(\d{1,3})(\.\d{1,3}){3}\/\d{1,2}$/;
 const IPV6_CIDR = /^[0-9a-fA-F:]+\/\d{1,3}$/;
 const IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)$/;
+
+/** `tenbin ha ARGS` from main.ts: prints a config, or runs a watcher until SIGTERM/SIGINT. */
+export async function haCommand(rest: readonly string[], runtime: Pick<Runtime, "stdout" | "stderr" | "onSignal">): Promise<number> {
+  const [sub = "", ...more] = rest;
+  if (sub === "help" || sub === "--help") {
+    runtime.stdout(HA_USAGE);
+    return 0;
+  }
+  if (sub !== "announce" && sub !== "track") {
+    runtime.stdout(renderHa(sub, more));
+    return 0;
+  }
+  const o = watchArgs(sub, more);
+  const watch = await import("./ha-watch.ts");
+  const log = (line: string) => runtime.stderr(`${new Date().toISOString()} ${line}\n`);
+  const stop = new AbortController();
+  runtime.onSignal("SIGTERM", () => stop.abort());
+  runtime.onSignal("SIGINT", () => stop.abort());
+  const action = sub === "announce" ? watch.birdAction(o.birdc, o.protocol, log) : watch.trackFileAction(o.file, log);
+  return await watch.runReadinessWatch({
+    ...o,
+    action,
+    // BIRD forgets an enable when it restarts; the track file is compared each round (cheap).
+    resyncMs: sub === "announce" ? 5000 : 0,
+    target: sub === "announce" ? o.protocol : o.file,
+    fetch: (url, init) => fetch(url, init),
+    log,
+    signal: stop.signal,
+  });
+}
 
 /** The rendering subcommands: args → config text (throws UsageError). */
 export function renderHa(sub: string, rest: readonly string[]): string {

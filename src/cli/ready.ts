@@ -7,7 +7,9 @@
  * - 2: usage error (main.ts).
  * It prints one line: `ready` or `not ready: <reason>`.
  */
-import type { Address } from "../config/units.ts";
+import { flagValue, parseArgs, UsageError } from "./args.ts";
+import type { Config } from "../config/schema.ts";
+import { type Address, parseAddress, parseDuration } from "../config/units.ts";
 
 /** What `tenbin ready` needs. */
 export interface ReadyCommandOptions {
@@ -17,6 +19,26 @@ export interface ReadyCommandOptions {
   timeoutMs: number;
   fetch: (url: string, init: RequestInit) => Promise<Response>;
   write: (text: string) => void;
+}
+
+/** `tenbin ready ARGS` from main.ts: parses the flags (UsageError: exit 2) and asks. */
+export async function readyCommand(rest: readonly string[], deps: { write: (text: string) => void; loadConfig: (file: string) => Promise<Config> }): Promise<number> {
+  const args = parseArgs(rest, { config: { value: true, alias: "c" }, admin: { value: true }, pools: { value: false }, timeout: { value: true } });
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
+  const timeout = flagValue(args, "timeout", "1s");
+  const timeoutMs = parseDuration(timeout);
+  if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`bad duration "${timeout}" for --timeout; expected e.g. 1s`);
+  const adminText = args.flags.get("admin")?.at(-1);
+  // --admin skips loading the config: a check every second should not parse YAML each time.
+  let admin = adminText !== undefined ? parseAddress(adminText) : undefined;
+  if (adminText !== undefined && !admin) throw new UsageError(`bad address "${adminText}" for --admin; expected host:port such as 127.0.0.1:9090`);
+  if (!admin) {
+    const file = flagValue(args, "config", "tenbin.yaml");
+    const config = await deps.loadConfig(file);
+    if (!config.admin.enabled) throw new UsageError(`ready asks the admin listener, but admin.enabled is false in "${file}"; enable it or pass --admin HOST:PORT`);
+    admin = config.admin.listen;
+  }
+  return await runReadyCommand({ admin, pools: args.flags.has("pools"), timeoutMs, fetch: (url, init) => fetch(url, init), write: deps.write });
 }
 
 /** The URL of `/healthz` on `admin`; a wildcard bind address is asked on loopback. */

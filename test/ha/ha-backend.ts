@@ -1,7 +1,7 @@
 /**
  * A backend for the HA tests, run inside a namespace: `bun ha-backend.ts HOST PORT:NAME...`. Every
  * path answers `NAME FROM` (FROM: the address of the tenbin that connected, so the client knows
- * which node answered); /healthz answers ok. Prints "listening" once every port is bound.
+ * which node answered); /healthz answers ok; /slow answers after 1.5 s. Prints "listening" once every port is bound.
  */
 const [host = "0.0.0.0", ...specs] = process.argv.slice(2);
 for (const spec of specs) {
@@ -10,7 +10,10 @@ for (const spec of specs) {
     hostname: host,
     port: Number(port),
     fetch(req, server) {
-      if (new URL(req.url).pathname === "/healthz") return new Response("ok");
+      const path = new URL(req.url).pathname;
+      if (path === "/healthz") return new Response("ok");
+      // A request still in flight when the address moves (the test's planned switch).
+      if (path === "/slow") return Bun.sleep(1500).then(() => new Response(`${name} slow`));
       return new Response(`${name} ${server.requestIP(req)?.address ?? "?"}`);
     },
   });
