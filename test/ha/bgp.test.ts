@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, ROOT } from "../helpers/tenbin.ts";
-import { announceSkip, Lab, namespaceBlocker, type NsProcess } from "./netns.ts";
+import { announceSkip, Lab, namespaceBlocker, type NsProcess, tool } from "./netns.ts";
 
-const blocker = namespaceBlocker(["bird", "birdc"]);
+const blocker = namespaceBlocker(["bird", "birdc", "curl"]);
 announceSkip("BGP active/active", blocker);
 
 const SERVICE = "192.0.2.80";
@@ -43,7 +43,7 @@ describe.skipIf(blocker !== undefined)("BGP active/active", () => {
   const startBird = (ns: string, conf: string) => {
     const file = join(lab.dir, `${ns}-bird.conf`);
     writeFileSync(file, conf);
-    birds.set(ns, lab.spawn(ns, ["bird", "-f", "-c", file, "-s", sock(ns), "-P", join(lab.dir, `${ns}-bird.pid`)]));
+    birds.set(ns, lab.spawn(ns, [tool("bird"), "-f", "-c", file, "-s", sock(ns), "-P", join(lab.dir, `${ns}-bird.pid`)]));
   };
   /** The router's next hops towards the service address. */
   const nextHops = (): string[] => [...lab.ip("r", "-4", "route", "show", `${SERVICE}/32`).matchAll(/via (\S+)/g)].map((m) => m[1]!).sort();
@@ -73,7 +73,8 @@ describe.skipIf(blocker !== undefined)("BGP active/active", () => {
       lab.ip(ns, "addr", "add", `${addr}/24`, "dev", "eth0");
       lab.ip(ns, "route", "add", "default", "via", rAddr);
     }
-    lab.exec("r", ["sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv4.fib_multipath_hash_policy=1"]);
+    lab.sysctl("r", "net.ipv4.ip_forward", "1");
+    lab.sysctl("r", "net.ipv4.fib_multipath_hash_policy", "1");
     const backend = lab.spawn("be", [BUN, join(import.meta.dir, "ha-backend.ts"), "10.77.3.2", "8081:a", "8082:b"]);
     writeFileSync(join(lab.dir, "tenbin.yaml"), `
 admin: { listen: 127.0.0.1:9090 }
@@ -118,7 +119,7 @@ ${(["n1", "n2"] as const).map((n) => `protocol bgp ${n} { local as 65000; neighb
   }, 20_000);
 
   function startWatcher(node: Node): NsProcess {
-    const p = lab.spawn(node, [BUN, MAIN, "ha", "announce", "--protocol", "tenbin_service", "--birdc", `birdc -s ${sock(node)}`, "--interval", "200ms", "--rise", "2", "--fall", "1"]);
+    const p = lab.spawn(node, [BUN, MAIN, "ha", "announce", "--protocol", "tenbin_service", "--birdc", `${tool("birdc")} -s ${sock(node)}`, "--interval", "200ms", "--rise", "2", "--fall", "1"]);
     watchers.set(node, p);
     return p;
   }
@@ -146,7 +147,7 @@ ${(["n1", "n2"] as const).map((n) => `protocol bgp ${n} { local as 65000; neighb
     expect(new Set(hashed.map((s) => s.node))).toEqual(new Set([NODES.n1, NODES.n2]));
     expect(new Set(hashed.map((s) => s.server)).size).toBe(1);
     // Both nodes run the same config: the same digest in /api/status (config drift would show here).
-    const digests = (["n1", "n2"] as const).map((n) => (JSON.parse(lab.exec(n, ["curl", "-sf", "http://127.0.0.1:9090/api/status"])) as { config_digest: string }).config_digest);
+    const digests = (["n1", "n2"] as const).map((n) => (JSON.parse(lab.exec(n, [tool("curl"), "-sf", "http://127.0.0.1:9090/api/status"])) as { config_digest: string }).config_digest);
     expect(digests[0]).toMatch(/^sha256:/);
     expect(digests[1]).toBe(digests[0]!);
   }, 20_000);

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { bindWarnings } from "../../src/cli/check-bind.ts";
 import { loadConfigText } from "../../src/config/load.ts";
 import { BUN, ROOT } from "../helpers/tenbin.ts";
-import { announceSkip, Lab, namespaceBlocker } from "./netns.ts";
+import { announceSkip, Lab, namespaceBlocker, tool } from "./netns.ts";
 
 const yaml = (listen: string) => `
 listeners: [{ name: web, listen: "${listen}", routes: [{ pool: web }] }]
@@ -44,16 +44,16 @@ describe.skipIf(blocker !== undefined)("tenbin check in a namespace", () => {
     const file = join(lab.dir, "tenbin.yaml");
     writeFileSync(file, yaml("10.77.0.10:80"));
     const check = () => {
-      const r = Bun.spawnSync(["ip", "netns", "exec", lab.ns("n"), BUN, join(ROOT, "src/main.ts"), "check", file], { stdout: "pipe", stderr: "pipe" });
+      const r = Bun.spawnSync([tool("ip"), "netns", "exec", lab.ns("n"), BUN, join(ROOT, "src/main.ts"), "check", file], { stdout: "pipe", stderr: "pipe" });
       return { code: r.exitCode, err: r.stderr.toString() };
     };
-    lab.exec("n", ["sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=0"]);
+    lab.sysctl("n", "net.ipv4.ip_nonlocal_bind", "0");
     const absent = check();
     expect(absent.code).toBe(0);
     expect(absent.err).toContain(`${file}: warning: listener "web" listens on 10.77.0.10:80, an address this host does not have`);
-    lab.exec("n", ["sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=1"]);
+    lab.sysctl("n", "net.ipv4.ip_nonlocal_bind", "1");
     expect(check()).toEqual({ code: 0, err: "" });
-    lab.exec("n", ["sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=0"]);
+    lab.sysctl("n", "net.ipv4.ip_nonlocal_bind", "0");
     lab.ip("n", "addr", "add", "10.77.0.10/24", "dev", "eth0");
     expect(check()).toEqual({ code: 0, err: "" });
   }, 20_000);

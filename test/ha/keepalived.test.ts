@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, ROOT } from "../helpers/tenbin.ts";
-import { announceSkip, Lab, namespaceBlocker, type NsProcess } from "./netns.ts";
+import { announceSkip, Lab, namespaceBlocker, type NsProcess, tool } from "./netns.ts";
 
-const blocker = namespaceBlocker(["keepalived"]);
+const blocker = namespaceBlocker(["keepalived", "curl"]);
 announceSkip("keepalived active/standby", blocker);
 
 const VIP = "10.77.0.10";
@@ -46,7 +46,7 @@ describe.skipIf(blocker !== undefined)("keepalived active/standby", () => {
   };
   const startKeepalived = (node: Node) => {
     const dir = join(lab.dir, node);
-    const p = lab.spawn(node, ["keepalived", "-n", "-l", "-D", "-P", "-f", join(dir, "keepalived.conf"), "-p", join(dir, "k.pid"), "-r", join(dir, "vrrp.pid"), "-c", join(dir, "chk.pid")]);
+    const p = lab.spawn(node, [tool("keepalived"), "-n", "-l", "-D", "-P", "-f", join(dir, "keepalived.conf"), "-p", join(dir, "k.pid"), "-r", join(dir, "vrrp.pid"), "-c", join(dir, "chk.pid")]);
     keepaliveds.set(node, p);
     return p;
   };
@@ -79,7 +79,7 @@ pools:
     for (const node of ["n1", "n2"]) mkdirSync(join(lab.dir, node));
     for (const [node, priority] of [["n1", "150"], ["n2", "100"]] as const) {
       // tenbin listens on the virtual address on both nodes: the standby needs nonlocal bind.
-      lab.exec(node, ["sysctl", "-qw", "net.ipv4.ip_nonlocal_bind=1"]);
+      lab.sysctl(node, "net.ipv4.ip_nonlocal_bind", "1");
       const conf = Bun.spawnSync([BUN, MAIN, "ha", "keepalived", "--vip", `${VIP}/24`, "--interface", "eth0", "--priority", priority, "--advert", `${ADVERT_MS}ms`, "--tenbin", `${BUN} ${MAIN}`, "--nopreempt", "--notify", "/bin/true", "--track-file", join(lab.dir, node, "ready")]);
       expect(conf.exitCode).toBe(0);
       const dir = join(lab.dir, node);
@@ -115,7 +115,7 @@ pools:
   async function waitAllUp(node: Node): Promise<void> {
     let last = "";
     for (let i = 0; i < 100; i++) {
-      const r = Bun.spawnSync(["ip", "netns", "exec", lab.ns(node), "curl", "-sf", "-m", "1", "http://127.0.0.1:9090/api/status"], { stdout: "pipe" });
+      const r = Bun.spawnSync([tool("ip"), "netns", "exec", lab.ns(node), tool("curl"), "-sf", "-m", "1", "http://127.0.0.1:9090/api/status"], { stdout: "pipe" });
       last = r.stdout.toString();
       if (r.exitCode === 0 && (JSON.parse(last) as { pools: { servers: { status: string }[] }[] }).pools.every((p) => p.servers.every((sv) => sv.status === "up"))) return;
       await Bun.sleep(100);
@@ -202,7 +202,7 @@ pools:
     }, async () => {
       // A request in flight on the old node: its tenbin is fine, but the address is gone from it and
       // the client's packets now reach the new holder, which has no such connection.
-      slow = lab.spawn("cl", ["curl", "-s", "-S", "-m", "4", "-b", cookie, `http://${VIP}/slow`]);
+      slow = lab.spawn("cl", [tool("curl"), "-s", "-S", "-m", "4", "-b", cookie, `http://${VIP}/slow`]);
       await Bun.sleep(200);
     });
     expect(ms).toBeLessThan(1000);

@@ -8,15 +8,24 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-/** Why namespaces cannot be made here, or undefined when they can. `tools` must all be on PATH. */
+const SEARCH_PATH = `${process.env.PATH}:/usr/sbin:/sbin`;
+
+/** The absolute path of `tool` (sbin included: keepalived and bird live there), or the bare name. */
+export function tool(name: string): string {
+  return Bun.which(name, { PATH: SEARCH_PATH }) ?? name;
+}
+
+const IP = tool("ip");
+
+/** Why namespaces cannot be made here, or undefined when they can. `tools` must all be installed. */
 export function namespaceBlocker(tools: readonly string[]): string | undefined {
   if (process.platform !== "linux") return "network namespaces need Linux";
   if (process.getuid?.() !== 0) return "network namespaces need root (CI runs as root)";
-  for (const tool of ["ip", ...tools]) if (!Bun.which(tool, { PATH: `${process.env.PATH}:/usr/sbin:/sbin` })) return `"${tool}" is not installed (.ci/run installs it)`;
+  for (const name of [IP, ...tools]) if (!Bun.which(name, { PATH: SEARCH_PATH })) return `"${name}" is not installed (.ci/run installs it)`;
   const probe = `tbprobe-${process.pid}`;
-  const add = Bun.spawnSync(["ip", "netns", "add", probe], { stderr: "pipe" });
+  const add = Bun.spawnSync([IP, "netns", "add", probe], { stderr: "pipe" });
   if (add.exitCode !== 0) return `cannot make a network namespace: ${add.stderr.toString().trim()}`;
-  Bun.spawnSync(["ip", "netns", "del", probe]);
+  Bun.spawnSync([IP, "netns", "del", probe]);
   return undefined;
 }
 
@@ -60,32 +69,37 @@ export class Lab {
   /** Makes namespace `short` with loopback up. */
   addNamespace(short: string): string {
     const name = this.ns(short);
-    run(["ip", "netns", "add", name]);
+    run([IP, "netns", "add", name]);
     this.#namespaces.push(name);
-    run(["ip", "-n", name, "link", "set", "lo", "up"]);
+    run([IP, "-n", name, "link", "set", "lo", "up"]);
     return name;
   }
 
   /** A veth pair: `aIf` in namespace `a`, `bIf` in namespace `b`, both up. */
   link(a: string, aIf: string, b: string, bIf: string): void {
-    run(["ip", "-n", this.ns(a), "link", "add", aIf, "type", "veth", "peer", "name", bIf, "netns", this.ns(b)]);
-    run(["ip", "-n", this.ns(a), "link", "set", aIf, "up"]);
-    run(["ip", "-n", this.ns(b), "link", "set", bIf, "up"]);
+    run([IP, "-n", this.ns(a), "link", "add", aIf, "type", "veth", "peer", "name", bIf, "netns", this.ns(b)]);
+    run([IP, "-n", this.ns(a), "link", "set", aIf, "up"]);
+    run([IP, "-n", this.ns(b), "link", "set", bIf, "up"]);
   }
 
   /** Runs a command inside namespace `short` and returns its standard output; throws on failure. */
   exec(short: string, cmd: string[]): string {
-    return run(["ip", "netns", "exec", this.ns(short), ...cmd]);
+    return run([IP, "netns", "exec", this.ns(short), ...cmd]);
+  }
+
+  /** Sets a sysctl inside namespace `short` (through /proc/sys: the sysctl tool may be absent). */
+  sysctl(short: string, key: string, value: string): void {
+    this.exec(short, ["sh", "-c", `echo ${value} > /proc/sys/${key.replaceAll(".", "/")}`]);
   }
 
   /** `ip -n <ns> ...`. */
   ip(short: string, ...args: string[]): string {
-    return run(["ip", "-n", this.ns(short), ...args]);
+    return run([IP, "-n", this.ns(short), ...args]);
   }
 
   /** Starts `cmd` inside namespace `short`. */
   spawn(short: string, cmd: string[], env: Record<string, string> = {}): NsProcess {
-    const proc = Bun.spawn(["ip", "netns", "exec", this.ns(short), ...cmd], {
+    const proc = Bun.spawn([IP, "netns", "exec", this.ns(short), ...cmd], {
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -133,7 +147,7 @@ export class Lab {
     }
     // Children the processes started (keepalived's VRRP child, bird) are found by namespace.
     for (const name of this.#namespaces) {
-      const pids = Bun.spawnSync(["ip", "netns", "pids", name]).stdout.toString().split(/\s+/).filter((s) => /^\d+$/.test(s));
+      const pids = Bun.spawnSync([IP, "netns", "pids", name]).stdout.toString().split(/\s+/).filter((s) => /^\d+$/.test(s));
       for (const pid of pids) {
         try {
           process.kill(Number(pid), "SIGCONT");
@@ -144,7 +158,7 @@ export class Lab {
       }
     }
     await Promise.all(this.#procs.map((p) => Promise.race([p.proc.exited, Bun.sleep(2000)])));
-    for (const name of this.#namespaces.reverse()) Bun.spawnSync(["ip", "netns", "del", name]);
+    for (const name of this.#namespaces.reverse()) Bun.spawnSync([IP, "netns", "del", name]);
     this.#namespaces.length = 0;
     if (this.#dir) rmSync(this.#dir, { recursive: true, force: true });
   }
