@@ -34,7 +34,7 @@ export interface WatchOptions {
   action: WatchAction;
   /** Tell the engine the unchanged state again this often (0: every round). */
   resyncMs: number;
-  /** Names the action in log lines ("tenbin_service", "/run/tenbin/ready"). */
+  /** Names the action in log lines ("tenbin_service", "/run/tenbin-ready"). */
   target: string;
   fetch: (url: string, init: RequestInit) => Promise<Response>;
   log: (line: string) => void;

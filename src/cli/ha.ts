@@ -15,7 +15,7 @@ export const HA_USAGE = `Usage:
   tenbin ha keepalived --vip 192.0.2.10/24 --interface eth0 [--priority 150] [--router-id 51]
                        [--advert 200ms] [--peer IP]... [--source IP] [--admin 127.0.0.1:9090]
                        [--pools] [--tenbin /usr/local/bin/tenbin] [--notify CMD] [--name tenbin]
-                       [--nopreempt] [--track-file /run/tenbin/ready]
+                       [--nopreempt] [--track-file /run/tenbin-ready]
       print keepalived.conf for one node of an active/standby pair (the peer: a lower --priority);
       --track-file adds a file that tenbin ha track keeps up to date (sub-second detection)
   tenbin ha bird --service 192.0.2.80/32 --router-id 10.0.0.11 --as 65001
@@ -26,7 +26,7 @@ export const HA_USAGE = `Usage:
                      [--birdc "birdc -s /run/bird/bird.ctl"] [--interval 500ms] [--timeout 300ms]
                      [--rise 2] [--fall 1]
       keep the BGP announcement in step with tenbin's readiness (runs until SIGTERM, then withdraws)
-  tenbin ha track --file /run/tenbin/ready [--admin 127.0.0.1:9090] [--pools] [--interval 100ms]
+  tenbin ha track --file /run/tenbin-ready [--admin 127.0.0.1:9090] [--pools] [--interval 100ms]
                   [--timeout 300ms] [--rise 2] [--fall 1]
       keep a keepalived track_file at 0 while tenbin is ready, 1 when not (runs until SIGTERM)
 `;
@@ -145,7 +145,7 @@ export function watchArgs(sub: "announce" | "track", rest: readonly string[]) {
   return {
     protocol: name(args, "protocol", "tenbin_service"),
     birdc: flagValue(args, "birdc", "birdc").split(/\s+/).filter((p) => p !== ""),
-    file: sub === "track" ? required(args, "file", "the keepalived track_file, e.g. --file /run/tenbin/ready")[0]! : "",
+    file: sub === "track" ? required(args, "file", "the keepalived track_file, e.g. --file /run/tenbin-ready")[0]! : "",
     admin: parseAddress(adminOf(args))!,
     pools: args.flags.has("pools"),
     intervalMs,
