@@ -22,6 +22,13 @@ describe("tenbin ha keepalived", () => {
     expect(text).not.toContain("nopreempt");
   });
 
+  test("--track-file adds a track_file (weight 0, starting at 1: not ready) beside the track_script", () => {
+    const text = renderHa("keepalived", ["--vip", "192.0.2.10/24", "--interface", "eth0", "--track-file", "/run/tenbin-ready"]);
+    expect(text).toContain('track_file tenbin_fast {\n  file "/run/tenbin-ready"\n  weight 0\n  init_file 1 overwrite\n}\n');
+    expect(text).toContain("  track_script {\n    tenbin_ready\n  }\n  track_file {\n    tenbin_fast\n  }\n");
+    expect(renderHa("keepalived", ["--vip", "192.0.2.10/24", "--interface", "eth0"])).not.toContain("track_file");
+  });
+
   test("multicast without peers; advert and nopreempt as asked", () => {
     const text = renderHa("keepalived", ["--vip", "192.0.2.10/24", "--interface", "eth1", "--advert", "150ms", "--nopreempt"]);
     expect(text).not.toContain("unicast_peer");
