@@ -217,7 +217,9 @@ pools:
       lab.ip(n, "link", "set", "eth0", "up");
       await backToBackup(n, mark);
     });
-    expect(ms).toBeLessThan(1000);
+    // 3 adverts and the skew (~720 ms at priority 100), plus a request caught mid-move waiting out its
+    // 250 ms timeout before its retry: measured 515-801 ms; the bound leaves room for a loaded machine.
+    expect(ms).toBeLessThan(1200);
   }, 20_000);
 
   test("without the watchers (killed, their files say ready): the track_script alone moves the address on kill -9 and SIGSTOP", async () => {
