@@ -172,13 +172,34 @@ pools:
   /** Waits until `node`'s keepalived is standby again after `mark`. */
   const backToBackup = (node: Node, mark: number) => keepaliveds.get(node)!.waitFor(/Entering BACKUP STATE/, 8000, countOf(keepaliveds.get(node)!.output().slice(0, mark), /Entering BACKUP STATE/g) + 1);
 
-  test("kill -9 of the active tenbin: the track file watcher puts it in FAULT, the address moves", async () => {
-    const ms = await failover("kill -9 tenbin", (n) => void tenbins.get(n)!.proc.kill("SIGKILL"), async (n) => {
+  test("kill -9 of the active tenbin: the track file watcher puts it in FAULT, the address moves; a WebSocket reconnects to its server", async () => {
+    let ws: NsProcess | undefined;
+    let at = 0;
+    const ms = await failover("kill -9 tenbin", (n) => {
+      at = Date.now();
+      tenbins.get(n)!.proc.kill("SIGKILL");
+    }, async (n) => {
       const mark = keepaliveds.get(n)!.output().length;
       await startTenbin(n);
       await backToBackup(n, mark);
+    }, async () => {
+      ws = lab.spawn("cl", [BUN, join(import.meta.dir, "ha-ws-client.ts"), `ws://${VIP}/ws`, cookie, "2600"]);
+      await ws.waitFor(/"event":"open"/, 3000);
     });
     expect(ms).toBeLessThan(1000);
+    // The WebSocket through the killed node ends; the client reconnects through the new holder
+    // and the cookie takes it to the same backend.
+    await Promise.race([ws!.proc.exited, Bun.sleep(5000)]);
+    const events = ws!.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { t: number; event: string; greeting?: string });
+    const [first] = events;
+    const closed = events.find((e) => e.event === "close" && e.t >= at);
+    const reopened = events.find((e) => e.event === "open" && e.t >= at);
+    results.push(`  WebSocket across kill -9: closed after ${closed ? closed.t - at : "?"} ms, reopened after ${reopened ? reopened.t - at : "?"} ms; greeted by ${JSON.stringify(first?.greeting)} then ${JSON.stringify(reopened?.greeting)}`);
+    expect(closed).toBeDefined();
+    expect(reopened).toBeDefined();
+    expect(reopened!.greeting!.split(" ")[0]).toBe(server);
+    expect(first!.greeting!.split(" ")[0]).toBe(server);
+    expect(reopened!.greeting!.split(" ")[1]).not.toBe(first!.greeting!.split(" ")[1]);
   }, 20_000);
 
   test("SIGSTOP of the active tenbin: the watcher's request times out, the address moves", async () => {
