@@ -26,6 +26,10 @@ Usage:
                                     show the listener, route, pool and next server of a request
   tenbin probe -c FILE [--all] [--wait 30s]
                                     probe every server once; exit 0 when each pool has a healthy one
+  tenbin ready [-c FILE | --admin HOST:PORT] [--pools] [--timeout 1s]
+                                    ask a running tenbin if it is ready: exit 0 ready, 1 not ready
+  tenbin ha keepalived|bird|announce|track ...
+                                    setup help for a pair: keepalived, BIRD (tenbin ha help)
   tenbin demo [-c FILE]             start demo backends for the config's loopback servers, then run
   tenbin hash-password [--algorithm bcrypt|argon2id]
                                     hash the password on standard input for basic_auth
@@ -66,6 +70,9 @@ async function main(runtime: Runtime): Promise<number> {
       // Warnings (an expired certificate) do not fail the check; they go to standard error.
       const onWarning = (w: ConfigIssue) => runtime.stderr(`${formatConfigIssue({ ...w, message: `warning: ${w.message}` })}\n`);
       const config = await loadConfigFile(runtime, file, { onWarning });
+      const { bindWarnings, hostBindFacts } = await import("./cli/check-bind.ts");
+      const facts = hostBindFacts();
+      for (const warning of facts ? bindWarnings(config, facts) : []) runtime.stderr(`${file}: warning: ${warning}\n`);
       out(`${file}: ok (${config.listeners.length} listeners, ${Object.keys(config.pools).length} pools)\n`);
       return 0;
     }
@@ -94,6 +101,14 @@ async function main(runtime: Runtime): Promise<number> {
       const config = await loadConfigFile(runtime, flagValue(args, "config", "tenbin.yaml"));
       const { runProbeCommand } = await import("./cli/probe.ts");
       return await runProbeCommand(config, { all: args.flags.has("all"), waitMs, fetch: runtime.fetchUpstream, write: out });
+    }
+    case "ready": {
+      const { readyCommand } = await import("./cli/ready.ts");
+      return await readyCommand(rest, { write: out, loadConfig: (file) => loadConfigFile(runtime, file) });
+    }
+    case "ha": {
+      const { haCommand } = await import("./cli/ha.ts");
+      return await haCommand(rest, runtime);
     }
     case "run":
     case "demo": {

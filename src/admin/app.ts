@@ -8,8 +8,9 @@ import { applyServerAction, applyServerWeight, findServer, isServerAction, parse
 import { authorized } from "./auth.ts";
 import { DASHBOARD_HTML } from "./dashboard-page.ts";
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics } from "./prometheus.ts";
+import { readiness, wantsPools } from "./readiness.ts";
 import { buildStatus, serverStatus } from "./status.ts";
-import { type AdminDeps, allListenersBound } from "./view.ts";
+import type { AdminDeps } from "./view.ts";
 
 const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)?$/i;
 
@@ -21,16 +22,14 @@ export function createAdminApp(deps: AdminDeps): Hono {
   const info = { version: deps.version, runtime: deps.runtime };
   const app = new Hono();
 
-  // Before the auth middleware: keepalived and container probes carry no token.
-  app.get("/healthz", (c) => {
-    if (!view.accepting) return c.text("stopping\n", 503);
-    if (!allListenersBound(view)) return c.text("not every listener is bound\n", 503);
-    if (c.req.query("pools") === "1" || c.req.query("pools") === "true") {
-      const empty = [...view.pools.values()].filter((p) => !p.servers.some((s) => s.isUsable())).map((p) => p.name);
-      if (empty.length > 0) return c.text(`no available server in pool ${empty.map((n) => JSON.stringify(n)).join(", ")}\n`, 503);
-    }
-    return c.text("ok\n");
-  });
+  // Before the auth middleware: keepalived, BIRD checks and container probes carry no token.
+  // /healthz: listeners bound and not stopping; ?pools=1 (or /readyz) also a usable server per pool.
+  const ready = (c: Context, pools: boolean) => {
+    const answer = readiness(view, pools);
+    return c.json(answer, answer.ready ? 200 : 503, { "cache-control": "no-store" });
+  };
+  app.get("/healthz", (c) => ready(c, wantsPools(c.req.query("pools"))));
+  app.get("/readyz", (c) => ready(c, true));
 
   app.use("*", async (c, next) => {
     const token = view.config.admin.token;

@@ -5,6 +5,7 @@
 import { LATENCY_BUCKETS_MS, type LatencyHistogram, STATUS_CLASSES } from "../observe/metrics.ts";
 import type { TcpListenerStats } from "../listener/tcp.ts";
 import type { UdpListenerStats } from "../listener/udp.ts";
+import { configDigest } from "../config/digest.ts";
 import { labelValue } from "./format.ts";
 import { POLICY_OUTCOMES } from "../observe/policy-metrics.ts";
 import type { AdminView } from "./view.ts";
@@ -61,6 +62,8 @@ export function renderMetrics(view: AdminView, info: { version: string; runtime:
   const out = new Exposition();
   const { metrics } = view;
   out.family("tenbin_build_info", "gauge", "Version and runtime of this tenbin").sample("tenbin_build_info", info, 1);
+  // The digest as a label: `count(count by (digest) (tenbin_config_info)) > 1` finds nodes that disagree.
+  out.family("tenbin_config_info", "gauge", "Digest (sha256) of the config in force").sample("tenbin_config_info", { digest: configDigest(view.config) }, 1);
 
   const bound = new Set(view.listeners.map((l) => l.name));
   out.family("tenbin_listener_up", "gauge", "1 when the listener is bound");

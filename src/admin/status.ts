@@ -2,6 +2,7 @@
  * `GET /api/status`: the whole running state as JSON — listeners, routes, pools, servers (state,
  * weight, in flight, totals by status class, EWMA, last probe), last reload. The dashboard polls it.
  */
+import { configDigest } from "../config/digest.ts";
 import { formatAddress } from "./format.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ServerState, ServerStatus } from "../pool/server-state.ts";
@@ -63,6 +64,8 @@ export interface StatusJson {
   time: string;
   uptime_s: number;
   accepting: boolean;
+  /** `sha256:<hex>` of the config in force (src/config/digest.ts): differs when two nodes' configs do. */
+  config_digest: string;
   reload: ReloadResult | null;
   listeners: {
     name: string;
@@ -114,6 +117,7 @@ export function buildStatus(view: AdminView, info: { version: string; runtime: s
     time: new Date(info.now).toISOString(),
     uptime_s: Math.round((info.now - info.startedAt) / 1000),
     accepting: view.accepting,
+    config_digest: configDigest(view.config),
     reload: view.lastReload ?? null,
     listeners: view.config.listeners.map((l) => {
       const b = bound.get(l.name);

@@ -208,7 +208,7 @@ const accessLogSchema = z.strictObject({
 export const adminSchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Run the admin listener"),
   listen: address.prefault("127.0.0.1:9090").describe("host:port of the admin listener; a non-loopback address needs a token"),
-  token: z.string().min(1).optional().describe("Bearer token every admin endpoint but /healthz requires (use ${TENBIN_ADMIN_TOKEN})"),
+  token: z.string().min(1).optional().describe("Bearer token every admin endpoint but /healthz and /readyz requires (use ${TENBIN_ADMIN_TOKEN})"),
 });
 
 const certificateSchema = z.strictObject({

@@ -1,38 +1,78 @@
 import { describe, expect, test } from "bun:test";
+import type { ReadinessJson } from "../../src/admin/readiness.ts";
 import type { StatusJson } from "../../src/admin/status.ts";
 import { makeAdmin, TWO_POOLS } from "./admin-support.ts";
 
 const WITH_TOKEN = `${TWO_POOLS}\nadmin: { listen: 0.0.0.0:9090, token: s3cret }\n`;
 
 describe("GET /healthz", () => {
-  test("answers 200 when every listener is bound, 503 when one is not", async () => {
+  test("answers 200 when every listener is bound, 503 when one is not, in JSON", async () => {
     const { request, view } = makeAdmin(TWO_POOLS);
-    expect((await request("/healthz")).status).toBe(200);
+    const ok = await request("/healthz");
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("content-type")).toContain("application/json");
+    expect(await ok.json()).toEqual({ ready: true, reason: "", accepting: true, listeners: [{ name: "web", bound: true }] });
     view.listeners = [];
     const res = await request("/healthz");
     expect(res.status).toBe(503);
-    expect(await res.text()).toContain("not every listener is bound");
+    const body = (await res.json()) as ReadinessJson;
+    expect(body.ready).toBe(false);
+    expect(body.reason).toBe('not every listener is bound: "web"');
+    expect(body.listeners).toEqual([{ name: "web", bound: false }]);
   });
 
-  test("with ?pools=1 also needs an available server in every pool", async () => {
+  test("with ?pools=1 (or /readyz) also needs an available server in every pool", async () => {
     const { request, server } = makeAdmin(TWO_POOLS);
     expect((await request("/healthz?pools=1")).status).toBe(200);
+    expect((await request("/readyz")).status).toBe(200);
     server("api").healthy = false;
     expect((await request("/healthz")).status).toBe(200);
-    const res = await request("/healthz?pools=1");
-    expect(res.status).toBe(503);
-    expect(await res.text()).toContain('"api"');
+    expect((await request("/healthz?pools=0")).status).toBe(200);
+    for (const path of ["/healthz?pools=1", "/healthz?pools=true", "/healthz?pools", "/readyz"]) {
+      const res = await request(path);
+      expect(res.status).toBe(503);
+      const body = (await res.json()) as ReadinessJson;
+      expect(body.reason).toBe('no available server in pool "api"');
+      expect(body.pools).toEqual([{ name: "web", available: 2, servers: 2 }, { name: "api", available: 0, servers: 1 }]);
+    }
+  });
+
+  test("a drained or disabled last server makes the pool unavailable", async () => {
+    const { request, server } = makeAdmin(TWO_POOLS);
+    server("api").disabled = true;
+    expect((await request("/readyz")).status).toBe(503);
   });
 
   test("fails once shutdown began, so a standby takes over", async () => {
     const { request, view } = makeAdmin(TWO_POOLS);
     view.accepting = false;
-    expect((await request("/healthz")).status).toBe(503);
+    const res = await request("/healthz");
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as ReadinessJson).reason).toBe("stopping");
   });
 
   test("needs no token even when one is set", async () => {
     const { request } = makeAdmin(WITH_TOKEN);
     expect((await request("/healthz")).status).toBe(200);
+    expect((await request("/readyz")).status).toBe(200);
+  });
+});
+
+describe("config digest", () => {
+  test("/api/status and /metrics carry the sha256 of the config in force", async () => {
+    const { request } = makeAdmin(TWO_POOLS);
+    const status = (await (await request("/api/status")).json()) as StatusJson;
+    expect(status.config_digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const metrics = await (await request("/metrics")).text();
+    expect(metrics).toContain(`tenbin_config_info{digest="${status.config_digest}"} 1`);
+  });
+
+  test("two nodes with the same config agree; a different one shows", async () => {
+    const a = (await (await makeAdmin(TWO_POOLS).request("/api/status")).json()) as StatusJson;
+    const b = (await (await makeAdmin(`# node b\n${TWO_POOLS}`).request("/api/status")).json()) as StatusJson;
+    const c = (await (await makeAdmin(TWO_POOLS.replace("weight: 3", "weight: 4")).request("/api/status")).json()) as StatusJson;
+    expect(b.config_digest).toBe(a.config_digest);
+    expect(c.config_digest).not.toBe(a.config_digest);
   });
 });
 
