@@ -10,6 +10,7 @@ import type { ReloadResult } from "./admin/reloader.ts";
 import type { WorkerStatusJson } from "./admin/status.ts";
 import { createHttpHandler, type ListenerSnapshot } from "./listener/http.ts";
 import { UpgradeTunnels } from "./proxy/upgrade-tunnel.ts";
+import { TcpRoutes } from "./listener/tcp-routes.ts";
 import { bindL4Listener, type L4Snapshot, type L4Stats, l4StatsOf } from "./listener/l4.ts";
 import { proxyHeaderTrust, serveHttpBehindProxyHeader } from "./listener/proxy-front.ts";
 import { serveH1 } from "./listener/h1/server.ts";
@@ -342,7 +343,9 @@ export class Tenbin {
     const l4 = new Map<string, L4Snapshot>();
     for (const listener of config.listeners) {
       if (listener.mode !== "http") {
-        l4.set(listener.name, { config: listener, pool: pools.get(listener.pool) });
+        const pool = listener.pool !== undefined ? pools.get(listener.pool) : undefined;
+        const routes = listener.mode === "tcp" && listener.routes ? new TcpRoutes(listener.routes, pools, pool) : undefined;
+        l4.set(listener.name, { config: listener, pool, routes });
         continue;
       }
       const observer = buildListenerObserver(listener, this.metrics, this.#accessLogs, new Set(pools.keys()));

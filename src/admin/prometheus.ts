@@ -129,6 +129,7 @@ function renderL4(out: Exposition, view: AdminView): void {
     ...udp.map(([l, s]): [string, number] => [l, s.flowsExpired]),
   ]);
   counter("tenbin_l4_bad_proxy_header_total", "TCP connections closed for a missing or malformed PROXY header", tcp.map(([l, s]) => [l, s.badProxyHeader]));
+  counter("tenbin_l4_bad_tls_hello_total", "TCP connections (sni/alpn routes) closed for no TLS, a truncated or oversized ClientHello, or none in time", tcp.map(([l, s]) => [l, s.badHello]));
   counter("tenbin_l4_no_server_total", "TCP connections closed because no server could be connected to", tcp.map(([l, s]) => [l, s.noServer]));
   out.family("tenbin_l4_bytes_total", "counter", "Bytes relayed by a TCP listener (in: client to server, out: server to client)");
   for (const [listener, s] of tcp) {
