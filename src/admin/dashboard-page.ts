@@ -25,6 +25,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 </header>
 <main>
   <div class="listeners" id="listeners"></div>
+  <div class="listeners" id="certificates"></div>
   <div id="pools"></div>
 </main>
 <script>${DASHBOARD_SCRIPT}</script>

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { parseAddress, parseDuration, parseSize } from "./units.ts";
 import { tcpRoutesSchema } from "./schema-tcp-routes.ts";
+import { acmeSchema } from "./schema-acme.ts";
 
 // A config is parsed once per start or reload: zod's JIT (code generated with `new Function` for each
 // object schema on its first parse) costs that one parse more than it saves (~10 ms of a start,
@@ -218,8 +219,9 @@ const certificateSchema = z.strictObject({
 
 /** TLS termination on a listener. */
 export const listenerTlsSchema = z.strictObject({
-  certificates: z.array(certificateSchema).min(1, { message: "tls needs at least one certificate" })
-    .describe("Chosen by the client's SNI; the first is the default for clients without SNI or with an unknown name"),
+  certificates: z.array(certificateSchema).min(1, { message: "tls needs at least one certificate" }).optional()
+    .describe("Chosen by the client's SNI; the first is the default for clients without SNI or with an unknown name. Needed unless acme is set"),
+  acme: acmeSchema.optional().describe("Get the certificates from an ACME CA (Let's Encrypt by default) and renew them; answered over HTTP-01 on the plain http listeners"),
   // YAML reads an unquoted 1.2 as a number: accept it as the version string.
   min_version: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.enum(["1.2", "1.3"])).default("1.2")
     .describe("Oldest TLS version accepted: 1.2 or 1.3"),

@@ -1,0 +1,188 @@
+/**
+ * ACME end to end against pebble (Let's Encrypt's test CA) on loopback: pebble resolves every name
+ * to 127.0.0.1 (pebble-challtestsrv as its DNS) and validates HTTP-01 on tenbin's plain listener.
+ * The certificate openssl receives from tenbin's TLS listener proves what was issued and served.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { run } from "../helpers/certs.ts";
+import { freeTcpPort } from "../helpers/l4-backends.ts";
+import { startL4Tenbin } from "../helpers/l4-tenbin.ts";
+import { HAVE_PEBBLE, type Pebble, startPebble } from "../helpers/pebble.ts";
+
+type Running = Awaited<ReturnType<typeof startL4Tenbin>>;
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of cleanup.splice(0).reverse()) await stop();
+});
+
+// `/slow` answers only when the test releases it: a request in flight across a certificate swap.
+let release: () => void = () => undefined;
+const backend = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  fetch: async (req) => {
+    if (new URL(req.url).pathname === "/slow") await new Promise<void>((resolve) => (release = resolve));
+    return new Response("app");
+  },
+});
+
+function config(pebble: Pebble, httpPort: number, storage: string, extra = ""): string {
+  return `
+admin: { enabled: false }
+listeners:
+  - name: web
+    listen: 127.0.0.1:${httpPort}
+    redirect_https: true
+  - name: secure
+    listen: 127.0.0.1:0
+    tls:
+      acme:
+        directory: ${pebble.directory}
+        ca_file: ${pebble.caFile}
+        email: ops@tenbin.test
+        storage: ${storage}
+        retry_after: 1s${extra}
+    routes:
+      - { match: { host: a.tenbin.test }, pool: app }
+      - { match: { host: "*.wild.test" }, pool: app }
+pools:
+  app: { servers: [{ url: "http://127.0.0.1:${backend.port}" }] }
+`;
+}
+
+/** Subject, issuer and serial of the certificate tenbin's TLS listener sends for `name`. */
+async function served(port: number, name: string): Promise<{ subject: string; issuer: string; serial: string; notAfter: string }> {
+  const { out } = await run(["sh", "-c", `openssl s_client -connect 127.0.0.1:${port} -servername ${name} </dev/null 2>/dev/null | openssl x509 -noout -subject -issuer -serial -enddate`]);
+  const field = (re: RegExp) => re.exec(out)?.[1]?.trim() ?? "";
+  return { subject: field(/subject=(.*)/), issuer: field(/issuer=(.*)/), serial: field(/serial=(.*)/), notAfter: field(/notAfter=(.*)/) };
+}
+
+async function until<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = await get();
+    if (ok(value)) return value;
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last ${JSON.stringify(value)}`);
+    await Bun.sleep(100);
+  }
+}
+
+async function start(yaml: string): Promise<Running> {
+  const t = await startL4Tenbin(yaml);
+  cleanup.push(() => t.stop());
+  return t;
+}
+
+async function pebbleFor(httpPort: number, validitySeconds?: number): Promise<Pebble> {
+  const pebble = await startPebble({ httpPort, ...(validitySeconds ? { validitySeconds } : {}) });
+  cleanup.push(() => pebble.stop());
+  return pebble;
+}
+
+const orders = (t: Running) => t.logger.lines.filter((l) => l.includes("ordering the certificate") || l.includes("renewing the certificate")).length;
+
+describe.skipIf(!HAVE_PEBBLE)("ACME with pebble", () => {
+  test("first issuance over HTTP-01 (with redirect_https), then a restart serves it from storage without ordering", async () => {
+    const httpPort = freeTcpPort();
+    const pebble = await pebbleFor(httpPort);
+    const storage = join(mkdtempSync(join(tmpdir(), "tenbin-acme-")), "store");
+    const first = await start(config(pebble, httpPort, storage));
+    const port = first.port("secure");
+    const cert = await until("the issued certificate", () => served(port, "a.tenbin.test"), (c) => c.issuer.includes("Pebble"));
+    expect(cert.subject).toContain("a.tenbin.test");
+    // The redirect still answers everything else.
+    const redirect = await fetch(`http://127.0.0.1:${httpPort}/x`, { redirect: "manual", headers: { host: "a.tenbin.test" } });
+    expect(redirect.status).toBe(308);
+    // Keys and certificates 0600, in 0700 directories; no temporary file left.
+    const files = readdirSync(join(storage, "certificates"));
+    expect(files).toEqual(["a.tenbin.test.pem"]);
+    expect(statSync(join(storage, "certificates", files[0]!)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(storage, "accounts", readdirSync(join(storage, "accounts"))[0]!)).mode & 0o777).toBe(0o600);
+    expect(statSync(storage).mode & 0o777).toBe(0o700);
+    expect(orders(first)).toBe(1);
+    await first.stop();
+    cleanup.pop();
+
+    const again = await start(config(pebble, httpPort, storage));
+    // Served at once: the listener was bound with it.
+    expect((await served(again.port("secure"), "a.tenbin.test")).serial).toBe(cert.serial);
+    await Bun.sleep(300);
+    expect(orders(again)).toBe(0);
+    expect(again.logger.lines.join("\n")).toContain("acme: a.tenbin.test: certificate from storage");
+  }, 40_000);
+
+  test("a short-lived certificate is renewed at about two thirds of its life and swapped in without dropping a connection", async () => {
+    const httpPort = freeTcpPort();
+    const pebble = await pebbleFor(httpPort, 9);
+    const storage = join(mkdtempSync(join(tmpdir(), "tenbin-acme-")), "store");
+    const t = await start(config(pebble, httpPort, storage));
+    const port = t.port("secure");
+    const first = await until("the first certificate", () => served(port, "a.tenbin.test"), (c) => c.issuer.includes("Pebble"));
+    // A request in flight on the first certificate's socket finishes after the swap.
+    const { connect } = await import("node:tls");
+    const socket = connect({ host: "127.0.0.1", port, servername: "a.tenbin.test", rejectUnauthorized: false });
+    await new Promise((resolve) => socket.once("secureConnect", resolve));
+    let text = "";
+    let closed = false;
+    socket.on("data", (d: Buffer) => void (text += d.toString()));
+    socket.on("close", () => void (closed = true));
+    socket.on("error", () => undefined);
+    socket.write("GET /slow HTTP/1.1\r\nhost: a.tenbin.test\r\nconnection: close\r\n\r\n");
+    const renewed = await until("a renewed certificate", () => served(port, "a.tenbin.test"), (c) => c.issuer.includes("Pebble") && c.serial !== first.serial, 20_000);
+    expect(renewed.subject).toContain("a.tenbin.test");
+    expect(closed).toBe(false);
+    release();
+    const answer = await until("the slow answer", () => text, (t) => t.includes("app"), 5000);
+    socket.destroy();
+    expect(answer).toStartWith("HTTP/1.1 200");
+    expect(t.logger.lines.some((l) => l.includes("renewing the certificate"))).toBe(true);
+  }, 40_000);
+
+  test("a failed challenge: one clear log line, the listener keeps serving what it has, the failure is counted", async () => {
+    const httpPort = freeTcpPort();
+    // Pebble validates on a port where nothing answers.
+    const broken = await pebbleFor(freeTcpPort());
+    const storage = join(mkdtempSync(join(tmpdir(), "tenbin-acme-")), "store");
+    const t = await start(config(broken, httpPort, storage));
+    const line = await until("the failure log line", () => t.logger.lines.find((l) => l.includes("order failed")), (l) => l !== undefined);
+    expect(line).toContain("acme: a.tenbin.test: order failed:");
+    expect(line).toContain("no certificate yet (clients get a self-signed placeholder); next try in 1s");
+    // The listener is up and answers with the placeholder.
+    expect((await served(t.port("secure"), "a.tenbin.test")).subject).toContain("tenbin-acme-pending.invalid");
+    const status = t.tenbin.certificates.find((c) => c.host === "a.tenbin.test");
+    expect(status?.orderFailures).toBeGreaterThanOrEqual(1);
+    expect(status?.notAfter).toBeUndefined();
+    await t.stop();
+    cleanup.splice(cleanup.length - 1);
+
+    // With a certificate in storage that is due for renewal, a failed renewal keeps it served.
+    const good = await pebbleFor(httpPort, 6);
+    const issuing = await start(config(good, httpPort, storage));
+    const old = await until("a certificate", () => served(issuing.port("secure"), "a.tenbin.test"), (c) => c.issuer.includes("Pebble"));
+    await issuing.stop();
+    cleanup.splice(cleanup.length - 1);
+    await Bun.sleep(4500); // past two thirds of its 6 s: due
+    const renewing = await start(config(broken, httpPort, storage));
+    expect((await served(renewing.port("secure"), "a.tenbin.test")).serial).toBe(old.serial);
+    const failed = await until("the renewal failure", () => renewing.logger.lines.find((l) => l.includes("order failed")), (l) => l !== undefined);
+    expect(failed).toContain("still serving the certificate valid until");
+    expect((await served(renewing.port("secure"), "a.tenbin.test")).serial).toBe(old.serial);
+  }, 40_000);
+
+  test("two instances sharing storage: one orders, the other serves the same certificate", async () => {
+    const httpA = freeTcpPort();
+    const httpB = freeTcpPort();
+    // Pebble reaches A only; B answers from the challenges A published in the shared storage.
+    const pebble = await pebbleFor(httpB);
+    const storage = join(mkdtempSync(join(tmpdir(), "tenbin-acme-")), "store");
+    const [a, b] = await Promise.all([start(config(pebble, httpA, storage)), start(config(pebble, httpB, storage))]);
+    const fromA = await until("A's certificate", () => served(a.port("secure"), "a.tenbin.test"), (c) => c.issuer.includes("Pebble"));
+    const fromB = await until("B's certificate", () => served(b.port("secure"), "a.tenbin.test"), (c) => c.issuer.includes("Pebble"));
+    expect(fromB.serial).toBe(fromA.serial);
+    if (orders(a) + orders(b) !== 1) console.log(a.logger.lines.join("\n"), "\n----\n", b.logger.lines.join("\n"));
+    expect(orders(a) + orders(b)).toBe(1);
+  }, 40_000);
+});
