@@ -3,7 +3,7 @@
  * HTTP-01 can prove (no wildcards, no IP addresses), a plain http listener to answer on, a directory
  * URL, a readable CA file and a storage directory that can be created.
  */
-import { accessSync, constants, existsSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { KeySegment } from "../../config/config-error.ts";
 import type { AnyListenerConfig } from "../../config/schema.ts";
@@ -65,11 +65,12 @@ function storageProblem(dir: string): string | undefined {
     if (parent === probe) break;
     probe = parent;
   }
+  const what = probe === dir ? `storage directory ${JSON.stringify(dir)}` : `${JSON.stringify(probe)}, where storage directory ${JSON.stringify(dir)} would be created,`;
+  if (existsSync(probe) && !statSync(probe).isDirectory()) return `${what} is a file, not a directory; choose another storage path`;
   try {
     accessSync(probe, constants.W_OK | constants.X_OK);
     return undefined;
   } catch (e) {
-    const what = probe === dir ? `storage directory ${JSON.stringify(dir)}` : `${JSON.stringify(probe)}, where storage directory ${JSON.stringify(dir)} would be created,`;
     return `${what} is not writable: ${osReason(e)}; create it for the user tenbin runs as (mkdir -p ${dir} && chown USER ${dir} && chmod 700 ${dir})`;
   }
 }
