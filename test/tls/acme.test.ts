@@ -13,6 +13,7 @@ import { run } from "../helpers/certs.ts";
 import { freeTcpPort } from "../helpers/l4-backends.ts";
 import { startL4Tenbin } from "../helpers/l4-tenbin.ts";
 import { HAVE_PEBBLE, type Pebble, startPebble } from "../helpers/pebble.ts";
+import { startTenbin } from "../helpers/tenbin.ts";
 
 type Running = Awaited<ReturnType<typeof startL4Tenbin>>;
 const cleanup: (() => Promise<void>)[] = [];
@@ -196,6 +197,21 @@ describe.skipIf(!HAVE_PEBBLE && !process.env.CI)("ACME with pebble", () => {
     expect(status.certificates.find((c) => c.host === "t.tenbin.test")).toMatchObject({ listener: "tcp-secure", source: "acme", order_failures: 0 });
     expect(status.certificates.find((c) => c.host === "t.tenbin.test")?.days_left).toBeGreaterThan(14);
   }, 40_000);
+
+  for (const how of ["deno", "binary"] as const) {
+    // Deno always; the compiled binary when TENBIN_TEST_BINARY is set after `bun build.ts` (a stale
+    // dist/tenbin would test old code, and building here costs ~7 s of both cores).
+    test.skipIf(how === "binary" && !process.env.TENBIN_TEST_BINARY)(`issuance on ${how === "deno" ? "Deno (acme-client and its axios on Deno's node:https)" : "the compiled binary (acme-client bundled)"}`, async () => {
+      const httpPort = freeTcpPort();
+      const pebble = await pebbleFor(httpPort);
+      const storage = join(mkdtempSync(join(tmpdir(), "tenbin-acme-")), "store");
+      const t = await startTenbin(config(pebble, httpPort, storage), { how, listeners: 2, timeoutMs: 20_000 });
+      cleanup.push(async () => void (await t.stop()));
+      await t.waitFor(/acme: a\.tenbin\.test: certificate obtained/, 20_000);
+      const cert = await until("the issued certificate", () => served(t.port("secure"), "a.tenbin.test"), (c) => c.issuer.includes("Pebble"));
+      expect(cert.subject).toContain("a.tenbin.test");
+    }, 40_000);
+  }
 
   test("two instances sharing storage: one orders, the other serves the same certificate", async () => {
     const httpA = freeTcpPort();
