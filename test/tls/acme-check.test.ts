@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ConfigError, formatConfigIssue, type ConfigIssue } from "../../src/config/config-error.ts";
 import { loadConfigText } from "../../src/config/load.ts";
 import { AcmeStorage, LOCK_STALE_MS } from "../../src/tls/acme/storage.ts";
@@ -120,13 +120,18 @@ describe("ACME storage", () => {
     expect(statSync(join(dir, "certificates")).mode & 0o777).toBe(0o700);
     const chain = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
     const key = "-----BEGIN PRIVATE KEY-----\nBBBB\n-----END PRIVATE KEY-----\n";
-    s.writeCertificate("www.example.com", chain, key);
-    expect(readdirSync(join(dir, "certificates"))).toEqual(["www.example.com.pem"]);
-    expect(statSync(s.certificateFile("www.example.com")).mode & 0o777).toBe(0o600);
-    expect(s.readCertificate("www.example.com")).toEqual({ file: s.certificateFile("www.example.com"), chain, key });
+    const ca = "https://ca.example/dir";
+    s.writeCertificate(ca, "www.example.com", chain, key);
+    const file = s.certificateFile(ca, "www.example.com");
+    expect(readdirSync(dirname(file))).toEqual(["www.example.com.pem"]);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(dirname(file)).mode & 0o777).toBe(0o700);
+    expect(s.readCertificate(ca, "www.example.com")).toEqual({ file, chain, key });
+    // Another CA's certificate is another file: moving from staging to production orders anew.
+    expect(s.readCertificate("https://other.example/dir", "www.example.com")).toBeUndefined();
     // A file cut before its key (as a crash mid-write without rename would leave it) is not served.
-    writeFileSync(s.certificateFile("cut.example.com"), chain);
-    expect(s.readCertificate("cut.example.com")).toBeUndefined();
+    writeFileSync(s.certificateFile(ca, "cut.example.com"), chain);
+    expect(s.readCertificate(ca, "cut.example.com")).toBeUndefined();
     // Challenge tokens are checked before they name a file.
     s.writeChallenge("../escape", "x");
     expect(s.readChallenge("../escape")).toBeUndefined();

@@ -220,9 +220,9 @@ export class AcmeManager {
       logger.info(`acme: ${host.name}: ${verb} the certificate from ${host.config.directory}`);
       const got = await orderCertificate({ directory: host.config.directory, caFile: host.config.ca_file, email: host.config.email, host: host.name, storage: host.storage, answers: this.#answers });
       if (generation !== host.generation) return;
-      host.storage.writeCertificate(host.name, got.chain, got.key);
+      host.storage.writeCertificate(host.config.directory, host.name, got.chain, got.key);
       const loaded = this.#fromStorage(host);
-      if (!loaded) throw new Error(`the certificate written to ${JSON.stringify(host.storage.certificateFile(host.name))} cannot be read back`);
+      if (!loaded) throw new Error(`the certificate written to ${JSON.stringify(host.storage.certificateFile(host.config.directory, host.name))} cannot be read back`);
       host.streak = 0;
       this.#install(host, loaded, "obtained");
       this.#schedule(host, this.#renewDelay(loaded));
@@ -247,7 +247,7 @@ export class AcmeManager {
   }
 
   #fromStorage(host: Host): LoadedCertificate | undefined {
-    const stored = host.storage.readCertificate(host.name);
+    const stored = host.storage.readCertificate(host.config.directory, host.name);
     if (!stored) return undefined;
     try {
       return toLoaded(stored.file, stored.chain, stored.key, host.name);

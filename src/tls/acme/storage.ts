@@ -6,13 +6,14 @@
  * mode 0600 in a 0700 directory, and a lock file so one instance orders at a time.
  *
  *   <storage>/accounts/<sha of directory URL>.json   account key and URL (0600)
- *   <storage>/certificates/<host>.pem                 chain, then private key (0600)
+ *   <storage>/certificates/<sha of directory URL>/<host>.pem   chain, then private key (0600);
+ *                                                     per CA, so moving from staging to production orders anew
  *   <storage>/challenges/<token>                      HTTP-01 answers, so either instance can answer
  *   <storage>/order.lock                              held while one instance orders
  */
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { lazyBuiltin } from "../../util/lazy-builtin.ts";
 
 const nodeCrypto = lazyBuiltin("node:crypto");
@@ -52,14 +53,14 @@ export class AcmeStorage {
     for (const sub of ["", "accounts", "certificates", "challenges"]) mkdirSync(join(this.dir, sub), { recursive: true, mode: 0o700 });
   }
 
-  /** The file of `host`'s certificate. */
-  certificateFile(host: string): string {
-    return join(this.dir, "certificates", `${host.replace(/^\*/, "_")}.pem`);
+  /** The file of `host`'s certificate from the CA at `directory`. */
+  certificateFile(directory: string, host: string): string {
+    return join(this.dir, "certificates", directoryId(directory), `${host.replace(/^\*/, "_")}.pem`);
   }
 
   /** The stored certificate of `host`, or undefined when there is none (or it is not whole). */
-  readCertificate(host: string): StoredCertificate | undefined {
-    const file = this.certificateFile(host);
+  readCertificate(directory: string, host: string): StoredCertificate | undefined {
+    const file = this.certificateFile(directory, host);
     let text: string;
     try {
       text = readFileSync(file, "utf8");
@@ -73,8 +74,10 @@ export class AcmeStorage {
   }
 
   /** Stores `host`'s certificate and key in one file, atomically, mode 0600. */
-  writeCertificate(host: string, chain: string, key: string): void {
-    writeAtomic(this.certificateFile(host), `${chain.trim()}\n${key.trim()}\n`);
+  writeCertificate(directory: string, host: string, chain: string, key: string): void {
+    const file = this.certificateFile(directory, host);
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeAtomic(file, `${chain.trim()}\n${key.trim()}\n`);
   }
 
   /** The account of `directory` (its key made here on first use), as stored. */
@@ -140,9 +143,13 @@ export class AcmeStorage {
   }
 
   #accountFile(directory: string): string {
-    const id = nodeCrypto().createHash("sha256").update(directory).digest("hex").slice(0, 16);
-    return join(this.dir, "accounts", `${id}.json`);
+    return join(this.dir, "accounts", `${directoryId(directory)}.json`);
   }
+}
+
+/** A short stable name for a CA's directory URL. */
+function directoryId(directory: string): string {
+  return nodeCrypto().createHash("sha256").update(directory).digest("hex").slice(0, 16);
 }
 
 function isStale(file: string, now: number): boolean {
