@@ -72,7 +72,7 @@ export interface StatusJson {
     /** HTTP requests (zero for L4 listeners: see `l4`). */
     requests: ClassCounts;
     /**
-     * Counters of a TCP or UDP listener, snake_case: TCP `accepted`, `refused`, `bad_proxy_header`,
+     * Counters of a TCP or UDP listener, snake_case: TCP `accepted`, `refused`, `bad_proxy_header`, `bad_hello`,
      * `no_server`, `idle_closed`, `bytes_from_clients`, `bytes_to_clients`; UDP `flows_created`,
      * `flows_expired`, `flows_refused`, `from_clients`, `to_servers`, `from_servers`, `to_clients`,
      * `dropped` (datagrams). Null for HTTP listeners and for an L4 listener not bound.

@@ -139,3 +139,31 @@ describe("ACME storage", () => {
     expect(s.readChallenge("tok_en-1")).toBe("answer");
   });
 });
+
+describe("certificates in the admin plane", () => {
+  test("a listener's certificate files are listed with their expiry, and exported to /metrics", async () => {
+    const { testCerts } = await import("../helpers/certs.ts");
+    const { startL4Tenbin } = await import("../helpers/l4-tenbin.ts");
+    const { renderMetrics } = await import("../../src/admin/prometheus.ts");
+    const certs = await testCerts();
+    const t = await startL4Tenbin(`
+admin: { enabled: false }
+listeners:
+  - name: secure
+    listen: 127.0.0.1:0
+    tls: { certificates: [{ cert: ${certs.a.cert}, key: ${certs.a.key} }, { cert: ${certs.b.cert}, key: ${certs.b.key}, hosts: [b.test] }] }
+    routes: [{ pool: app }]
+pools:
+  app: { servers: [{ url: http://127.0.0.1:1 }] }
+`);
+    try {
+      const list = t.tenbin.certificates;
+      expect(list.map((c) => [c.listener, c.host, c.source])).toEqual([["secure", "a.test", "file"], ["secure", "b.test", "file"]]);
+      const notAfter = list[0]!.notAfter!;
+      expect(notAfter).toBeGreaterThan(Date.now() + 20 * 86_400_000);
+      expect(renderMetrics(t.tenbin, { version: "t", runtime: "bun" })).toContain(`tenbin_certificate_expiry_timestamp_seconds{listener="secure",host="a.test",source="file"} ${Math.floor(notAfter / 1000)}`);
+    } finally {
+      await t.stop();
+    }
+  });
+});
