@@ -14,6 +14,7 @@ import { curl, presentedCn, run, testCerts, type TestCerts } from "../helpers/ce
 import type { TcpBackend } from "../helpers/l4-backends.ts";
 import { startProxyReportServer } from "../helpers/l4-servers.ts";
 import { startL4Tenbin, textClient } from "../helpers/l4-tenbin.ts";
+import { startTenbin } from "../helpers/tenbin.ts";
 
 type TlsBackend = ReturnType<typeof Bun.serve>;
 
@@ -173,6 +174,33 @@ describe("tcp routes by the ClientHello", () => {
       await t.stop();
     }
   });
+
+  test("behind a PROXY header, the routes see the address it names, and the hello after it", async () => {
+    const t = await startL4Tenbin(config().replace("mode: tcp", "mode: tcp\n    accept_proxy: true\n    trusted_proxies: [127.0.0.1]")
+      .replace("{ match: { sni: b.test, source: 10.0.0.0/8 }, pool: a }", "{ match: { sni: b.test, source: 10.0.0.0/8 }, pool: report }"));
+    try {
+      const hello = await helloFor("b.test");
+      const header = new TextEncoder().encode("PROXY TCP4 10.1.2.3 192.0.2.1 5555 443\r\n");
+      const client = await textClient(t.port("edge"), new Uint8Array([...header, ...hello.subarray(0, 10)]));
+      await Bun.sleep(20);
+      client.socket.write(hello.subarray(10));
+      const text = await client.until((_, closed) => closed);
+      expect(text.startsWith("v1 TCP4 10.1.2.3 5555 192.0.2.1 443 | ")).toBe(true);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  test("on Deno: routed by the server name, the certificate proves it", async () => {
+    const t = await startTenbin(config(), { how: "deno", timeoutMs: 30_000 });
+    try {
+      expect(await presentedCn(t.port("edge"), "a.test")).toBe("a.test");
+      expect(await presentedCn(t.port("edge"), "b.test")).toBe("b.test");
+      expect(await curlBody(t.port("edge"), "b.test")).toBe("b");
+    } finally {
+      expect(await t.stop()).toBe(0);
+    }
+  }, 40_000);
 
   test("source persistence and hash on the source address hold on a passthrough route", async () => {
     for (const poolA of [", balance: round_robin, sticky: { source_ip: true }", ", balance: hash, hash_on: source_ip"]) {
