@@ -28,6 +28,7 @@ import { CertificateWatches, tlsBindKey } from "./tls/cert-watches.ts";
 import { loadListenerTls, type ListenerTls } from "./tls/listener-tls.ts";
 import { AcmeManager } from "./tls/acme/manager.ts";
 import type { CertificateStatus } from "./tls/cert-status.ts";
+import { watchExpiry } from "./tls/expiry-watch.ts";
 import { upstreamTlsMap } from "./tls/upstream.ts";
 import { compileRoutes } from "./router/route-table.ts";
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
@@ -95,6 +96,8 @@ export class Tenbin {
   readonly #websockets: WebSocketProxy;
   readonly #certWatches = new CertificateWatches((name) => void this.#reloadCertificates(name));
   readonly #acme: AcmeManager;
+  /** Stops the twice-daily look at certificate files near their expiry. */
+  readonly #stopExpiryWatch: () => void;
   readonly #reloadListeners = new Set<(config: Config) => void>();
   #workerStatus: (() => readonly WorkerStatusJson[]) | undefined;
   #generation: Generation | undefined;
@@ -108,6 +111,7 @@ export class Tenbin {
     this.#forwarder = new Forwarder(this.#upstream.fetch, deps.logger);
     this.#websockets = new WebSocketProxy(deps.runtime.connectWebSocket, deps.logger);
     this.#acme = new AcmeManager({ logger: deps.logger, random: this.#deps.random, onChange: (name) => void this.#reloadCertificates(name) });
+    this.#stopExpiryWatch = watchExpiry(() => this.certificates, deps.logger);
     this.#accessLogs = new AccessLogs({ onDrop: () => this.metrics.accessLogDropped++, onError: (m) => deps.logger.error(m) });
     this.#admin = new AdminPlane({
       view: this,
@@ -260,6 +264,7 @@ export class Tenbin {
     this.#accepting = false;
     this.#certWatches.stopAll();
     this.#acme.stop();
+    this.#stopExpiryWatch();
     this.#websockets.closeAll();
     for (const pool of this.#generation?.pools.values() ?? []) pool.stop();
     const servers = [...this.#running.values()].map((r) => r.server);

@@ -167,3 +167,23 @@ pools:
     }
   });
 });
+
+describe("watchExpiry", () => {
+  test("logs served certificate files within 14 days of expiry, on each look", async () => {
+    const { watchExpiry } = await import("../../src/tls/expiry-watch.ts");
+    const { memoryLogger } = await import("../../src/observe/log.ts");
+    const logger = memoryLogger();
+    const now = Date.parse("2026-01-01T00:00:00Z");
+    const day = 86_400_000;
+    const stop = watchExpiry(() => [
+      { listener: "web", host: "soon.test", source: "file", notAfter: now + 3 * day + 1000, orderFailures: 0 },
+      { listener: "web", host: "later.test", source: "file", notAfter: now + 30 * day, orderFailures: 0 },
+      { listener: "web", host: "acme.test", source: "acme", notAfter: now + 2 * day, orderFailures: 0 },
+    ], logger, 20, () => now);
+    await Bun.sleep(70);
+    stop();
+    const lines = logger.lines.filter((l) => l.includes("expires"));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(lines.map((l) => l.replace(/^\S+ /, "")))).toEqual(new Set(["warn  listener web: certificate of soon.test expires in 3 days (2026-01-04T00:00:01.000Z); renew it"]));
+  });
+});
