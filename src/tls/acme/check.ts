@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import type { KeySegment } from "../../config/config-error.ts";
 import type { AnyListenerConfig } from "../../config/schema.ts";
 import { osReason, type ReadText } from "../certificates.ts";
-import { acmeDomains } from "./manager.ts";
+import { acmeDomains } from "./hosts.ts";
 
 type Report = (path: KeySegment[], message: string) => void;
 type TlsListener = Exclude<AnyListenerConfig, { mode: "udp" }>;

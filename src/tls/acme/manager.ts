@@ -10,27 +10,16 @@ import type { AcmeConfig } from "../../config/schema-acme.ts";
 import type { AnyListenerConfig } from "../../config/schema.ts";
 import type { Logger } from "../../observe/log.ts";
 import type { Random } from "../../util/clock.ts";
-import { type LoadedCertificate, certificateNames } from "../certificates.ts";
+import type { LoadedCertificate } from "../certificates.ts";
 import { type CertificateStatus, expiryWarning } from "../cert-status.ts";
 import { orderCertificate, placeholderCertificate } from "./order.ts";
 import { AcmeStorage } from "./storage.ts";
-import { lazyBuiltin } from "../../util/lazy-builtin.ts";
-
-const nodeCrypto = lazyBuiltin("node:crypto");
+import { acmeDomains, hostKey, toLoaded } from "./hosts.ts";
 
 /** Longest wait between two failed orders. */
 const MAX_RETRY_MS = 86_400_000;
 /** Wait before looking again when another instance holds the order lock. */
 const LOCK_WAIT_MS = 2_000;
-
-/** The host names a listener's ACME section covers: `domains`, or the exact hosts of its routes. */
-export function acmeDomains(listener: AnyListenerConfig): string[] {
-  if (listener.mode === "udp" || !listener.tls?.acme) return [];
-  if (listener.tls.acme.domains) return listener.tls.acme.domains.map((d) => d.toLowerCase());
-  if (listener.mode !== "http") return [];
-  const hosts = listener.routes.flatMap((r) => (r.match?.host === undefined ? [] : Array.isArray(r.match.host) ? r.match.host : [r.match.host]));
-  return [...new Set(hosts.map((h) => h.toLowerCase().replace(/:\d+$/, "")).filter((h) => h !== "*" && !h.includes("*")))];
-}
 
 interface Host {
   name: string;
@@ -208,11 +197,12 @@ export class AcmeManager {
       if (stored.notAfter.getTime() !== host.certificate?.notAfter.getTime()) this.#install(host, stored, "from storage (another instance renewed it)");
       return this.#schedule(host, this.#renewDelay(stored));
     }
-    let locked = false;
+    let locked: boolean;
     try {
       locked = host.storage.tryLock(this.#now());
     } catch (error) {
-      logger.error(`acme: ${host.name}: cannot take the order lock in ${JSON.stringify(host.storage.dir)}: ${(error as Error).message}`);
+      // An unusable storage directory is a failure like any other: waited on with the same backoff.
+      return this.#failed(host, `cannot take the order lock in ${JSON.stringify(host.storage.dir)}: ${(error as Error).message}`);
     }
     if (!locked) return this.#schedule(host, LOCK_WAIT_MS);
     try {
@@ -227,17 +217,23 @@ export class AcmeManager {
       this.#install(host, loaded, "obtained");
       this.#schedule(host, this.#renewDelay(loaded));
     } catch (error) {
-      host.failures++;
-      host.streak++;
-      const wait = Math.min(MAX_RETRY_MS, host.config.retry_after * 2 ** (host.streak - 1));
-      const serving = host.certificate ? `still serving the certificate valid until ${host.certificate.notAfter.toISOString()}` : "no certificate yet (clients get a self-signed placeholder)";
-      logger.error(`acme: ${host.name}: order failed: ${describe(error)}; ${serving}; next try in ${Math.round(wait / 1000)}s`);
-      const soon = host.certificate ? expiryWarning(`the certificate of ${host.name}`, host.certificate.notAfter, this.#now()) : undefined;
-      if (soon) logger.warn(`acme: ${soon.replace(/; renew it$/, "")} and renewing it failed; check the CA, DNS and that port 80 reaches tenbin`);
-      this.#schedule(host, wait);
+      this.#failed(host, `order failed: ${describe(error)}`);
     } finally {
       host.storage.unlock();
     }
+  }
+
+  /** Counts a failed order, logs it with what is still served, and waits before the next try. */
+  #failed(host: Host, what: string): void {
+    const { logger } = this.#deps;
+    host.failures++;
+    host.streak++;
+    const wait = Math.min(MAX_RETRY_MS, host.config.retry_after * 2 ** (host.streak - 1));
+    const serving = host.certificate ? `still serving the certificate valid until ${host.certificate.notAfter.toISOString()}` : "no certificate yet (clients get a self-signed placeholder)";
+    logger.error(`acme: ${host.name}: ${what}; ${serving}; next try in ${Math.round(wait / 1000)}s`);
+    const soon = host.certificate ? expiryWarning(`the certificate of ${host.name}`, host.certificate.notAfter, this.#now()) : undefined;
+    if (soon) logger.warn(`acme: ${soon.replace(/; renew it$/, "")} and renewing it failed; check the CA, DNS and that port 80 reaches tenbin`);
+    this.#schedule(host, wait);
   }
 
   #install(host: Host, cert: LoadedCertificate, how: string): void {
@@ -261,21 +257,6 @@ export class AcmeManager {
     const { chain, key } = await placeholderCertificate("tenbin-acme-pending.invalid");
     return toLoaded("(placeholder)", chain, key, "default.invalid");
   }
-}
-
-function hostKey(host: { name: string; config: AcmeConfig }): string {
-  return `${host.config.storage}\u0000${host.config.directory}\u0000${host.name}`;
-}
-
-/** A stored chain and key as a listener serves them; throws when the key does not fit. */
-function toLoaded(file: string, chain: string, key: string, host: string): LoadedCertificate {
-  const crypto = nodeCrypto();
-  const x509 = new crypto.X509Certificate(chain);
-  if (!x509.checkPrivateKey(crypto.createPrivateKey(key))) throw new Error("the private key does not match the certificate");
-  return {
-    certPath: file, keyPath: file, cert: chain, key, hosts: [host], names: certificateNames(x509),
-    subject: x509.subject.replace(/\n/g, ", "), notBefore: new Date(x509.validFrom), notAfter: new Date(x509.validTo),
-  };
 }
 
 /** The CA's problem detail (acme-client puts it in the message) on one line. */
