@@ -86,15 +86,18 @@ export interface LoadReport {
 
 interface Backends {
   addresses: HostPort[];
+  /** Backends that terminate TLS themselves (the passthrough scenarios); empty without a certificate. */
+  tlsAddresses: HostPort[];
   description: string;
   stop(): Promise<void>;
 }
 
-async function startBackends(root: string, workDir: string, cpus: string | undefined, kind: "auto" | "bun"): Promise<Backends> {
+async function startBackends(root: string, workDir: string, cpus: string | undefined, kind: "auto" | "bun", tls: TlsFiles | undefined): Promise<Backends> {
   const addresses = [
     { host: HOST, port: await freePort(HOST) },
     { host: HOST, port: await freePort(HOST) },
   ];
+  const tlsAddresses = tls ? [{ host: HOST, port: await freePort(HOST) }, { host: HOST, port: await freePort(HOST) }] : [];
   const nginx = kind === "bun" ? undefined : findProgram("nginx");
   const logBase = join(workDir, "backends");
   let child: Child;
@@ -103,23 +106,24 @@ async function startBackends(root: string, workDir: string, cpus: string | undef
     const www = join(workDir, "www");
     writeBackendBodies(www);
     const config = join(workDir, "nginx-backend.conf");
-    writeFileSync(config, nginxBackendConfig(addresses, www, workDir));
+    writeFileSync(config, nginxBackendConfig(addresses, www, workDir, tlsAddresses, tls));
     child = spawnLogged(pinned(cpus, [nginx, "-p", workDir, "-e", `${logBase}.nginx.log`, "-c", config]), {}, logBase);
     description = "nginx (one worker, static files)";
   } else {
     const script = join(root, "bench", "configs", "bun-backend.ts");
-    const cmd = [process.execPath, script, HOST, ...addresses.map((a) => String(a.port))];
-    child = spawnLogged(pinned(cpus, cmd), {}, logBase);
+    const cmd = [process.execPath, script, HOST, ...addresses.map((a) => String(a.port)), ...tlsAddresses.map((a) => `tls:${a.port}`)];
+    child = spawnLogged(pinned(cpus, cmd), tls ? { BENCH_TLS_CERT: tls.cert, BENCH_TLS_KEY: tls.key } : {}, logBase);
     description = kind === "bun" ? "Bun.serve (BENCH_BACKEND=bun)" : "Bun.serve (nginx not installed)";
   }
   const stop = () => stopChild(child);
   try {
     for (const a of addresses) await waitReady(`http://${a.host}:${a.port}/1k`, 1024, child, logBase);
+    for (const a of tlsAddresses) await waitReady(`https://${a.host}:${a.port}/1k`, 1024, child, logBase);
   } catch (error) {
     await stop();
     throw new Error(`Backends did not start: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { addresses, description, stop };
+  return { addresses, tlsAddresses, description, stop };
 }
 
 /** One pass over the scenarios: a worker count and what it runs on. */
@@ -148,12 +152,14 @@ async function measure(cell: Cell, options: LoadOptions, pass: Pass, run: number
   if (peer.engine !== undefined && scenario.tcp) return { ...base, ...EMPTY, outcome: "skipped", note: "TCP: no HTTP engine" };
   const https = scenario.scheme === "https";
   if (https && typeof pass.tls === "string") return { ...base, ...EMPTY, outcome: "skipped", note: pass.tls };
+  const backends = scenario.backendTls ? pass.backends.tlsAddresses : pass.backends.addresses;
+  if (backends.length === 0) return { ...base, ...EMPTY, outcome: "skipped", note: "no TLS backends (no certificate)" };
   const dir = join(options.workDir, `${scenario.name}-w${workers}-${connections}-${peer.name}-${run}`);
   mkdirSync(dir, { recursive: true });
   const listen = { host: HOST, port: await freePort(HOST) };
   const config = join(dir, peer.configFile);
   const tls = https && typeof pass.tls !== "string" ? pass.tls : undefined;
-  writeFileSync(config, builder({ listen, backends: pass.backends.addresses, workDir: dir, workers, tls, engine: peer.engine }));
+  writeFileSync(config, builder({ listen, backends, workDir: dir, workers, tls, engine: peer.engine }));
   const logBase = join(dir, peer.name);
   const child = spawnLogged(pinned(pass.plan.balancer, peer.command(cell.binary, config, dir)), peer.env(dir, workers), logBase);
   try {
@@ -178,12 +184,13 @@ async function measure(cell: Cell, options: LoadOptions, pass: Pass, run: number
 
 /**
  * wrk straight to the first backend: what the client and backends manage without a balancer. Plain
- * HTTP whatever the scenario's scheme: the backends have no TLS.
+ * HTTP whatever the scenario's scheme, except in the passthrough scenarios, whose backends speak TLS.
  */
 async function measureDirect(scenario: Scenario, connections: number, options: LoadOptions, pass: Pass): Promise<Measurement> {
   const base = { scenario: scenario.name, connections, workers: pass.workers, peer: "direct" as const };
-  const b = pass.backends.addresses[0] as HostPort;
-  const url = `http://${b.host}:${b.port}${scenario.path}`;
+  const b = (scenario.backendTls ? pass.backends.tlsAddresses[0] : pass.backends.addresses[0]) as HostPort;
+  if (b === undefined) return { ...base, ...EMPTY, outcome: "skipped", note: "no TLS backends (no certificate)" };
+  const url = `${scenario.backendTls ? "https" : "http"}://${b.host}:${b.port}${scenario.path}`;
   try {
     await runWrk(pass.wrk, connections, options.warmup, url);
     return { ...base, outcome: "ok", note: "", ...(await runWrk(pass.wrk, connections, options.duration, url)), rssKb: Number.NaN, cpuMsPerKReq: Number.NaN };
@@ -260,7 +267,8 @@ export async function runLoadBench(options: LoadOptions): Promise<LoadReport> {
     const tls = options.scenarios.some((s) => s.scheme === "https") ? await benchCert(join(options.workDir, "tls")) : "no https scenario";
     for (const { workers, plan } of cpuPlans) {
       // Started per pass: the backends' cores depend on how many the balancer takes.
-      const backends = await startBackends(options.root, options.workDir, plan.backends, options.backend ?? "auto");
+      const backendTls = options.scenarios.some((s) => s.backendTls) && typeof tls !== "string" ? tls : undefined;
+      const backends = await startBackends(options.root, options.workDir, plan.backends, options.backend ?? "auto", backendTls);
       backend = backends.description;
       try {
         const wrk: WrkRunner = { binary: wrkBinary, cpus: plan.wrk, threads: plan.wrkThreads };

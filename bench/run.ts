@@ -8,7 +8,8 @@
  *   env: BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_ROUNDS (1), BENCH_CONNECTIONS (50,200),
  *        BENCH_BACKEND=bun (Bun backends even when nginx is installed); BENCH_DURATION=3s for a quick run
  *
- * Scenarios: l7-1k, l7-100k (the default), l7-full-1k, https-1k, l4-1k, l4-100k (bench/configs/scenarios.ts).
+ * Scenarios: l7-1k, l7-100k (the default), l7-full-1k, https-1k, l4-1k, l4-100k, tls-pass-1k,
+ * tls-pass-100k (bench/configs/scenarios.ts).
  * `--workers 1,2`: a pass per count, every balancer with that many processes/threads (tenbin `workers`,
  * HAProxy `nbthread`, nginx `worker_processes`, Caddy GOMAXPROCS) and pinned to that many cores.
  *

@@ -4,12 +4,13 @@
  * address, so a reload keeps health, counters and EWMA of servers that stay.
  */
 import { readFile } from "node:fs/promises";
-import type { Config, HealthConfig, ListenerConfig, PoolConfig, ServerConfig } from "./config/schema.ts";
+import type { AnyListenerConfig, Config, HealthConfig, ListenerConfig, PoolConfig, ServerConfig } from "./config/schema.ts";
 import { AdminPlane } from "./admin/plane.ts";
 import type { ReloadResult } from "./admin/reloader.ts";
 import type { WorkerStatusJson } from "./admin/status.ts";
 import { createHttpHandler, type ListenerSnapshot } from "./listener/http.ts";
 import { UpgradeTunnels } from "./proxy/upgrade-tunnel.ts";
+import { TcpRoutes } from "./listener/tcp-routes.ts";
 import { bindL4Listener, type L4Snapshot, type L4Stats, l4StatsOf } from "./listener/l4.ts";
 import { proxyHeaderTrust, serveHttpBehindProxyHeader } from "./listener/proxy-front.ts";
 import { serveH1 } from "./listener/h1-server/server.ts";
@@ -25,6 +26,9 @@ import { H1Client } from "./proxy/h1-client/client.ts";
 import { WebSocketProxy } from "./proxy/websocket.ts";
 import { CertificateWatches, tlsBindKey } from "./tls/cert-watches.ts";
 import { loadListenerTls, type ListenerTls } from "./tls/listener-tls.ts";
+import { AcmeManager } from "./tls/acme/manager.ts";
+import type { CertificateStatus } from "./tls/cert-status.ts";
+import { watchExpiry } from "./tls/expiry-watch.ts";
 import { upstreamTlsMap } from "./tls/upstream.ts";
 import { compileRoutes } from "./router/route-table.ts";
 import { compileListenerPolicies } from "./policy/compile.ts";
@@ -71,6 +75,8 @@ interface RunningListener {
   listen: string;
   /** Bound with reusePort (TLS listeners, workers), so a successor can bind beside it. */
   reusePort?: boolean;
+  /** The certificates it was bound with. */
+  tls?: ListenerTls | undefined;
 }
 
 /** A bound listener, for logs and tests. */
@@ -97,6 +103,9 @@ export class Tenbin {
   readonly #cookieKey = crypto.randomUUID();
   readonly #websockets: WebSocketProxy;
   readonly #certWatches = new CertificateWatches((name) => void this.#reloadCertificates(name));
+  readonly #acme: AcmeManager;
+  /** Stops the twice-daily look at certificate files near their expiry. */
+  readonly #stopExpiryWatch: () => void;
   readonly #reloadListeners = new Set<(config: Config) => void>();
   #workerStatus: (() => readonly WorkerStatusJson[]) | undefined;
   #generation: Generation | undefined;
@@ -110,6 +119,8 @@ export class Tenbin {
     this.#upstream = new H1Client({ connectTcp: deps.runtime.connectTcp, fallback: deps.runtime.fetchUpstream, ...(lateResponseBytes ? { bufferLimit: lateResponseBytes } : {}) });
     this.#forwarder = new Forwarder(this.#upstream.fetch, deps.logger);
     this.#websockets = new WebSocketProxy(deps.runtime.connectWebSocket, deps.logger);
+    this.#acme = new AcmeManager({ logger: deps.logger, random: this.#deps.random, onChange: (name) => void this.#reloadCertificates(name) });
+    this.#stopExpiryWatch = watchExpiry(() => this.certificates, deps.logger);
     this.#accessLogs = new AccessLogs({ onDrop: () => this.metrics.accessLogDropped++, onError: (m) => deps.logger.error(m) });
     this.#admin = new AdminPlane({
       view: this,
@@ -207,9 +218,10 @@ export class Tenbin {
     this.#pending = next;
     if (!this.#deps.remoteHealth) for (const pool of next.pools.values()) pool.start();
     try {
+      await this.#acme.sync(config.listeners);
       for (const listener of config.listeners) {
         const address = `${listener.mode} ${listener.listen.host}:${listener.listen.port}`;
-        const tls = listener.mode !== "udp" && listener.tls ? loadListenerTls(listener.tls) : undefined;
+        const tls = this.#loadTls(listener);
         const listen = listener.mode !== "udp" ? `${address} ${tlsBindKey(listener, tls)}` : address;
         const running = this.#running.get(listener.name);
         if (running && running.listen === listen) continue;
@@ -224,11 +236,12 @@ export class Tenbin {
           ? await this.#bind(listener, tls, samePort)
           : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls?.serve, port: samePort });
         const old = this.#running.get(listener.name);
-        this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true });
+        this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true, tls });
         if (old) void old.server.stop();
         this.#deps.logger.info(`listener ${listener.name} listening on ${tls ? (listener.mode === "http" ? "https" : "tls") : listener.mode}://${server.hostname}:${server.port}`);
       }
       await this.#admin.apply(config, previous === undefined);
+      this.#acme.startOrders();
     } catch (error) {
       this.#pending = undefined;
       for (const pool of next.pools.values()) pool.stop();
@@ -265,6 +278,8 @@ export class Tenbin {
   async stop(timeoutMs = this.#generation?.config.shutdown_timeout ?? 30_000): Promise<void> {
     this.#accepting = false;
     this.#certWatches.stopAll();
+    this.#acme.stop();
+    this.#stopExpiryWatch();
     this.#websockets.closeAll();
     for (const pool of this.#generation?.pools.values() ?? []) pool.stop();
     const servers = [...this.#running.values()].map((r) => r.server);
@@ -288,7 +303,7 @@ export class Tenbin {
     // A listener new in a reload takes requests before the swap: it reads the generation being built.
     // tenbin's own server tunnels WebSocket upgrades itself (the runtime's has its upgrader).
     const tunnels = listener.engine === "tenbin" ? new UpgradeTunnels(this.#deps.runtime.connectTcp, this.#deps.logger) : undefined;
-    const handler = createHttpHandler(() => (this.#generation?.listeners.get(name) ?? this.#pending?.listeners.get(name))!, this.#forwarder, tls ? "https" : "http", this.#websockets, tunnels);
+    const handler = createHttpHandler(() => (this.#generation?.listeners.get(name) ?? this.#pending?.listeners.get(name))!, this.#forwarder, tls ? "https" : "http", this.#websockets, tunnels, tls ? undefined : this.#acme);
     const options: HttpServeOptions = {
       hostname: listener.listen.host,
       port,
@@ -327,7 +342,7 @@ export class Tenbin {
     const { logger } = this.#deps;
     let tls: ListenerTls;
     try {
-      tls = loadListenerTls(listener.tls);
+      tls = this.#loadTls(listener)!;
     } catch (error) {
       logger.error(`listener ${name}: certificate files changed but cannot be used; still serving the previous ones: ${(error as Error).message}`);
       return;
@@ -343,9 +358,24 @@ export class Tenbin {
       void server.stop(); // a reload replaced the listener meanwhile
       return;
     }
-    this.#running.set(name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true });
+    this.#running.set(name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true, tls });
     if (running.reusePort) void running.server.stop();
     logger.info(`listener ${name}: certificates reloaded; new handshakes on ${listener.mode === "http" ? "https" : "tls"}://${server.hostname}:${server.port} use them`);
+  }
+
+  /** A listener's TLS material: its certificate files and what ACME holds for it. */
+  #loadTls(listener: AnyListenerConfig): ListenerTls | undefined {
+    if (listener.mode === "udp" || !listener.tls) return undefined;
+    return loadListenerTls(listener.tls, Date.now(), undefined, listener.tls.acme ? this.#acme.certificatesFor(listener.name) : []);
+  }
+
+  /** Every certificate served now (files and ACME) and ACME hosts still waiting for theirs. */
+  get certificates(): CertificateStatus[] {
+    const out: CertificateStatus[] = [];
+    for (const [listener, running] of this.#running) {
+      for (const c of running.tls?.fromFiles ?? []) out.push({ listener, host: c.hosts[0] ?? c.names[0] ?? c.subject, source: "file", notAfter: c.notAfter.getTime(), orderFailures: 0 });
+    }
+    return [...out, ...this.#acme.status()];
   }
 
   async #build(config: Config, previous: Generation | undefined): Promise<Generation> {
@@ -357,7 +387,9 @@ export class Tenbin {
     const l4 = new Map<string, L4Snapshot>();
     for (const listener of config.listeners) {
       if (listener.mode !== "http") {
-        l4.set(listener.name, { config: listener, pool: pools.get(listener.pool) });
+        const pool = listener.pool !== undefined ? pools.get(listener.pool) : undefined;
+        const routes = listener.mode === "tcp" && listener.routes ? new TcpRoutes(listener.routes, pools, pool) : undefined;
+        l4.set(listener.name, { config: listener, pool, routes });
         continue;
       }
       const observer = buildListenerObserver(listener, this.metrics, this.#accessLogs, new Set(pools.keys()));

@@ -3,6 +3,7 @@ import { l4TcpConfigs } from "./l4-tcp.ts";
 import { HEALTH_PATH, l7FullConfigs } from "./l7-full.ts";
 import { l7FullPolicyConfigs } from "./l7-full-policies.ts";
 import { l7HttpConfigs } from "./l7-http.ts";
+import { tlsPassthroughConfigs } from "./tls-passthrough.ts";
 import type { Scenario } from "./types.ts";
 
 /** Response bodies every backend serves, by path (the health probes of l7-full ask for HEALTH_PATH). */
@@ -80,6 +81,21 @@ export const SCENARIOS: readonly Scenario[] = [
     configs: l4TcpConfigs,
     tcp: true,
   },
+  ...[1, 100].map((kb): Scenario => ({
+    name: `tls-pass-${kb}k`,
+    title: `TLS passthrough routed by SNI (HTTPS keep-alive through it to TLS backends), ${kb} KB responses`,
+    scheme: "https",
+    path: `/${kb}k`,
+    bodyBytes: kb * 1024,
+    note: "The balancer reads each connection's ClientHello (wrk sends 127.0.0.1 as SNI), picks the pool " +
+      "by name after one decoy route, and passes the TLS bytes unopened; the backends terminate TLS " +
+      "with the bench certificate. HAProxy: req.ssl_sni after tcp-request inspect-delay. wrk keeps its " +
+      "connections, so the hello is read once per connection: the per-request cost is the TCP relay's. " +
+      "The direct row is HTTPS to a backend.",
+    configs: tlsPassthroughConfigs,
+    tcp: true,
+    backendTls: true,
+  })),
 ];
 
 /** Names of the scenarios run by default. */

@@ -63,4 +63,9 @@ export interface Scenario {
   configs: PeerConfigs;
   /** The balancers pass TCP: a listener `engine` (the `tenbin-runtime` peer) does not apply. */
   tcp?: boolean;
+  /**
+   * The backends terminate TLS themselves (passthrough): the peers get `ConfigContext.backends` of
+   * the TLS backends, which serve the same bodies with the bench certificate.
+   */
+  backendTls?: boolean;
 }

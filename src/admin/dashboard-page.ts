@@ -26,6 +26,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <main>
   <div class="listeners" id="listeners"></div>
   <div class="listeners" id="policies"></div>
+  <div class="listeners" id="certificates"></div>
   <div id="pools"></div>
 </main>
 <script>${DASHBOARD_SCRIPT}</script>

@@ -153,6 +153,16 @@ function render(st) {
       pol.appendChild(h("div", { "class": "listener", "data-route": l.name + "/" + rt.name }, h("b", { text: l.name + " / " + rt.name }), document.createTextNode(parts.join("; "))));
     });
   });
+  var certs = $("certificates");
+  certs.replaceChildren();
+  (st.certificates || []).forEach(function (c) {
+    var left = c.days_left == null ? "none yet" : c.days_left + " days left";
+    var cls = c.days_left == null || c.days_left < 14 ? "pill bad" : "pill ok";
+    certs.appendChild(h("div", { "class": "listener", "data-certificate": c.host },
+      h("b", { text: c.host }),
+      document.createTextNode(c.listener + " · " + c.source + (c.order_failures > 0 ? " · " + c.order_failures + " failed orders" : "") + " "),
+      h("span", { "class": cls, text: left })));
+  });
   var pools = $("pools");
   pools.replaceChildren();
   st.pools.forEach(function (p) { pools.appendChild(poolSection(p, dt)); });

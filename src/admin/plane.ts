@@ -33,6 +33,7 @@ const FORWARDED: Record<Exclude<keyof AdminView, "lastReload">, true> = {
   l4Stats: true,
   accepting: true,
   workers: true,
+  certificates: true,
 };
 
 /** Admin listener + reloader of one Tenbin. */

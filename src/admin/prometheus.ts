@@ -148,6 +148,12 @@ function renderL4(out: Exposition, view: AdminView): void {
     ...udp.map(([l, s]): [string, number] => [l, s.flowsExpired]),
   ]);
   counter("tenbin_l4_bad_proxy_header_total", "TCP connections closed for a missing or malformed PROXY header", tcp.map(([l, s]) => [l, s.badProxyHeader]));
+  counter("tenbin_l4_bad_tls_hello_total", "TCP connections (sni/alpn routes) closed for no TLS, a truncated or oversized ClientHello, or none in time", tcp.map(([l, s]) => [l, s.badHello]));
+  const certificates = view.certificates ?? [];
+  out.family("tenbin_certificate_expiry_timestamp_seconds", "gauge", "When each served certificate expires (Unix time); ACME hosts without a certificate yet have no sample");
+  for (const c of certificates) if (c.notAfter !== undefined) out.sample("tenbin_certificate_expiry_timestamp_seconds", { listener: c.listener, host: c.host, source: c.source }, Math.floor(c.notAfter / 1000));
+  out.family("tenbin_acme_order_failures_total", "counter", "Failed ACME orders (and renewals) per host since start");
+  for (const c of certificates) if (c.source === "acme") out.sample("tenbin_acme_order_failures_total", { listener: c.listener, host: c.host }, c.orderFailures);
   counter("tenbin_l4_no_server_total", "TCP connections closed because no server could be connected to", tcp.map(([l, s]) => [l, s.noServer]));
   out.family("tenbin_l4_bytes_total", "counter", "Bytes relayed by a TCP listener (in: client to server, out: server to client)");
   for (const [listener, s] of tcp) {

@@ -3,6 +3,7 @@
  * weight, in flight, totals by status class, EWMA, last probe), last reload. The dashboard polls it.
  */
 import { configDigest } from "../config/digest.ts";
+import { daysLeft } from "../tls/cert-status.ts";
 import { formatAddress } from "./format.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ServerState, ServerStatus } from "../pool/server-state.ts";
@@ -75,7 +76,7 @@ export interface StatusJson {
     /** HTTP requests (zero for L4 listeners: see `l4`). */
     requests: ClassCounts;
     /**
-     * Counters of a TCP or UDP listener, snake_case: TCP `accepted`, `refused`, `bad_proxy_header`,
+     * Counters of a TCP or UDP listener, snake_case: TCP `accepted`, `refused`, `bad_proxy_header`, `bad_hello`,
      * `no_server`, `idle_closed`, `bytes_from_clients`, `bytes_to_clients`; UDP `flows_created`,
      * `flows_expired`, `flows_refused`, `from_clients`, `to_servers`, `from_servers`, `to_clients`,
      * `dropped` (datagrams). Null for HTTP listeners and for an L4 listener not bound.
@@ -90,6 +91,11 @@ export interface StatusJson {
    * totals over all of them (gauges such as `in_flight` and `queued` are the primary's own).
    */
   workers?: readonly WorkerStatusJson[];
+  /**
+   * Certificates of the TLS listeners: `not_after` (ISO time, null while an ACME host has none
+   * yet), `days_left`, `source` (file or acme) and failed ACME orders since start.
+   */
+  certificates: { listener: string; host: string; source: string; not_after: string | null; days_left: number | null; order_failures: number }[];
 }
 
 /** One process of `workers: N` in `/api/status`. */
@@ -137,6 +143,14 @@ export function buildStatus(view: AdminView, info: { version: string; runtime: s
     }),
     pools: [...view.pools.values()].map((pool) => poolStatus(pool, metrics.pools.get(pool.name))),
     ...(view.workers ? { workers: view.workers } : {}),
+    certificates: (view.certificates ?? []).map((c) => ({
+      listener: c.listener,
+      host: c.host,
+      source: c.source,
+      not_after: c.notAfter === undefined ? null : new Date(c.notAfter).toISOString(),
+      days_left: c.notAfter === undefined ? null : daysLeft(c.notAfter, info.now),
+      order_failures: c.orderFailures,
+    })),
   };
 }
 

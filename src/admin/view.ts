@@ -8,6 +8,7 @@ import type { MetricsRegistry } from "../observe/metrics.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ReloadResult } from "./reloader.ts";
 import type { WorkerStatusJson } from "./status.ts";
+import type { CertificateStatus } from "../tls/cert-status.ts";
 
 /** A bound listener and its real port. */
 export interface AdminListener {
@@ -33,6 +34,8 @@ export interface AdminView {
   readonly accepting: boolean;
   /** The processes of `workers: N` and what each served; undefined when one process serves. */
   readonly workers?: readonly WorkerStatusJson[] | undefined;
+  /** Certificates served (files and ACME) and ACME hosts waiting for theirs. */
+  readonly certificates?: readonly CertificateStatus[] | undefined;
 }
 
 /** Everything `createAdminApp` needs. */

@@ -187,7 +187,7 @@ function wantedAt(root: z.ZodType, path: readonly KeySegment[]): string | undefi
 // Keys of one listener mode written on a listener of another: say which mode they belong to.
 const MODE_KEYS: Record<string, string> = {
   pool: "an http listener has routes: [{ pool: NAME }]; pool alone is for mode: tcp or mode: udp",
-  routes: "routes are for http listeners; a tcp or udp listener names one pool",
+  routes: "routes are for http listeners and tcp listeners (routed by SNI); a udp listener names one pool",
 };
 
 function unknownKey(key: string, allowed: readonly string[]): { message: string; hint?: string } {

@@ -6,6 +6,8 @@
 import { z } from "zod";
 import { parseAddress, parseDuration, parseSize } from "./units.ts";
 import { policiesSchema, routePolicyKeys } from "./policy-schema.ts";
+import { tcpRoutesSchema } from "./schema-tcp-routes.ts";
+import { acmeSchema } from "./schema-acme.ts";
 
 // A config is parsed once per start or reload: zod's JIT (code generated with `new Function` for each
 // object schema on its first parse) costs that one parse more than it saves (~10 ms of a start,
@@ -219,8 +221,9 @@ const certificateSchema = z.strictObject({
 
 /** TLS termination on a listener. */
 export const listenerTlsSchema = z.strictObject({
-  certificates: z.array(certificateSchema).min(1, { message: "tls needs at least one certificate" })
-    .describe("Chosen by the client's SNI; the first is the default for clients without SNI or with an unknown name"),
+  certificates: z.array(certificateSchema).min(1, { message: "tls needs at least one certificate" }).optional()
+    .describe("Chosen by the client's SNI; the first is the default for clients without SNI or with an unknown name. Needed unless acme is set"),
+  acme: acmeSchema.optional().describe("Get the certificates from an ACME CA (Let's Encrypt by default) and renew them; answered over HTTP-01 on the plain http listeners"),
   // YAML reads an unquoted 1.2 as a number: accept it as the version string.
   min_version: z.preprocess((v) => (typeof v === "number" ? String(v) : v), z.enum(["1.2", "1.3"])).default("1.2")
     .describe("Oldest TLS version accepted: 1.2 or 1.3"),
@@ -260,7 +263,10 @@ export const tcpListenerSchema = z.strictObject({
   name: name,
   listen: address.describe("host:port to accept on"),
   mode: z.literal("tcp").describe("Passes TCP connections through to a pool of tcp:// servers"),
-  pool: name.describe("The pool (of tcp:// servers) that takes the connections; pool.timeouts.connect bounds each connect, pool.retries tries further servers"),
+  pool: name.optional().describe("The pool (of tcp:// servers) that takes the connections; pool.timeouts.connect bounds each connect, pool.retries tries further servers. Needed unless routes is set"),
+  routes: tcpRoutesSchema.optional().describe("TLS passthrough: the first route whose match fits the ClientHello (sni, alpn) and the client (source) picks the pool; the TLS bytes pass unchanged"),
+  sni_timeout: duration.prefault("5s").describe("Routes matching sni or alpn: longest wait for the whole ClientHello; a client silent longer is closed"),
+  max_hello: size.prefault("16KiB").describe("Routes matching sni or alpn: largest ClientHello read (record headers included); a larger one is closed"),
   idle_timeout: duration.prefault("15m").describe("A connection with no bytes either way for this long is closed"),
   max_conns: z.number().int().min(0).default(0).describe("Client connections at once; more are closed at accept; 0 = unlimited"),
   accept_proxy: z.boolean().default(false).describe("Every connection starts with a PROXY protocol header (v1 or v2) from one of trusted_proxies; others are closed"),

@@ -5,6 +5,7 @@
  */
 import type { KeySegment } from "./config-error.ts";
 import type { AnyListenerConfig, Config, PoolConfig } from "./schema.ts";
+import { CidrSet } from "../util/cidr.ts";
 
 type Report = (path: KeySegment[], message: string) => void;
 type Mode = AnyListenerConfig["mode"];
@@ -19,7 +20,7 @@ export function poolUses(config: Config): Map<string, Map<Mode, string>> {
   };
   for (const l of config.listeners) {
     if (l.mode === "http") for (const r of l.routes) r.pool !== undefined && add(r.pool, "http", l.name);
-    else add(l.pool, l.mode, l.name);
+    else for (const pool of l4PoolNames(l)) add(pool, l.mode, l.name);
   }
   return uses;
 }
@@ -27,9 +28,56 @@ export function poolUses(config: Config): Map<string, Map<Mode, string>> {
 /** A TCP or UDP listener's own fields. */
 export function checkL4Listener(listener: Exclude<AnyListenerConfig, { mode: "http" }>, at: (...rest: KeySegment[]) => KeySegment[], config: Config, report: Report): void {
   const pools = Object.keys(config.pools);
-  if (!pools.includes(listener.pool)) {
+  const known = (pool: string, path: KeySegment[]) => {
+    if (pools.includes(pool)) return;
     const right = pools.length > 0 ? `expected one of the pools ${pools.join(", ")}` : "no pools are defined";
-    report(at("pool"), `unknown pool ${q(listener.pool)}; ${right}`);
+    report(path, `unknown pool ${q(pool)}; ${right}`);
+  };
+  if (listener.pool !== undefined) known(listener.pool, at("pool"));
+  if (listener.mode === "udp") return;
+  if (listener.pool === undefined && listener.routes === undefined) report(at("pool"), `a tcp listener needs a pool, or routes (for TLS passthrough by SNI)`);
+  listener.routes?.forEach((route, r) => {
+    known(route.pool, at("routes", r, "pool"));
+    const match = route.match;
+    if (listener.pool !== undefined && (!match || Object.keys(match).length === 0)) {
+      report(at("routes", r), `route ${r} takes every connection, and so does pool ${q(listener.pool)}; remove one of them`);
+    }
+    for (const [key, values] of [["sni", match?.sni], ["source", match?.source]] as const) {
+      toList(values).forEach((value, v) => {
+        const problem = key === "sni" ? sniProblem(value) : cidrProblem(value);
+        if (problem) report(at("routes", r, "match", key, ...(Array.isArray(values) ? [v] : [])), problem);
+      });
+    }
+    if (listener.tls && (match?.sni !== undefined || match?.alpn !== undefined)) {
+      report(at("routes", r, "match"), `sni and alpn routes pass TLS through unopened, but this listener terminates TLS (tls is set); remove tls, or route by source only`);
+    }
+  });
+}
+
+/** The pools a tcp or udp listener sends connections to: its `pool` and its routes' pools. */
+export function l4PoolNames(listener: Exclude<AnyListenerConfig, { mode: "http" }>): string[] {
+  const names = listener.pool !== undefined ? [listener.pool] : [];
+  if (listener.mode === "tcp") for (const r of listener.routes ?? []) names.push(r.pool);
+  return names;
+}
+
+function toList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+const SNI_PATTERN = /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$/;
+
+function sniProblem(value: string): string | undefined {
+  if (SNI_PATTERN.test(value.toLowerCase())) return undefined;
+  return `bad server name ${q(value)}; expected a host name such as api.example.com or *.example.com`;
+}
+
+function cidrProblem(value: string): string | undefined {
+  try {
+    new CidrSet([value]);
+    return undefined;
+  } catch {
+    return `bad address ${q(value)}; expected an IP address or CIDR such as 10.0.0.0/8 or ::1/128`;
   }
 }
 

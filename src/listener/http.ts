@@ -18,6 +18,15 @@ import type { RoutePolicy } from "../policy/route-policy.ts";
 import { handleWithPolicy, type PolicyExchange } from "./http-policy.ts";
 import { hstsHeaderOf, httpsRedirectOf, httpsRedirectResponse, withHsts, type HttpsRedirect } from "../tls/redirect.ts";
 
+/** Where a plain http listener finds the answers to the ACME CA's HTTP-01 challenges. */
+export interface AcmeChallenges {
+  /** False while no listener uses ACME: the path is then not even looked at. */
+  readonly active: boolean;
+  challengeAnswer(token: string): string | undefined;
+}
+
+const ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
+
 /** What a listener needs from the config in force. */
 export interface ListenerSnapshot {
   config: ListenerConfig;
@@ -40,7 +49,7 @@ export type ListenerHandler = (req: ProxyRequest, client: ClientInfo, upgrader?:
  * upgrade requests of the runtime's server, `tunnels` those of tenbin's own (without the one that
  * fits they are forwarded as plain requests).
  */
-export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Forwarder, proto: "http" | "https", websockets?: WebSocketProxy, tunnels?: UpgradeTunnels): ListenerHandler {
+export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Forwarder, proto: "http" | "https", websockets?: WebSocketProxy, tunnels?: UpgradeTunnels, acme?: AcmeChallenges): ListenerHandler {
   let trustedFor: ListenerConfig | undefined;
   let trusted = new CidrSet([]);
   let redirect: HttpsRedirect | undefined;
@@ -56,6 +65,11 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
     const started = performance.now();
     const requestId = crypto.randomUUID();
     const pathAndQuery = req.pathAndQuery ?? pathAndQueryOf(req.url);
+    // ACME HTTP-01 before routing and before redirect_https: the CA asks over plain http.
+    if (acme?.active && pathAndQuery.startsWith(ACME_CHALLENGE_PREFIX)) {
+      const answer = acme.challengeAnswer(pathAndQuery.slice(ACME_CHALLENGE_PREFIX.length));
+      if (answer !== undefined) return new Response(answer, { headers: { "content-type": "application/octet-stream", "cache-control": "no-store" } });
+    }
     const q = pathAndQuery.indexOf("?");
     const route = redirect ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
       method: req.method,

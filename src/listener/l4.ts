@@ -8,12 +8,15 @@ import type { Pool } from "../pool/pool.ts";
 import type { Runtime, ServeTls } from "../runtime/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { TcpProxy } from "./tcp.ts";
+import type { TcpRoutes } from "./tcp-routes.ts";
 import { UdpProxy } from "./udp.ts";
 
 /** An L4 listener's config and pool in one config generation. */
 export interface L4Snapshot {
   config: TcpListenerConfig | UdpListenerConfig;
   pool: Pool | undefined;
+  /** A tcp listener's `routes` (TLS passthrough by SNI), compiled. */
+  routes?: TcpRoutes | undefined;
 }
 
 /** A bound L4 listener as the composition root handles it. */
@@ -54,7 +57,7 @@ export async function bindL4Listener(listener: TcpListenerConfig | UdpListenerCo
       tls: bind.tls,
       current: () => {
         const s = current();
-        return s?.config.mode === "tcp" ? { config: s.config, pool: s.pool } : undefined;
+        return s?.config.mode === "tcp" ? { config: s.config, pool: s.pool, routes: s.routes } : undefined;
       },
     });
   }

@@ -54,6 +54,8 @@ export async function serveHttpBehindProxyHeader(options: HttpServeOptions, fron
     mode: "tcp",
     pool: pool.name,
     idle_timeout: front.idleTimeoutMs,
+    sni_timeout: 5_000,
+    max_hello: 16 * 1024,
     max_conns: 0,
     accept_proxy: true,
     trusted_proxies: [...front.trustedProxies],

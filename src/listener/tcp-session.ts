@@ -15,7 +15,9 @@ import type { StickyFacts } from "../pool/stickiness.ts";
 import { encodeProxyHeader, type Endpoint, MAX_HEADER_LENGTH, parseProxyHeader } from "../proxy/proxy-protocol.ts";
 import type { TcpConn, TcpConnectOptions, TcpEvents } from "../runtime/types.ts";
 import type { Clock } from "../util/clock.ts";
+import { readClientHello, type ClientHelloFacts } from "../tls/client-hello.ts";
 import { dialServer } from "./tcp-dial.ts";
+import type { TcpRoutes } from "./tcp-routes.ts";
 
 /** Client bytes kept while the server connection is being made; then the client is paused. */
 export const EARLY_LIMIT = 64 * 1024;
@@ -29,6 +31,8 @@ export interface TcpListenerStats {
   refused: number;
   /** Closed for a missing or malformed PROXY header. */
   badProxyHeader: number;
+  /** Closed for a missing, malformed or oversized TLS ClientHello (sni/alpn routes). */
+  badHello: number;
   /** No server could be connected to. */
   noServer: number;
   /** Closed by the idle timeout. */
@@ -40,7 +44,10 @@ export interface TcpListenerStats {
 /** What a session needs from its listener. */
 export interface SessionContext {
   config: TcpListenerConfig;
-  pool: Pool;
+  /** The listener's pool; with `routes`, the one that takes connections no route matches. */
+  pool: Pool | undefined;
+  /** The listener's `routes`, which pick the pool per connection. */
+  routes?: TcpRoutes | undefined;
   connect: (options: TcpConnectOptions) => Promise<TcpConn>;
   logger: Logger;
   clock: Clock;
@@ -50,7 +57,7 @@ export interface SessionContext {
   onBackendOpen?: ((client: Endpoint, backend: TcpConn) => () => void) | undefined;
 }
 
-type Phase = "header" | "connecting" | "open" | "closed";
+type Phase = "header" | "hello" | "connecting" | "open" | "closed";
 
 const NO_HEADERS = new Headers();
 
@@ -60,6 +67,8 @@ export class TcpSession {
   #phase: Phase;
   #backend: TcpConn | undefined;
   #server: ServerState | undefined;
+  /** The pool of this connection: the listener's, or the one its route picked. */
+  #pool: Pool | undefined;
   /** Token of the current connect attempt: events of abandoned attempts are ignored. */
   #attempt = 0;
   #early: Uint8Array[] = [];
@@ -79,14 +88,16 @@ export class TcpSession {
     this.#source = { address: client.remoteAddress, port: client.remotePort };
     this.#destination = { address: client.localAddress, port: client.localPort };
     this.#lastActive = ctx.clock.now();
-    this.#phase = ctx.config.accept_proxy ? "header" : "connecting";
+    this.#pool = ctx.pool;
+    this.#phase = ctx.config.accept_proxy ? "header" : ctx.routes?.needsHello ? "hello" : "connecting";
   }
 
   /** Starts the timers and, without `accept_proxy`, the connect (call once, after registering). */
   start(): void {
     const { config } = this.#ctx;
-    this.#arm(config.accept_proxy ? Math.min(PROXY_HEADER_TIMEOUT_MS, config.idle_timeout) : config.idle_timeout);
-    if (this.#phase === "connecting") void this.#connect();
+    if (this.#phase === "header") this.#arm(Math.min(PROXY_HEADER_TIMEOUT_MS, config.idle_timeout));
+    else if (this.#phase === "hello") this.#arm(Math.min(config.sni_timeout, config.idle_timeout));
+    else this.#begin(undefined);
   }
 
   /** Handlers of the client connection. */
@@ -102,6 +113,7 @@ export class TcpSession {
       this.#early.push(chunk);
       this.#earlyBytes += chunk.length;
       if (this.#phase === "header") this.#readHeader();
+      else if (this.#phase === "hello") this.#readHello();
       else if (this.#earlyBytes >= EARLY_LIMIT) this.#client.pause();
     },
     drain: () => {
@@ -116,6 +128,8 @@ export class TcpSession {
         this.#finishIfBothEnded();
       } else if (this.#phase === "header") {
         this.#refuseHeader("the client closed before sending a whole PROXY header");
+      } else if (this.#phase === "hello") {
+        this.#refuseHello("the client closed before sending a whole TLS ClientHello");
       }
     },
     close: (error) => {
@@ -151,7 +165,7 @@ export class TcpSession {
       },
       close: (error) => {
         if (token !== this.#attempt || this.#phase === "closed") return;
-        if (error && this.#server) this.#ctx.logger.debug(`${this.#ctx.pool.name}/${this.#server.name}: connection closed: ${error.message}`);
+        if (error && this.#server) this.#ctx.logger.debug(`${this.#pool?.name}/${this.#server.name}: connection closed: ${error.message}`);
         this.#close(error !== undefined);
       },
     };
@@ -174,8 +188,47 @@ export class TcpSession {
     const rest = data.subarray(parsed.length);
     this.#early = rest.length > 0 ? [rest] : [];
     this.#earlyBytes = rest.length;
+    if (this.#ctx.routes?.needsHello) {
+      this.#phase = "hello";
+      this.#arm(Math.min(this.#ctx.config.sni_timeout, this.#ctx.config.idle_timeout));
+      if (this.#earlyBytes > 0) this.#readHello();
+      return;
+    }
+    this.#begin(undefined);
+  }
+
+  /** Peeks at the ClientHello in the bytes so far; they stay queued and go to the server unchanged. */
+  #readHello(): void {
+    const data = this.#early.length === 1 ? this.#early[0]! : concat(this.#early, this.#earlyBytes);
+    this.#early = [data];
+    const { max_hello } = this.#ctx.config;
+    const result = readClientHello(data, max_hello);
+    if (result.status === "invalid") return this.#refuseHello(result.reason);
+    if (result.status === "complete") return this.#begin(result.hello);
+    if (this.#earlyBytes > max_hello) this.#refuseHello(`ClientHello larger than max_hello (${max_hello} bytes)`);
+  }
+
+  #refuseHello(reason: string): void {
+    this.#ctx.stats.badHello++;
+    this.#ctx.logger.warn(`listener ${this.#ctx.config.name}: closed connection from ${this.#source.address}: ${reason}`);
+    this.#close(true);
+  }
+
+  /** Picks the pool (by route, when the listener has routes) and connects. */
+  #begin(hello: ClientHelloFacts | undefined): void {
+    const { routes, config, logger } = this.#ctx;
+    if (routes) {
+      const choice = routes.pick(this.#source.address, hello);
+      this.#pool = choice?.pool;
+      if (!this.#pool) {
+        this.#ctx.stats.noServer++;
+        const name = hello?.serverName !== undefined ? ` (server name ${JSON.stringify(hello.serverName)})` : "";
+        logger.warn(`listener ${config.name}: closed connection from ${this.#source.address}${name}: no route matches and the listener has no pool`);
+        return this.#close(true);
+      }
+    }
     this.#phase = "connecting";
-    this.#arm(this.#ctx.config.idle_timeout);
+    this.#arm(config.idle_timeout);
     if (this.#earlyBytes >= EARLY_LIMIT) this.#client.pause();
     void this.#connect();
   }
@@ -187,7 +240,8 @@ export class TcpSession {
   }
 
   async #connect(): Promise<void> {
-    const { pool, logger } = this.#ctx;
+    const { logger } = this.#ctx;
+    const pool = this.#pool!;
     const clientIp = this.#source.address;
     const facts: StickyFacts = { clientIp, cookieHeader: null, headers: NO_HEADERS, pathAndQuery: "" };
     const pinned = pool.sticky.enabled ? pool.sticky.pinned(facts) : undefined;
@@ -224,7 +278,7 @@ export class TcpSession {
   }
 
   #open(server: ServerState, backend: TcpConn, connectMs: number, facts: StickyFacts, pinned: ServerState | undefined): void {
-    const { pool } = this.#ctx;
+    const pool = this.#pool!;
     this.#server = server;
     this.#backend = backend;
     this.#phase = "open";
@@ -274,7 +328,7 @@ export class TcpSession {
     }
     this.#early = [];
     this.#cleanup?.();
-    if (this.#server) this.#ctx.pool.release(this.#server);
+    if (this.#server) this.#pool?.release(this.#server);
     this.#server = undefined;
     this.#ctx.onClose(this);
   }
@@ -287,6 +341,7 @@ export class TcpSession {
   readonly #onTimer = (): void => {
     if (this.#phase === "closed") return;
     if (this.#phase === "header") return this.#refuseHeader("no PROXY header in time");
+    if (this.#phase === "hello") return this.#refuseHello(`no whole TLS ClientHello within ${this.#ctx.config.sni_timeout}ms`);
     const idle = this.#ctx.config.idle_timeout;
     const quiet = this.#ctx.clock.now() - this.#lastActive;
     if (quiet < idle) return this.#arm(idle - quiet);

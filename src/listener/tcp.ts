@@ -9,6 +9,7 @@ import type { Pool } from "../pool/pool.ts";
 import type { Runtime, ServeTls, TcpConn, TcpEvents } from "../runtime/types.ts";
 import { CidrSet } from "../util/cidr.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
+import type { TcpRoutes } from "./tcp-routes.ts";
 import { type SessionContext, TcpSession, type TcpListenerStats } from "./tcp-session.ts";
 
 export type { TcpListenerStats } from "./tcp-session.ts";
@@ -17,6 +18,8 @@ export type { TcpListenerStats } from "./tcp-session.ts";
 export interface TcpSnapshot {
   config: TcpListenerConfig;
   pool: Pool | undefined;
+  /** The listener's `routes`, compiled against this generation's pools. */
+  routes?: TcpRoutes | undefined;
 }
 
 /** What a TCP listener is built from. */
@@ -44,6 +47,7 @@ export class TcpProxy {
     accepted: 0,
     refused: 0,
     badProxyHeader: 0,
+    badHello: 0,
     noServer: 0,
     idleClosed: 0,
     bytesFromClients: 0,
@@ -100,11 +104,11 @@ export class TcpProxy {
   #accept(conn: TcpConn): TcpEvents {
     const snapshot = this.#options.current();
     const { logger } = this.#options;
-    if (!snapshot?.pool) {
+    if (!snapshot?.pool && !snapshot?.routes) {
       conn.destroy();
       return IGNORE;
     }
-    const { config, pool } = snapshot;
+    const { config, pool, routes } = snapshot;
     this.stats.accepted++;
     if (config.max_conns > 0 && this.#sessions.size >= config.max_conns) {
       this.stats.refused++;
@@ -121,6 +125,7 @@ export class TcpProxy {
     const context: SessionContext = {
       config,
       pool,
+      routes,
       connect: this.#options.runtime.connectTcp,
       logger,
       clock: this.#options.clock ?? systemClock,

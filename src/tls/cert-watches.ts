@@ -32,6 +32,7 @@ export class CertificateWatches {
     const wanted = new Map<string, { files: string[]; interval: number }>();
     for (const l of listeners) {
       if (l.mode === "udp" || !l.tls || l.tls.watch_interval <= 0) continue;
+      if (!l.tls.certificates) continue; // ACME certificates come through the ACME manager
       wanted.set(l.name, { files: l.tls.certificates.flatMap((c) => [c.cert, c.key]), interval: l.tls.watch_interval });
     }
     for (const [name, current] of this.#watches) {

@@ -7,6 +7,7 @@
 import type { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { lazyBuiltin } from "../util/lazy-builtin.ts";
+import { expiryWarning } from "./cert-status.ts";
 
 const nodeCrypto = lazyBuiltin("node:crypto");
 
@@ -107,6 +108,9 @@ export function inspectCertificate(files: CertificateFiles, now = Date.now(), re
     problems.push({ field: "cert", severity: "warning", message: `certificate ${q(files.cert)} (${subject}) expired on ${notAfter.toISOString()}; clients will reject it` });
   } else if (notBefore.getTime() > now) {
     problems.push({ field: "cert", severity: "warning", message: `certificate ${q(files.cert)} (${subject}) is not valid before ${notBefore.toISOString()}; clients will reject it until then` });
+  } else {
+    const soon = expiryWarning(`certificate ${q(files.cert)} (${subject})`, notAfter, now);
+    if (soon) problems.push({ field: "cert", severity: "warning", message: soon });
   }
 
   let hosts = names;

@@ -10,6 +10,7 @@ import type { Config, UpstreamTlsConfig } from "../config/schema.ts";
 import type { PathIssue } from "../config/yaml-source.ts";
 import { inspectCertificate, osReason, type ReadText } from "./certificates.ts";
 import { lazyBuiltin } from "../util/lazy-builtin.ts";
+import { checkAcme } from "./acme/check.ts";
 
 const nodeCrypto = lazyBuiltin("node:crypto");
 
@@ -39,7 +40,8 @@ export function checkTls(config: Config, now = Date.now(), read: ReadText = (p) 
       // The TLS handshake starts at the first byte, so a plain PROXY header before it breaks it.
       error(at("accept_proxy"), "accept_proxy cannot be combined with tls on a tcp listener: the PROXY header would arrive before the TLS handshake");
     }
-    listener.tls?.certificates.forEach((entry, c) => {
+    if (listener.tls) checkAcme(listener, at, read, error, config.listeners);
+    listener.tls?.certificates?.forEach((entry, c) => {
       const { problems } = inspectCertificate(entry, now, read);
       for (const p of problems) {
         const path = at("tls", "certificates", c, p.field, ...(p.index === undefined ? [] : [p.index]));

@@ -66,7 +66,7 @@ describe("GET /metrics", () => {
     server("web", 0).healthy = false;
     view.metrics.reloads.succeeded = 3;
     view.metrics.reloads.failed = 1;
-    view.l4Stats.set("db", { accepted: 5, refused: 1, badProxyHeader: 2, noServer: 0, idleClosed: 0, bytesFromClients: 100, bytesToClients: 7 });
+    view.l4Stats.set("db", { accepted: 5, refused: 1, badProxyHeader: 2, badHello: 0, noServer: 0, idleClosed: 0, bytesFromClients: 100, bytesToClients: 7 });
     view.l4Stats.set("dns", { flowsCreated: 4, flowsExpired: 1, flowsRefused: 3, fromClients: 9, toServers: 8, fromServers: 6, toClients: 6, dropped: 1 });
 
     const res = await request("/metrics");

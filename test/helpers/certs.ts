@@ -52,7 +52,7 @@ async function sign(dir: string, name: string, ca: string, san: string, days: nu
 }
 
 async function makeCa(dir: string, name: string, cn: string): Promise<string> {
-  await openssl(["req", "-x509", ...EC, "-keyout", `${name}.key`, "-out", `${name}.crt`, "-days", "2", "-subj", `/CN=${cn}`], dir);
+  await openssl(["req", "-x509", ...EC, "-keyout", `${name}.key`, "-out", `${name}.crt`, "-days", "60", "-subj", `/CN=${cn}`], dir);
   return join(dir, `${name}.crt`);
 }
 
@@ -68,10 +68,10 @@ async function make(): Promise<TestCerts> {
     keyAndCsr(dir, "expired", "expired.test"),
   ]);
   const [a, a2, b, backend, expired] = await Promise.all([
-    sign(dir, "a", "ca", "DNS:a.test,DNS:*.a.test,IP:127.0.0.1", 1),
-    sign(dir, "a2", "ca", "DNS:a.test,DNS:*.a.test,IP:127.0.0.1", 1),
-    sign(dir, "b", "ca", "DNS:b.test,DNS:*.b.test,IP:127.0.0.1", 1),
-    sign(dir, "backend", "ca", "DNS:backend.internal", 1),
+    sign(dir, "a", "ca", "DNS:a.test,DNS:*.a.test,IP:127.0.0.1", 30),
+    sign(dir, "a2", "ca", "DNS:a.test,DNS:*.a.test,IP:127.0.0.1", 30),
+    sign(dir, "b", "ca", "DNS:b.test,DNS:*.b.test,IP:127.0.0.1", 30),
+    sign(dir, "backend", "ca", "DNS:backend.internal", 30),
     // openssl 3.0 has no -not_after; a negative day count ends validity before it starts: expired.
     sign(dir, "expired", "ca", "DNS:expired.test", -1),
   ]);

@@ -20,7 +20,7 @@ describe("L4 listeners in the schema", () => {
     ) + pools, "tenbin.yaml", {});
     expect(config.listeners[1]).toEqual({
       name: "db", listen: { host: "127.0.0.1", port: 3306 }, mode: "tcp", pool: "db",
-      idle_timeout: 15 * 60_000, max_conns: 0, accept_proxy: false, trusted_proxies: [],
+      idle_timeout: 15 * 60_000, max_conns: 0, accept_proxy: false, trusted_proxies: [], sni_timeout: 5_000, max_hello: 16 * 1024,
     });
     expect(config.listeners[2]).toEqual({ name: "dns", listen: { host: "127.0.0.1", port: 3306 }, mode: "udp", pool: "dns", idle_timeout: 60_000, max_conns: 10_000 });
     expect(config.pools.db?.send_proxy).toBeUndefined();
@@ -29,13 +29,13 @@ describe("L4 listeners in the schema", () => {
   test("keys of the wrong mode, a missing pool and an unknown mode are named", () => {
     expect(errorLines(yaml(
       "listeners:",
-      "  - { name: a, listen: 127.0.0.1:1, mode: tcp, routes: [{ pool: db }] }",
+      "  - { name: a, listen: 127.0.0.1:1, mode: udp, routes: [{ pool: db }] }",
       "  - { name: b, listen: 127.0.0.1:2, pool: db }",
       "  - { name: c, listen: 127.0.0.1:3, mode: udpp, pool: dns }",
       "  - { name: d, listen: 127.0.0.1:4, mode: udp, pool: dns, accept_proxy: true }",
     ) + pools)).toEqual([
       'tenbin.yaml:2:5 listeners[0]: missing required key "pool"',
-      'tenbin.yaml:2:48 listeners[0].routes: unknown key "routes"; routes are for http listeners; a tcp or udp listener names one pool',
+      'tenbin.yaml:2:48 listeners[0].routes: unknown key "routes"; routes are for http listeners and tcp listeners (routed by SNI); a udp listener names one pool',
       'tenbin.yaml:3:37 listeners[1].pool: unknown key "pool"; an http listener has routes: [{ pool: NAME }]; pool alone is for mode: tcp or mode: udp',
       'tenbin.yaml:4:43 listeners[2].mode: unknown mode "udpp"; expected one of http, tcp, udp',
       'tenbin.yaml:5:59 listeners[3].accept_proxy: unknown key "accept_proxy"; expected one of name, listen, mode, pool, idle_timeout, max_conns',

@@ -126,7 +126,7 @@ describe("generated peer configs", () => {
       // http:// for the L7 scenarios, tcp:// for the L4 ones.
       expect(config.pools.app?.servers.map((s) => s.url.replace(/^(http|tcp):\/\//, ""))).toEqual(["127.0.0.1:40001", "127.0.0.1:40002"]);
       const listener = config.listeners[0]!;
-      expect(listener.mode === "http" ? listener.tls?.certificates[0] : undefined).toEqual(scenario.scheme === "https" ? { cert: tls.cert, key: tls.key } : undefined);
+      expect(listener.mode === "http" ? listener.tls?.certificates?.[0] : undefined).toEqual(scenario.scheme === "https" && !scenario.backendTls ? { cert: tls.cert, key: tls.key } : undefined);
       expect(config.workers).toBe(1);
       expect(configSchema.parse(parse(builder!({ ...ctx, workers: 2 }))).workers).toBe(2);
       // The tenbin-runtime peer: the same config with the listener's engine set (HTTP scenarios).
@@ -144,7 +144,8 @@ describe("generated peer configs", () => {
           const file = join(work, `${scenario.name}-${workers}-${peer.configFile}`);
           const text = scenario.configs[peer.name]!({ ...ctx, workers });
           expect(text).toContain(peer.name === "haproxy" ? `nbthread ${workers}` : peer.name === "nginx" ? `worker_processes ${workers};` : `GOMAXPROCS=${workers}`);
-          if (scenario.scheme === "https") expect(text).toContain(peer.name === "haproxy" ? tls.pem : tls.cert);
+          // Passthrough peers hold no certificate: their backends terminate TLS.
+          if (scenario.scheme === "https" && !scenario.backendTls) expect(text).toContain(peer.name === "haproxy" ? tls.pem : tls.cert);
           writeFileSync(file, text);
           const result = Bun.spawnSync({
             cmd: validators[peer.name]!(binary!, file),
