@@ -346,7 +346,7 @@ export class Tenbin {
         continue;
       }
       const observer = buildListenerObserver(listener, this.metrics, this.#accessLogs, new Set(pools.keys()));
-      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes), pools, observer });
+      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes, listener.paths.case_insensitive), pools, observer });
     }
     return { config, pools, listeners, l4 };
   }

@@ -14,6 +14,7 @@ import type { ClientInfo, ProxyRequest, ProxyResponse, WebSocketUpgrader } from 
 import { CidrSet, unmapIpv4 } from "../util/cidr.ts";
 import { isWebSocketUpgrade, type WebSocketProxy } from "../proxy/websocket.ts";
 import type { UpgradeTunnels } from "../proxy/upgrade-tunnel.ts";
+import { RequestPaths } from "../router/request-path.ts";
 import { hstsHeaderOf, httpsRedirectOf, httpsRedirectResponse, withHsts, type HttpsRedirect } from "../tls/redirect.ts";
 
 /** What a listener needs from the config in force. */
@@ -41,23 +42,30 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
   let trusted = new CidrSet([]);
   let redirect: HttpsRedirect | undefined;
   let hsts: string | undefined;
+  let paths: RequestPaths | undefined;
   return (req: ProxyRequest, client: ClientInfo, upgrader?: WebSocketUpgrader): ProxyResponse | Promise<ProxyResponse> => {
     const snapshot = current();
     if (trustedFor !== snapshot.config) {
       trusted = new CidrSet(snapshot.config.trusted_proxies);
       redirect = httpsRedirectOf(snapshot.config);
       hsts = hstsHeaderOf(snapshot.config);
+      paths = new RequestPaths(snapshot.config.paths);
       trustedFor = snapshot.config;
     }
     const started = performance.now();
     const requestId = crypto.randomUUID();
-    const pathAndQuery = req.pathAndQuery ?? pathAndQueryOf(req.url);
-    const q = pathAndQuery.indexOf("?");
-    const route = redirect ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
+    const sent = req.pathAndQuery ?? pathAndQueryOf(req.url);
+    const q = sent.indexOf("?");
+    const received = q < 0 ? sent : sent.slice(0, q);
+    let pathAndQuery = sent;
+    // Routes match the normalized path, so that no spelling of a path passes its route by.
+    const path = paths!.normalize(received);
+    if (path !== received && path !== undefined && paths!.forwardNormalized) pathAndQuery = q < 0 ? path : path + sent.slice(q);
+    const route = redirect || path === undefined ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
       method: req.method,
       host: req.headers.get("host"),
-      path: q < 0 ? pathAndQuery : pathAndQuery.slice(0, q),
-      query: q < 0 ? "" : pathAndQuery.slice(q + 1),
+      path: paths!.forRouting(path),
+      query: q < 0 ? "" : sent.slice(q + 1),
       headers: req.headers,
     });
     const clientIp = unmapIpv4(client.address);
@@ -75,7 +83,7 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
     };
     let response = redirect
       ? httpsRedirectResponse(req, pathAndQuery, redirect)
-      : route ? forwardTo(snapshot, route, ex, forwarder, websockets, upgrader, tunnels) : errorResponse(404, requestId);
+      : route ? forwardTo(snapshot, route, ex, forwarder, websockets, upgrader, tunnels) : errorResponse(path === undefined ? 400 : 404, requestId);
     if (hsts) response = withHsts(response, hsts);
     const observer = snapshot.observer;
     return observer ? observer.observe(response, ex, route, started) : response;

@@ -1,7 +1,6 @@
 /**
  * The conditions of a route other than host, compiled once per config: regular expressions are
- * built here and never per request. Paths are compared raw, as on the wire: no percent-decoding and
- * no dot-segment removal, so the route sees exactly the path the server will receive.
+ * built here and never per request. Paths arrive normalized (router/request-path.ts).
  */
 import type { StringMatchConfig } from "../config/schema.ts";
 import type { HeaderMap } from "../runtime/types.ts";
@@ -65,7 +64,8 @@ export class PathMatcher {
   readonly #value: string;
   readonly #regex: RegExp | undefined;
 
-  constructor(config: PathConfig) {
+  /** `caseInsensitive`: requests' paths arrive lower-cased, so the condition's own path is too. */
+  constructor(config: PathConfig, caseInsensitive = false) {
     this.#value = "";
     this.#regex = undefined;
     if (typeof config === "string") {
@@ -79,8 +79,9 @@ export class PathMatcher {
       this.#value = config.exact;
     } else {
       this.#kind = PATH_REGEX;
-      this.#regex = compileRegex(config.regex);
+      this.#regex = compileRegex(config.regex, caseInsensitive ? "i" : "");
     }
+    if (caseInsensitive) this.#value = this.#value.toLowerCase();
   }
 
   /**
@@ -100,10 +101,10 @@ export class PathMatcher {
 }
 
 // Throws a message naming the pattern when it is not a valid JavaScript regular expression.
-function compileRegex(source: string): RegExp {
+function compileRegex(source: string, flags = ""): RegExp {
   try {
-    // No flags: without `g` or `y`, `test` keeps no `lastIndex` state between requests.
-    return new RegExp(source);
+    // Never `g` or `y`: without them `test` keeps no `lastIndex` state between requests.
+    return new RegExp(source, flags);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`bad regex "${source}": ${reason}`);

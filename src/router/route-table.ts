@@ -31,10 +31,11 @@ export interface RouteTable {
 
 /**
  * Compiles a listener's routes. Throws an error naming the route when a host or regex is unusable
- * (the schema does not check regular expressions).
+ * (the schema does not check regular expressions). `caseInsensitive`: paths arrive lower-cased
+ * (`paths.case_insensitive`).
  */
-export function compileRoutes(routes: readonly RouteConfig[]): RouteTable {
-  return new BucketedRouteTable(routes.map((config, index) => new RouteEntry(config, index)));
+export function compileRoutes(routes: readonly RouteConfig[], caseInsensitive = false): RouteTable {
+  return new BucketedRouteTable(routes.map((config, index) => new RouteEntry(config, index, caseInsensitive)));
 }
 
 class BucketedRouteTable implements RouteTable {
