@@ -24,6 +24,7 @@ import { stripHopByHop, withHostFor } from "./headers.ts";
 import { HeaderList, LightResponse } from "./message.ts";
 import { TunnelResponse, UpstreamLink } from "./tunnel-response.ts";
 import { startUpgrade } from "./websocket.ts";
+import { invalidSwitch } from "./websocket-accept.ts";
 
 export { TunnelResponse } from "./tunnel-response.ts";
 
@@ -73,6 +74,8 @@ export class UpgradeTunnels {
     const { req } = ex;
     // A body would sit between the request head and the tunnel's first bytes; clients send none.
     if (req.body !== null) return errorResponse(400, ex.requestId);
+    // Without a key the server's 101 cannot be checked (websocket-accept.ts); RFC 6455 requires one.
+    if (!req.headers.get("sec-websocket-key") || req.headers.get("sec-websocket-version") !== "13") return errorResponse(400, ex.requestId);
     const { facts, pinned, hashKey, headers, requestId } = startUpgrade(ex, pool);
     // Hop-by-hop fields are gone; the upgrade is this hop's business, so it is asked for again.
     headers.set("upgrade", req.headers.get("upgrade") ?? "websocket");
@@ -132,6 +135,9 @@ export class UpgradeTunnels {
     const head = await readHead(link, timeouts.response, signal);
     if (head === "gone") return done({ kind: "gone" });
     if ("reason" in head) return done({ kind: "failed", retry: false, ...head });
+    // A 101 that is not the WebSocket handshake asked for opens no tunnel: the client gets 502.
+    const fake = head.status === 101 ? invalidSwitch(head.fields, ex.req.headers.get("sec-websocket-key")!) : undefined;
+    if (fake !== undefined) return done({ kind: "failed", retry: false, reason: fake, timeout: false });
     const elapsed = performance.now() - started;
     server.observeLatency(elapsed, pool.config.ewma_decay);
     server.latency.observe(elapsed);
