@@ -15,6 +15,7 @@ import { CidrSet, unmapIpv4 } from "../util/cidr.ts";
 import { isWebSocketUpgrade, type WebSocketProxy } from "../proxy/websocket.ts";
 import type { UpgradeTunnels } from "../proxy/upgrade-tunnel.ts";
 import { RequestPaths } from "../router/request-path.ts";
+import { runtimeRefusal } from "./runtime-refusals.ts";
 import { hstsHeaderOf, httpsRedirectOf, httpsRedirectResponse, withHsts, type HttpsRedirect } from "../tls/redirect.ts";
 
 /** What a listener needs from the config in force. */
@@ -61,7 +62,9 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
     // Routes match the normalized path, so that no spelling of a path passes its route by.
     const path = paths!.normalize(received);
     if (path !== received && path !== undefined && paths!.forwardNormalized) pathAndQuery = q < 0 ? path : path + sent.slice(q);
-    const route = redirect || path === undefined ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
+    // tenbin's own server refused these before the handler; the runtime's lets them through.
+    const refused = req.takesLight === true ? 0 : runtimeRefusal(req);
+    const route = redirect || path === undefined || refused !== 0 ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
       method: req.method,
       host: req.headers.get("host"),
       path: paths!.forRouting(path),
@@ -81,13 +84,22 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
       server: undefined,
       attempts: 0,
     };
-    let response = redirect
+    let response = refused !== 0
+      ? refusal(refused, requestId)
+      : redirect
       ? httpsRedirectResponse(req, pathAndQuery, redirect)
       : route ? forwardTo(snapshot, route, ex, forwarder, websockets, upgrader, tunnels) : errorResponse(path === undefined ? 400 : 404, requestId);
     if (hsts) response = withHsts(response, hsts);
     const observer = snapshot.observer;
     return observer ? observer.observe(response, ex, route, started) : response;
   };
+}
+
+function refusal(status: number, requestId: string): Response {
+  const response = errorResponse(status, requestId);
+  // After a doubtful framing or a CONNECT, the connection's next bytes are not trusted.
+  response.headers.set("connection", "close");
+  return response;
 }
 
 function forwardTo(snapshot: ListenerSnapshot, route: CompiledRoute, ex: Exchange, forwarder: Forwarder, websockets: WebSocketProxy | undefined, upgrader: WebSocketUpgrader | undefined, tunnels: UpgradeTunnels | undefined): ProxyResponse | Promise<ProxyResponse> {
