@@ -5,7 +5,7 @@
  * reads the answer. A 101 becomes a `TunnelResponse` that the listener splices to the client's
  * connection; any other answer (a refusal) goes to the client as an ordinary one. The server
  * counts as in flight while its tunnel is open, as for a runtime-engine WebSocket (websocket.ts).
- * Plain http:// servers only: a wss backend needs `engine: runtime`.
+ * http:// servers, and https:// ones over TLS with the pool's verification, CA and server name.
  */
 import { Buffer } from "node:buffer";
 import type { Logger } from "../observe/log.ts";
@@ -14,6 +14,8 @@ import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import type { HeaderMap, ProxyResponse, Runtime, TcpConn } from "../runtime/types.ts";
+import type { TcpClientTls } from "../runtime/socket-types.ts";
+import { clientTls } from "../tls/upstream.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
 import type { Exchange } from "./forward.ts";
 import { BodyDecoder, type Framing } from "./h1/body-decoder.ts";
@@ -94,11 +96,6 @@ export class UpgradeTunnels {
       tried.add(got);
       ex.server = got;
       ex.attempts = attempt + 1;
-      if (got.protocol !== "http") {
-        pool.release(got);
-        this.#logger.warn(`${pool.name}/${got.name}: WebSocket upgrades on engine: tenbin reach http:// servers only; use engine: runtime for "${got.origin}"`, { request_id: requestId });
-        return errorResponse(502, requestId);
-      }
       const result = await this.#attempt(ex, pool, got, headers, facts, pinned);
       if (result.kind === "answer") return result.response;
       if (result.kind === "gone" || req.signal.aborted) return errorResponse(499, requestId);
@@ -115,7 +112,8 @@ export class UpgradeTunnels {
     server.requests++;
     const started = performance.now();
     const link = new UpstreamLink();
-    const conn = await this.#dial(server, link, timeouts.connect);
+    const tls = server.protocol === "https" ? clientTls(server.host, pool.tlsFor(server)) : undefined;
+    const conn = await this.#dial(server, link, timeouts.connect, tls);
     if ("reason" in conn) {
       pool.release(server);
       if (signal.aborted) return { kind: "gone" };
@@ -165,9 +163,9 @@ export class UpgradeTunnels {
   }
 
   /** Connects within `timeoutMs`; a connection that comes later is closed. */
-  async #dial(server: ServerState, link: UpstreamLink, timeoutMs: number): Promise<TcpConn | Failure> {
+  async #dial(server: ServerState, link: UpstreamLink, timeoutMs: number, tls: TcpClientTls | undefined): Promise<TcpConn | Failure> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const dialing = this.#connect({ hostname: server.host, port: server.port, events: link });
+    const dialing = this.#connect({ hostname: server.host, port: server.port, events: link, tls });
     try {
       const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
       const conn = await Promise.race([dialing, timeout]);
