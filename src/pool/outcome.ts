@@ -36,3 +36,21 @@ export function failed(pool: Pool | undefined, server: ServerState, reason: stri
   server.lastReason = reason;
   pool?.passive?.onFailure(server, reason);
 }
+
+/**
+ * Adds a worker's counter deltas to the primary's `server` (workers/counters.ts sends them):
+ * requests, the five status classes, failures, then the latency histogram's buckets, count and sum.
+ */
+export function addWorkerCounts(server: ServerState, d: readonly number[]): void {
+  server.requests += d[0]!;
+  server.responses1xx += d[1]!;
+  server.responses2xx += d[2]!;
+  server.responses3xx += d[3]!;
+  server.responses4xx += d[4]!;
+  server.responses5xx += d[5]!;
+  server.failures += d[6]!;
+  const counts = server.latency.counts;
+  for (let i = 0; i < counts.length; i++) counts[i]! += d[7 + i]!;
+  server.latency.count += d[7 + counts.length]!;
+  server.latency.sumMs += d[8 + counts.length]!;
+}

@@ -27,6 +27,8 @@ import { HeaderList, LightResponse } from "./message.ts";
 import { TunnelResponse, UpstreamLink } from "./tunnel-response.ts";
 import { startUpgrade } from "./websocket.ts";
 import { invalidSwitch } from "./websocket-accept.ts";
+import { runAttempts } from "./attempt-loop.ts";
+import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 
 export { TunnelResponse } from "./tunnel-response.ts";
 
@@ -82,34 +84,40 @@ export class UpgradeTunnels {
     // Hop-by-hop fields are gone; the upgrade is this hop's business, so it is asked for again.
     headers.set("upgrade", req.headers.get("upgrade") ?? "websocket");
     headers.set("connection", "Upgrade");
-    const tried = new Set<ServerState>();
-    let last: Failure | undefined;
-    for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
-      let got = pool.acquire({ clientIp: ex.clientIp, hashKey, exclude: tried, pinned }, req);
-      if (got instanceof Promise) got = await got;
-      if (typeof got === "string") {
-        if (got === "aborted") return errorResponse(499, requestId);
-        if (last) break;
-        this.#logger.warn(`${pool.name}: no server for WebSocket`, { reason: got, request_id: requestId });
+    const result = await runAttempts<ProxyResponse>({
+      pool,
+      clientIp: ex.clientIp,
+      hashKey,
+      pinned,
+      waitOn: req,
+      attempt: async (server, index) => {
+        ex.server = server;
+        ex.attempts = index + 1;
+        const tried = await this.#attempt(ex, pool, server, headers, facts, pinned);
+        if (tried.kind === "answer") return { kind: "done", value: tried.response };
+        if (tried.kind === "gone") return { kind: "done", value: errorResponse(499, requestId) };
+        return { kind: "failed", failure: tried.timeout ? "timeout" : tried.retry ? "connect" : "sent", reason: tried.reason, retry: tried.retry };
+      },
+      gone: () => req.signal.aborted,
+    });
+    switch (result.kind) {
+      case "done":
+        return result.value;
+      case "aborted":
+        return errorResponse(499, requestId);
+      case "no_server":
+        this.#logger.warn(`${pool.name}: no server for WebSocket`, { reason: result.why, request_id: requestId });
         return pool.sorryPage ? sorryResponse(pool.sorryPage, requestId) : errorResponse(503, requestId);
-      }
-      tried.add(got);
-      ex.server = got;
-      ex.attempts = attempt + 1;
-      const result = await this.#attempt(ex, pool, got, headers, facts, pinned);
-      if (result.kind === "answer") return result.response;
-      if (result.kind === "gone" || req.signal.aborted) return errorResponse(499, requestId);
-      last = result;
-      if (!result.retry) break;
     }
-    return errorResponse(last?.timeout ? 504 : 502, requestId);
+    if (req.signal.aborted) return errorResponse(499, requestId);
+    return errorResponse(result.last.failure === "timeout" ? 504 : 502, requestId);
   }
 
   /** One server: dial, send the upgrade request, read the answer. Releases the server unless it tunnels. */
   async #attempt(ex: Exchange, pool: Pool, server: ServerState, base: HeaderMap, facts: StickyFacts, pinned: ServerState | undefined): Promise<Attempt> {
     const { timeouts } = pool.config;
     const signal = ex.req.signal;
-    server.requests++;
+    attemptStarted(server);
     const started = performance.now();
     const link = new UpstreamLink();
     const tls = server.protocol === "https" ? clientTls(server.host, pool.tlsFor(server)) : undefined;
@@ -136,11 +144,7 @@ export class UpgradeTunnels {
     // A 101 that is not the WebSocket handshake asked for opens no tunnel: the client gets 502.
     const fake = head.status === 101 ? invalidSwitch(head.fields, ex.req.headers.get("sec-websocket-key")!) : undefined;
     if (fake !== undefined) return done({ kind: "failed", retry: false, reason: fake, timeout: false });
-    const elapsed = performance.now() - started;
-    server.observeLatency(elapsed, pool.config.ewma_decay);
-    server.latency.observe(elapsed);
-    server.countStatus(head.status);
-    pool.passive?.onStatus(server, head.status);
+    answered(pool, server, head.status, performance.now() - started);
     if (head.status === 101) {
       const headers = new HeaderList(head.fields.filter(([name]) => !NOT_ON_101.has(name)));
       const setCookie = pool.sticky.enabled ? pool.sticky.bind(facts, server, pinned) : undefined;
@@ -181,9 +185,7 @@ export class UpgradeTunnels {
 
   /** Accounts a failure where the forwarder does: the server's counters, passive health, the log. */
   #failed(pool: Pool, server: ServerState, reason: string, requestId: string): void {
-    server.failures++;
-    server.lastReason = reason;
-    pool.passive?.onFailure(server, reason);
+    failed(pool, server, reason);
     this.#logger.warn(`${pool.name}/${server.name}: WebSocket upgrade: ${reason}`, { request_id: requestId });
   }
 }
