@@ -12,10 +12,10 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
-import { curl, run, testCerts, type TestCerts } from "../helpers/certs.ts";
+import { curl, testCerts, type TestCerts } from "../helpers/certs.ts";
 import { closedPort, type HttpBackend, startHttpBackend, waitUntil } from "../helpers/health-backends.ts";
 import { answer, type RawBackend, type RawConn, startRawBackend } from "../helpers/raw-http-backend.ts";
-import { BUN, ROOT, saveLikeEditor, startTenbin, startTenbinInProcess, writeConfig } from "../helpers/tenbin.ts";
+import { saveLikeEditor, startTenbin, startTenbinInProcess, writeConfig } from "../helpers/tenbin.ts";
 import { CookieJar } from "./pools-support.ts";
 import { nextMessages, openWs, startWsBackend } from "../websocket/ws-helpers.ts";
 
