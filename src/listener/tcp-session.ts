@@ -7,7 +7,7 @@
  * reading until `drain`, so memory stays at about one chunk per direction however fast the sender.
  * A FIN passes through as a FIN (half-close); a reset or error on one side resets the other.
  */
-import { runAttempts } from "../proxy/attempt-loop.ts";
+import { asJudged, runAttempts } from "../proxy/attempt-loop.ts";
 import { connected } from "../pool/outcome.ts";
 import type { TcpListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
@@ -224,6 +224,7 @@ export class TcpSession {
         this.#open(got, backend, this.#ctx.clock.now() - started, facts, pinned);
         return { kind: "done", value: backend };
       },
+      judge: asJudged,
       gone: () => this.#isClosed(),
     });
     if (result.kind === "done" || this.#isClosed()) return;

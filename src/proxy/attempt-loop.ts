@@ -32,8 +32,11 @@ export type LoopResult<T> =
   /** Every attempt failed; `last` is the last failure (with its fallback answer, if any). */
   | { readonly kind: "failed"; readonly last: Extract<AttemptResult<T>, { kind: "failed" }>; readonly server: ServerState };
 
-/** One request's loop: whom to ask for, and what an attempt is. */
-export interface AttemptPlan<T> {
+/**
+ * One request's loop: whom to ask for, and what an attempt is. `attempt` runs it and `judge` reads
+ * what it came to (two steps, so the HTTP path awaits its own attempt's promise and nothing more).
+ */
+export interface AttemptPlan<T, A = AttemptResult<T>> {
   pool: Pool;
   clientIp: string;
   hashKey: string | undefined;
@@ -41,7 +44,9 @@ export interface AttemptPlan<T> {
   /** What a queued wait ends on (the client's request or signal). */
   waitOn: AbortSignal | { readonly signal: AbortSignal } | undefined;
   /** One attempt on `server`, acquired for it; the attempt releases it when it is done with it. */
-  attempt(server: ServerState, index: number): Promise<AttemptResult<T>>;
+  attempt(server: ServerState, index: number): Promise<A>;
+  /** What the attempt came to (its outcome is already reported to the pool by the attempt). */
+  judge(outcome: A, server: ServerState): AttemptResult<T>;
   /** A later server takes over from a failed attempt's fallback answer (free its body). */
   superseded?(fallback: T): void | Promise<void>;
   /** True when the client is gone: no further attempt. */
@@ -49,7 +54,7 @@ export interface AttemptPlan<T> {
 }
 
 /** Runs `plan`'s attempts; see the file comment. */
-export async function runAttempts<T>(plan: AttemptPlan<T>): Promise<LoopResult<T>> {
+export async function runAttempts<T, A = AttemptResult<T>>(plan: AttemptPlan<T, A>): Promise<LoopResult<T>> {
   const { pool } = plan;
   // Made on the first retry only: most requests are served by their first server.
   let tried: Set<ServerState> | undefined;
@@ -68,10 +73,15 @@ export async function runAttempts<T>(plan: AttemptPlan<T>): Promise<LoopResult<T
     // failed that way still gets the last answer whole.
     if (last?.fallback !== undefined) await plan.superseded?.(last.fallback);
     previous = got;
-    const result = await plan.attempt(got, index);
+    const result = plan.judge(await plan.attempt(got, index), got);
     if (result.kind === "done") return { kind: "done", value: result.value, server: got };
     last = result;
     if (!result.retry || plan.gone()) break;
   }
   return { kind: "failed", last: last!, server: previous! };
+}
+
+/** `AttemptPlan.judge` for attempts that already answer with an `AttemptResult`. */
+export function asJudged<T>(outcome: AttemptResult<T>): AttemptResult<T> {
+  return outcome;
 }

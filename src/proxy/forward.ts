@@ -98,17 +98,20 @@ export class Forwarder {
     }
     const replayable = body === null || body instanceof ArrayBuffer;
     const retryOn = pool.config.retry_on;
-    const result = await runAttempts<ProxyResponse>({
+    const result = await runAttempts<ProxyResponse, Attempt>({
       pool,
       clientIp: ex.clientIp,
       hashKey,
       pinned,
       // `req` rather than `req.signal`: the pool reads the signal only if the request must queue.
       waitOn: req,
-      attempt: async (server, index) => {
+      // Not async: the attempt's own promise is the one awaited (hot path).
+      attempt: (server, index) => {
         ex.server = server;
         ex.attempts = index + 1;
-        const tried = await this.#attempt(ex, pool, server, headers, forwarding, body, requestId);
+        return this.#attempt(ex, pool, server, headers, forwarding, body, requestId);
+      },
+      judge: (tried, server) => {
         const response = tried.response;
         if (response !== undefined) {
           if (!(retryOn.includes(response.status) && idempotent && replayable)) {

@@ -27,7 +27,7 @@ import { HeaderList, LightResponse } from "./message.ts";
 import { TunnelResponse, UpstreamLink } from "./tunnel-response.ts";
 import { startUpgrade } from "./websocket.ts";
 import { invalidSwitch } from "./websocket-accept.ts";
-import { runAttempts } from "./attempt-loop.ts";
+import { asJudged, runAttempts } from "./attempt-loop.ts";
 import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 
 export { TunnelResponse } from "./tunnel-response.ts";
@@ -98,6 +98,7 @@ export class UpgradeTunnels {
         if (tried.kind === "gone") return { kind: "done", value: errorResponse(499, requestId) };
         return { kind: "failed", failure: tried.timeout ? "timeout" : tried.retry ? "connect" : "sent", reason: tried.reason, retry: tried.retry };
       },
+      judge: asJudged,
       gone: () => req.signal.aborted,
     });
     switch (result.kind) {

@@ -11,7 +11,7 @@ import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import type { ConnectWebSocket, ProxyRequest, UpstreamWebSocket, WebSocketUpgrader } from "../runtime/types.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
-import { type AttemptResult, runAttempts } from "./attempt-loop.ts";
+import { asJudged, type AttemptResult, runAttempts } from "./attempt-loop.ts";
 import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 import type { Exchange } from "./forward.ts";
 import { upstreamRequestHeaders, withHostFor } from "./headers.ts";
@@ -85,6 +85,7 @@ export class WebSocketProxy {
         ex.attempts = index + 1;
         return this.#attempt(ex, pool, server, headers, protocols, upgrader, facts, pinned);
       },
+      judge: asJudged,
       gone: () => req.signal.aborted,
     });
     switch (result.kind) {
