@@ -26,6 +26,7 @@ import { WebSocketProxy } from "./proxy/websocket.ts";
 import { CertificateWatches, tlsBindKey } from "./tls/cert-watches.ts";
 import { loadListenerTls, type ListenerTls } from "./tls/listener-tls.ts";
 import { upstreamTlsMap } from "./tls/upstream.ts";
+import { RequestPaths } from "./router/request-path.ts";
 import { compileRoutes } from "./router/route-table.ts";
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
 import { type Clock, type Random, systemClock } from "./util/clock.ts";
@@ -346,7 +347,7 @@ export class Tenbin {
         continue;
       }
       const observer = buildListenerObserver(listener, this.metrics, this.#accessLogs, new Set(pools.keys()));
-      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes, listener.paths.case_insensitive), pools, observer });
+      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes, new RequestPaths(listener.paths)), pools, observer });
     }
     return { config, pools, listeners, l4 };
   }

@@ -38,7 +38,7 @@ export function explainRoute(config: Config, method: string, rawUrl: string, hea
   const path = paths.normalize(url.pathname);
   if (path === undefined) return `${lines[0]}\npath: ${url.pathname} refused (the client gets 400)\n`;
   const facts = { method: method.toUpperCase(), host: headers.get("host"), path: paths.forRouting(path), query: url.search.slice(1), headers };
-  const route = compileRoutes(listener.routes, paths.caseInsensitive).match(facts);
+  const route = compileRoutes(listener.routes, paths).match(facts);
   if (path !== url.pathname) lines.push(`path: ${path} (normalized; the server receives ${paths.forwardNormalized ? "this" : "the path as sent"})`);
   if (!route) return `${lines.join("\n")}\nroute: none (the client gets 404)\n`;
   lines.push(`route: ${route.name} (#${route.index + 1})`, `pool: ${route.pool}`);

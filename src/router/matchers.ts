@@ -4,6 +4,7 @@
  */
 import type { StringMatchConfig } from "../config/schema.ts";
 import type { HeaderMap } from "../runtime/types.ts";
+import type { RequestPaths } from "./request-path.ts";
 
 const EXACT = 0;
 const REGEX = 1;
@@ -64,8 +65,13 @@ export class PathMatcher {
   readonly #value: string;
   readonly #regex: RegExp | undefined;
 
-  /** `caseInsensitive`: requests' paths arrive lower-cased, so the condition's own path is too. */
-  constructor(config: PathConfig, caseInsensitive = false) {
+  /**
+   * `paths`: the listener's normalization (router/request-path.ts); request paths arrive
+   * normalized, so a prefix or exact path is normalized the same way here (`//admin` can match
+   * with merged slashes, `/%61dmin` means `/admin`), and lower-cased when matching ignores case.
+   */
+  constructor(config: PathConfig, paths?: RequestPaths) {
+    const caseInsensitive = paths?.caseInsensitive === true;
     this.#value = "";
     this.#regex = undefined;
     if (typeof config === "string") {
@@ -81,7 +87,7 @@ export class PathMatcher {
       this.#kind = PATH_REGEX;
       this.#regex = compileRegex(config.regex, caseInsensitive ? "i" : "");
     }
-    if (caseInsensitive) this.#value = this.#value.toLowerCase();
+    if (paths !== undefined && this.#kind !== PATH_REGEX) this.#value = paths.forRouting(paths.normalize(this.#value) ?? this.#value);
   }
 
   /**

@@ -6,6 +6,7 @@ import type { RouteConfig, StringMatchConfig } from "../config/schema.ts";
 import type { HeaderMap } from "../runtime/types.ts";
 import { type HostPattern, parseHostPattern } from "./host.ts";
 import { PathMatcher, type RequestScratch, StringMatcher } from "./matchers.ts";
+import type { RequestPaths } from "./request-path.ts";
 
 /** What the router needs of a request; the HTTP listener builds it without parsing the URL. */
 export interface RequestFacts {
@@ -41,14 +42,14 @@ export class RouteEntry {
   readonly #query: readonly StringMatcher[];
   readonly #cookies: readonly StringMatcher[];
 
-  constructor(config: RouteConfig, index: number, caseInsensitive = false) {
+  constructor(config: RouteConfig, index: number, paths?: RequestPaths) {
     const name = config.name ?? `route${index}`;
     this.route = Object.freeze({ index, name, pool: config.pool });
     const match = config.match ?? {};
     try {
       this.hosts = compileHosts(match.host);
       this.#methods = match.method === undefined ? undefined : toArray(match.method).map((m) => m.trim().toUpperCase());
-      this.#path = match.path === undefined ? undefined : new PathMatcher(match.path, caseInsensitive);
+      this.#path = match.path === undefined ? undefined : new PathMatcher(match.path, paths);
       this.#headers = compileMatchers(match.headers, (headerName) => headerName.toLowerCase());
       this.#query = compileMatchers(match.query, (paramName) => paramName);
       this.#cookies = compileMatchers(match.cookie, (cookieName) => cookieName);

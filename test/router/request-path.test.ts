@@ -3,6 +3,7 @@
 import { expect, test } from "bun:test";
 import { pathsSchema } from "../../src/config/schema-paths.ts";
 import { RequestPaths } from "../../src/router/request-path.ts";
+import { compileRoutes } from "../../src/router/route-table.ts";
 
 const defaults = new RequestPaths(pathsSchema.parse({}));
 const route = (raw: string, paths = defaults) => {
@@ -60,4 +61,19 @@ test("case_insensitive lower-cases the path routes see", () => {
 
 test("a path with nothing to normalize is returned as the same string", () => {
   for (const raw of ["/", "/api/v1/users", "/a-b_c~d/e.f", "/x?y", "*"]) expect(defaults.normalize(raw)).toBe(raw);
+});
+
+test("routes' own paths are normalized the same way, so every request spelling meets them", () => {
+  const table = compileRoutes([
+    { match: { path: "//admin//" }, pool: "admin" },
+    { match: { path: { exact: "/%7Euser" } }, pool: "user" },
+    { match: { path: "/Docs/" }, pool: "docs" },
+  ], new RequestPaths(pathsSchema.parse({ case_insensitive: true })));
+  const paths = new RequestPaths(pathsSchema.parse({ case_insensitive: true }));
+  const poolOf = (raw: string) => table.match({ method: "GET", host: null, path: paths.forRouting(paths.normalize(raw)!), query: "", headers: new Headers() as never })?.pool;
+  expect(poolOf("/admin/x")).toBe("admin");
+  expect(poolOf("/%61dmin/x")).toBe("admin");
+  expect(poolOf("/~user")).toBe("user");
+  expect(poolOf("/DOCS/a")).toBe("docs");
+  expect(poolOf("/other")).toBeUndefined();
 });
