@@ -30,6 +30,7 @@ import { AcmeManager } from "./tls/acme/manager.ts";
 import type { CertificateStatus } from "./tls/cert-status.ts";
 import { watchExpiry } from "./tls/expiry-watch.ts";
 import { upstreamTlsMap } from "./tls/upstream.ts";
+import { RequestPaths } from "./router/request-path.ts";
 import { compileRoutes } from "./router/route-table.ts";
 import { compileListenerPolicies } from "./policy/compile.ts";
 import { PolicyStores, type RemoteStoreFactory } from "./policy/stores.ts";
@@ -398,7 +399,7 @@ export class Tenbin {
         verifyPassword: this.#deps.runtime.verifyPassword,
         buckets: (id, limit) => this.#policyStores.buckets(id, limit),
       });
-      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes), pools, observer, policies });
+      listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes, new RequestPaths(listener.paths)), pools, observer, policies });
     }
     return { config, pools, listeners, l4 };
   }

@@ -5,6 +5,7 @@
 import type { Config } from "../config/schema.ts";
 import { Pool } from "../pool/pool.ts";
 import { ServerState } from "../pool/server-state.ts";
+import { RequestPaths } from "../router/request-path.ts";
 import { compileRoutes } from "../router/route-table.ts";
 import { memoryLogger } from "../observe/log.ts";
 import type { RuntimeFetch } from "../runtime/types.ts";
@@ -53,10 +54,15 @@ export function explainRoute(config: Config, method: string, rawUrl: string, hea
   const listener = config.listeners.find((l) => l.listen.port === port) ?? (config.listeners.length === 1 ? config.listeners[0] : undefined);
   if (!listener) return `no listener on port ${port}\n`;
   if (listener.mode !== "http") return `listener: ${listener.name} (${listener.listen.host}:${listener.listen.port}) is a ${listener.mode} listener of pool ${listener.pool}; it has no routes\n`;
-  const facts = { method: method.toUpperCase(), host: headers.get("host"), path: url.pathname, query: url.search.slice(1), headers };
-  const route = compileRoutes(listener.routes).match(facts);
   const lines = [`listener: ${listener.name} (${listener.listen.host}:${listener.listen.port})`];
-  if (!route) return `${lines[0]}\nroute: none (the client gets 404)\n`;
+  // The same normalization as the listener's (listener/http.ts), so this shows what the proxy does.
+  const paths = new RequestPaths(listener.paths);
+  const path = paths.normalize(url.pathname);
+  if (path === undefined) return `${lines[0]}\npath: ${url.pathname} refused (the client gets 400)\n`;
+  const facts = { method: method.toUpperCase(), host: headers.get("host"), path: paths.forRouting(path), query: url.search.slice(1), headers };
+  const route = compileRoutes(listener.routes, paths).match(facts);
+  if (path !== url.pathname) lines.push(`path: ${path} (normalized; the server receives ${paths.forwardNormalized ? "this" : "the path as sent"})`);
+  if (!route) return `${lines.join("\n")}\nroute: none (the client gets 404)\n`;
   lines.push(`route: ${route.name} (#${route.index + 1})`);
   const policy = explainPolicies(config, listener.name, listener.routes[route.index]!, route.index, url, headers, clientIp);
   lines.push(...policy.lines);

@@ -1,8 +1,8 @@
 /**
  * `engine: auto` (the default) made concrete: tenbin's own HTTP/1.1 server, which costs less CPU per
- * request (README, "The HTTP server: `engine`"), unless the listener needs what only the runtime's
- * server does: HTTP/2, or WebSocket upgrades to an https:// server (the own server tunnels upgrades
- * to http:// servers only). After this runs every HTTP listener's engine is `runtime` or `tenbin`.
+ * request (README, "The HTTP server: `engine`") and reaches http:// and https:// servers alike,
+ * unless the listener needs what only the runtime's server does: HTTP/2. After this runs every
+ * HTTP listener's engine is `runtime` or `tenbin`.
  */
 import type { Config } from "./schema.ts";
 
@@ -10,13 +10,7 @@ import type { Config } from "./schema.ts";
 export function resolveEngines(config: Config): Config {
   for (const listener of config.listeners) {
     if (listener.mode !== "http" || listener.engine !== "auto") continue;
-    const pools = listener.routes.map((route) => (route.pool === undefined ? undefined : config.pools[route.pool]));
-    const tlsUpstream = pools.some((pool) => pool !== undefined && (pool.servers.some((s) => isHttps(s.url)) || isHttps(pool.sorry?.server)));
-    listener.engine = listener.http2 || tlsUpstream ? "runtime" : "tenbin";
+    listener.engine = listener.http2 ? "runtime" : "tenbin";
   }
   return config;
-}
-
-function isHttps(url: string | undefined): boolean {
-  return url !== undefined && /^https:/i.test(url);
 }

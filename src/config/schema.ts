@@ -8,6 +8,7 @@ import { parseAddress, parseDuration, parseSize } from "./units.ts";
 import { policiesSchema, routePolicyKeys } from "./policy-schema.ts";
 import { tcpRoutesSchema } from "./schema-tcp-routes.ts";
 import { acmeSchema } from "./schema-acme.ts";
+import { pathsSchema } from "./schema-paths.ts";
 
 // A config is parsed once per start or reload: zod's JIT (code generated with `new Function` for each
 // object schema on its first parse) costs that one parse more than it saves (~10 ms of a start,
@@ -253,9 +254,10 @@ export const listenerSchema = z.strictObject({
   access_log: accessLogSchema.optional().describe("One line per request; off unless given (it costs a little per request)"),
   tls: listenerTlsSchema.optional().describe("Terminate TLS (https) with these certificates"),
   http2: z.boolean().optional().describe("Also speak HTTP/2 (ALPN h2 with tls; prior knowledge without). Default false; follows the runtime's maturity"),
-  engine: z.enum(["auto", "runtime", "tenbin"]).default("auto").describe("The HTTP server: `tenbin`, tenbin's HTTP/1.1 server on plain sockets (less CPU per request, Content-Length kept on streamed answers, WebSocket upgrades as a byte tunnel to http:// servers, no HTTP/2), or `runtime`, the runtime's own (HTTP/2, WebSockets to any server). `auto` picks tenbin unless the listener has http2 or routes to a pool with an https:// server"),
+  engine: z.enum(["auto", "runtime", "tenbin"]).default("auto").describe("The HTTP server: `tenbin`, tenbin's HTTP/1.1 server on plain sockets (less CPU per request, Content-Length kept on streamed answers, WebSocket upgrades as a byte tunnel, http:// and https:// servers, no HTTP/2), or `runtime`, the runtime's own (HTTP/2; loses pipelined requests and requests with trailers, docs/engines.md). `auto` picks tenbin unless the listener has http2"),
   redirect_https: z.union([z.boolean(), redirectHttpsSchema]).optional().describe("Answer every request with a redirect to the https URL (308 to port 443 with true); routes are then not needed"),
   hsts: z.union([z.boolean(), hstsSchema]).optional().describe("Send Strict-Transport-Security on tls listeners (true: max_age 365d)"),
+  paths: pathsSchema.prefault({}).describe("How request paths are normalized before routing, and which path the server receives (docs/paths.md)"),
 });
 
 /** A TCP listener: each connection goes to one server of `pool` and bytes pass both ways untouched. */

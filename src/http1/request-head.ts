@@ -47,9 +47,10 @@ const VERSION = /^HTTP\/1\.([01])$/;
 /**
  * A Host value, or the authority of an absolute-form target: `uri-host [":" port]` (RFC 9110 §7.2,
  * RFC 3986 §3.2.2), an IP literal in brackets or a reg-name, which may be empty. No userinfo (RFC
- * 9110 §4.2.4), no "/", no spaces: RFC 9112 §3.2 answers an invalid Host with 400.
+ * 9110 §4.2.4), no "/", no spaces: RFC 9112 §3.2 answers an invalid Host with 400. Also what the
+ * runtime engine checks (listener/runtime-refusals.ts).
  */
-const HOST = /^(?:\[[0-9A-Za-z._~!$&'()*+,;=:%-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::\d*)?$/;
+export const HOST = /^(?:\[[0-9A-Za-z._~!$&'()*+,;=:%-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(?::\d*)?$/;
 
 /** A refused header line of a request; the client's bytes are not echoed back to it. */
 const badRequestLine: FieldError = (message) => new BadRequestError(400, message);

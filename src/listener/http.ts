@@ -16,6 +16,8 @@ import { isWebSocketUpgrade, type WebSocketProxy } from "../proxy/websocket.ts";
 import type { UpgradeTunnels } from "../proxy/upgrade-tunnel.ts";
 import type { RoutePolicy } from "../policy/route-policy.ts";
 import { handleWithPolicy, type PolicyExchange } from "./http-policy.ts";
+import { RequestPaths } from "../router/request-path.ts";
+import { runtimeRefusal } from "./runtime-refusals.ts";
 import { hstsHeaderOf, httpsRedirectOf, httpsRedirectResponse, withHsts, type HttpsRedirect } from "../tls/redirect.ts";
 
 /** Where a plain http listener finds the answers to the ACME CA's HTTP-01 challenges. */
@@ -54,28 +56,37 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
   let trusted = new CidrSet([]);
   let redirect: HttpsRedirect | undefined;
   let hsts: string | undefined;
+  let paths: RequestPaths | undefined;
   return (req: ProxyRequest, client: ClientInfo, upgrader?: WebSocketUpgrader): ProxyResponse | Promise<ProxyResponse> => {
     const snapshot = current();
     if (trustedFor !== snapshot.config) {
       trusted = new CidrSet(snapshot.config.trusted_proxies);
       redirect = httpsRedirectOf(snapshot.config);
       hsts = hstsHeaderOf(snapshot.config);
+      paths = new RequestPaths(snapshot.config.paths);
       trustedFor = snapshot.config;
     }
     const started = performance.now();
     const requestId = crypto.randomUUID();
-    const pathAndQuery = req.pathAndQuery ?? pathAndQueryOf(req.url);
+    const sent = req.pathAndQuery ?? pathAndQueryOf(req.url);
     // ACME HTTP-01 before routing and before redirect_https: the CA asks over plain http.
-    if (acme?.active && pathAndQuery.startsWith(ACME_CHALLENGE_PREFIX)) {
-      const answer = acme.challengeAnswer(pathAndQuery.slice(ACME_CHALLENGE_PREFIX.length));
+    if (acme?.active && sent.startsWith(ACME_CHALLENGE_PREFIX)) {
+      const answer = acme.challengeAnswer(sent.slice(ACME_CHALLENGE_PREFIX.length));
       if (answer !== undefined) return new Response(answer, { headers: { "content-type": "application/octet-stream", "cache-control": "no-store" } });
     }
-    const q = pathAndQuery.indexOf("?");
-    const route = redirect ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
+    const q = sent.indexOf("?");
+    const received = q < 0 ? sent : sent.slice(0, q);
+    let pathAndQuery = sent;
+    // Routes match the normalized path, so that no spelling of a path passes its route by.
+    const path = paths!.normalize(received);
+    if (path !== received && path !== undefined && paths!.forwardNormalized) pathAndQuery = q < 0 ? path : path + sent.slice(q);
+    // tenbin's own server refused these before the handler; the runtime's lets them through.
+    const refused = req.takesLight === true ? 0 : runtimeRefusal(req);
+    const route = redirect || path === undefined || refused !== 0 ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
       method: req.method,
       host: req.headers.get("host"),
-      path: q < 0 ? pathAndQuery : pathAndQuery.slice(0, q),
-      query: q < 0 ? "" : pathAndQuery.slice(q + 1),
+      path: paths!.forRouting(path),
+      query: q < 0 ? "" : sent.slice(q + 1),
       headers: req.headers,
     });
     const clientIp = unmapIpv4(client.address);
@@ -93,14 +104,23 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
       policy: undefined,
     };
     const policy = route !== undefined && snapshot.policies !== undefined ? snapshot.policies[route.index] : undefined;
-    let response = redirect
+    let response = refused !== 0
+      ? refusal(refused, requestId)
+      : redirect
       ? httpsRedirectResponse(req, pathAndQuery, redirect)
       : policy ? handleWithPolicy(policy, ex, trusted, (fwd) => forwardTo(snapshot, route!, fwd, forwarder, websockets, upgrader, tunnels))
-      : route ? forwardTo(snapshot, route, ex, forwarder, websockets, upgrader, tunnels) : errorResponse(404, requestId);
+      : route ? forwardTo(snapshot, route, ex, forwarder, websockets, upgrader, tunnels) : errorResponse(path === undefined ? 400 : 404, requestId);
     if (hsts) response = withHsts(response, hsts);
     const observer = snapshot.observer;
     return observer ? observer.observe(response, ex, route, started) : response;
   };
+}
+
+function refusal(status: number, requestId: string): Response {
+  const response = errorResponse(status, requestId);
+  // After a doubtful framing or a CONNECT, the connection's next bytes are not trusted.
+  response.headers.set("connection", "close");
+  return response;
 }
 
 function forwardTo(snapshot: ListenerSnapshot, route: CompiledRoute, ex: Exchange, forwarder: Forwarder, websockets: WebSocketProxy | undefined, upgrader: WebSocketUpgrader | undefined, tunnels: UpgradeTunnels | undefined): ProxyResponse | Promise<ProxyResponse> {

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "../observe/log.ts";
 import { describeProbeError, probeTarget } from "../pool/health/probe-target.ts";
+import { attemptStarted, failed } from "../pool/outcome.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { TcpConn, TcpConnectOptions, TcpEvents } from "../runtime/types.ts";
@@ -28,7 +29,7 @@ export interface DialOptions {
 export async function dialServer(options: DialOptions): Promise<TcpConn | undefined> {
   const { pool, server, logger } = options;
   const timeoutMs = pool.config.timeouts.connect;
-  server.requests++;
+  attemptStarted(server);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const dialing = options.connect({ hostname: server.host, port: server.port, events: options.events });
   try {
@@ -40,9 +41,7 @@ export async function dialServer(options: DialOptions): Promise<TcpConn | undefi
     dialing.then((late) => late.destroy(), () => undefined);
     const reason = error instanceof TimeoutError ? error.message : describeProbeError(error, probeTarget(server));
     pool.release(server);
-    server.failures++;
-    server.lastReason = reason;
-    pool.passive?.onFailure(server, reason);
+    failed(pool, server, reason);
     if (options.wanted()) logger.warn(`${pool.name}/${server.name}: ${reason}`, { listener: options.listener });
     return undefined;
   } finally {

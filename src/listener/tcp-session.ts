@@ -7,6 +7,8 @@
  * reading until `drain`, so memory stays at about one chunk per direction however fast the sender.
  * A FIN passes through as a FIN (half-close); a reset or error on one side resets the other.
  */
+import { asJudged, runAttempts } from "../proxy/attempt-loop.ts";
+import { connected } from "../pool/outcome.ts";
 import type { TcpListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
@@ -246,32 +248,41 @@ export class TcpSession {
     const facts: StickyFacts = { clientIp, cookieHeader: null, headers: NO_HEADERS, pathAndQuery: "" };
     const pinned = pool.sticky.enabled ? pool.sticky.pinned(facts) : undefined;
     const hashKey = pool.config.balance === "hash" ? clientIp : undefined;
-    const tried = new Set<ServerState>();
-    let reason = "no server available";
-    for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
-      let got = pool.acquire({ clientIp, hashKey, exclude: tried, pinned }, this.#abort.signal);
-      if (got instanceof Promise) got = await got;
-      if (typeof got === "string") {
-        if (tried.size === 0) reason = `no server available (${got.replace("_", " ")})`;
-        break;
-      }
-      if (this.#isClosed()) return pool.release(got);
-      tried.add(got);
-      const started = this.#ctx.clock.now();
-      const token = ++this.#attempt;
-      const backend = await dialServer({
-        pool, server: got, connect: this.#ctx.connect, events: this.#backendEvents(token), logger,
-        listener: this.#ctx.config.name, wanted: () => !this.#isClosed(),
-      });
-      if (!backend) this.#attempt++; // a late connect of this attempt is closed; its events must not count
-      // Awaited: the client may have gone meanwhile.
-      if (this.#isClosed()) {
-        backend?.destroy();
-        return pool.release(got);
-      }
-      if (backend) return this.#open(got, backend, this.#ctx.clock.now() - started, facts, pinned);
-      reason = got.lastReason;
-    }
+    const result = await runAttempts<TcpConn | undefined>({
+      pool,
+      clientIp,
+      hashKey,
+      pinned,
+      waitOn: this.#abort.signal,
+      attempt: async (got) => {
+        if (this.#isClosed()) {
+          pool.release(got);
+          return { kind: "done", value: undefined };
+        }
+        const started = this.#ctx.clock.now();
+        const token = ++this.#attempt;
+        const backend = await dialServer({
+          pool, server: got, connect: this.#ctx.connect, events: this.#backendEvents(token), logger,
+          listener: this.#ctx.config.name, wanted: () => !this.#isClosed(),
+        });
+        if (!backend) this.#attempt++; // a late connect of this attempt is closed; its events must not count
+        // Awaited: the client may have gone meanwhile (a failed dial gave the server back already).
+        if (this.#isClosed()) {
+          if (backend) {
+            backend.destroy();
+            pool.release(got);
+          }
+          return { kind: "done", value: undefined };
+        }
+        if (!backend) return { kind: "failed", failure: "connect", reason: got.lastReason, retry: true };
+        this.#open(got, backend, this.#ctx.clock.now() - started, facts, pinned);
+        return { kind: "done", value: backend };
+      },
+      judge: asJudged,
+      gone: () => this.#isClosed(),
+    });
+    if (result.kind === "done" || this.#isClosed()) return;
+    const reason = result.kind === "failed" ? result.last.reason : result.kind === "no_server" ? `no server available (${result.why.replace("_", " ")})` : "no server available";
     this.#ctx.stats.noServer++;
     logger.warn(`listener ${this.#ctx.config.name}: closed connection from ${clientIp}: ${reason}`, { pool: pool.name });
     this.#close(true);
@@ -282,8 +293,7 @@ export class TcpSession {
     this.#server = server;
     this.#backend = backend;
     this.#phase = "open";
-    server.observeLatency(connectMs, pool.config.ewma_decay); // least_time on TCP: connect time
-    pool.passive?.onSuccess(server);
+    connected(pool, server, connectMs); // least_time on TCP: connect time
     if (pool.sticky.enabled) pool.sticky.bind(facts, server, pinned);
     this.#cleanup = this.#ctx.onBackendOpen?.(this.#source, backend);
     if (pool.config.send_proxy) backend.write(encodeProxyHeader(pool.config.send_proxy === "v1" ? 1 : 2, this.#source, this.#destination));

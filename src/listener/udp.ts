@@ -7,6 +7,7 @@
  * Bounds: the flow table holds at most `max_conns` flows; a flow waiting for its upstream socket
  * keeps at most `EARLY_DATAGRAMS`; a send the runtime refuses is dropped and counted, never queued.
  */
+import { attemptStarted, failed } from "../pool/outcome.ts";
 import type { UdpListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
@@ -174,7 +175,7 @@ export class UdpProxy {
       return undefined;
     }
     if (pool.sticky.enabled) pool.sticky.bind(facts, got, pinned);
-    got.requests++;
+    attemptStarted(got);
     const flow: Flow = { address, port, pool, server: got, serverIp: undefined, upstream: undefined, early: [], lastActive: this.#clock.now(), closed: false };
     this.#flows.set(key, flow);
     this.stats.flowsCreated++;
@@ -201,8 +202,7 @@ export class UdpProxy {
       flow.early = undefined;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      server.failures++;
-      server.lastReason = reason;
+      failed(undefined, server, reason);
       this.#options.logger.warn(`${flow.pool.name}/${server.name}: udp flow from ${flow.address} failed: ${reason}`);
       this.stats.dropped += flow.early?.length ?? 0;
       this.#forget(key, flow);

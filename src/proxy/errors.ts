@@ -7,8 +7,10 @@
 const REASONS: Record<number, string> = {
   400: "Bad request",
   404: "No route for this request",
+  405: "Method not allowed",
   413: "Request body too large",
   499: "Client closed request",
+  501: "Not implemented",
   502: "Bad gateway: the server could not be reached or answered badly",
   503: "Service unavailable: no server can take this request now",
   504: "Gateway timeout: the server did not answer in time",

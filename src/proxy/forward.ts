@@ -12,6 +12,8 @@ import type { StickyFacts } from "../pool/stickiness.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
 import { downstreamResponseHeaders, forwardingBlock, onlyStandardConnection, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders, withHostFor } from "./headers.ts";
 import { type Attempt, classifyFailure, isIdempotent } from "./outcome.ts";
+import { runAttempts } from "./attempt-loop.ts";
+import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 import { watchBody } from "./body-watch.ts";
 import { limitBody } from "./body-limit.ts";
 import { abortWhenClientLeaves, AttemptWatch } from "./attempt-watch.ts";
@@ -95,43 +97,54 @@ export class Forwarder {
       else if (declared === null && ex.maxBody !== undefined) body = limitBody(req.body, ex.maxBody, () => (ex.bodyTooLarge = true));
     }
     const replayable = body === null || body instanceof ArrayBuffer;
-    // Made on the first retry only: most requests are served by their first server.
-    let tried: Set<ServerState> | undefined;
-    let previous: ServerState | undefined;
-    let last: Attempt | undefined;
-    for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
-      if (previous !== undefined) (tried ??= new Set()).add(previous);
+    const retryOn = pool.config.retry_on;
+    const result = await runAttempts<ProxyResponse, Attempt>({
+      pool,
+      clientIp: ex.clientIp,
+      hashKey,
+      pinned,
       // `req` rather than `req.signal`: the pool reads the signal only if the request must queue.
-      let got = pool.acquire({ clientIp: ex.clientIp, hashKey, exclude: tried, pinned }, req);
-      if (got instanceof Promise) got = await got; // only a queued request waits
-      if (typeof got === "string") {
-        if (got === "aborted") return errorResponse(499, requestId);
-        if (last) break; // nothing else to try: answer with the last failure
-        this.#logger.warn(`${pool.name}: no server for request`, { reason: got, request_id: requestId });
+      waitOn: req,
+      // Not async: the attempt's own promise is the one awaited (hot path).
+      attempt: (server, index) => {
+        ex.server = server;
+        ex.attempts = index + 1;
+        return this.#attempt(ex, pool, server, headers, forwarding, body, requestId);
+      },
+      judge: (tried, server) => {
+        const response = tried.response;
+        if (response !== undefined) {
+          if (!(retryOn.includes(response.status) && idempotent && replayable)) {
+            const setCookie = sticky ? pool.sticky.bind(facts!, server, pinned) : undefined;
+            if (setCookie) response.headers.append("set-cookie", setCookie);
+            return { kind: "done", value: response };
+          }
+          this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: `status ${response.status}`, request_id: requestId });
+          return { kind: "failed", failure: "sent", reason: `status ${response.status}`, retry: true, fallback: response };
+        }
+        const failure = tried.failure!;
+        const retry = failure === "connect" ? replayable : failure !== "client" && idempotent && replayable;
+        if (retry && !req.signal.aborted) this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: tried.reason, request_id: requestId });
+        return { kind: "failed", failure, reason: tried.reason, retry };
+      },
+      superseded: (previous) => previous.body?.cancel(),
+      gone: () => req.signal.aborted,
+    });
+    switch (result.kind) {
+      case "done":
+        return result.value;
+      case "aborted":
+        return errorResponse(499, requestId);
+      case "no_server":
+        this.#logger.warn(`${pool.name}: no server for request`, { reason: result.why, request_id: requestId });
         return this.#sorry(ex, pool, headers, forwarding, requestId, body);
-      }
-      previous = got;
-      // Another server takes over: only now drop the previous answer (a retry_on status), so a
-      // client whose every try failed that way still gets the last answer whole.
-      if (last?.response) await last.response.body?.cancel();
-      ex.server = got;
-      ex.attempts = attempt + 1;
-      const result = await this.#attempt(ex, pool, got, headers, forwarding, body, requestId);
-      if (result.response && !(pool.config.retry_on.includes(result.response.status) && idempotent && replayable)) {
-        const setCookie = sticky ? pool.sticky.bind(facts!, got, pinned) : undefined;
-        if (setCookie) result.response.headers.append("set-cookie", setCookie);
-        return result.response;
-      }
-      last = result;
-      const retryable = result.failure === "connect" ? replayable : idempotent && replayable;
-      if (!retryable || req.signal.aborted) break;
-      this.#logger.debug(`${pool.name}: retrying on another server`, { server: got.name, reason: result.reason, request_id: requestId });
     }
+    const last = result.last;
     if (ex.bodyTooLarge) return errorResponse(413, requestId);
-    if (last?.response) return last.response;
+    if (last.fallback !== undefined) return last.fallback;
     // Every try was refused before anything was sent: no server could take it, as when all are down.
-    if (last?.failure === "connect" && (pool.sorryPage || pool.sorryServer)) return this.#sorry(ex, pool, headers, forwarding, requestId, body);
-    return errorResponse(last?.failure === "timeout" ? 504 : 502, requestId);
+    if (last.failure === "connect" && (pool.sorryPage || pool.sorryServer)) return this.#sorry(ex, pool, headers, forwarding, requestId, body);
+    return errorResponse(last.failure === "timeout" ? 504 : 502, requestId);
   }
 
   async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: HeaderMap, forwarding: string | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
@@ -142,7 +155,7 @@ export class Forwarder {
     const watched = this.#watch.start(controller, ex.req, timeouts.response);
     const headers = withHostFor(pool.config.host_header, server.origin, baseHeaders);
     const started = performance.now();
-    server.requests++;
+    attemptStarted(server);
     let released = false;
     const release = () => {
       if (released) return;
@@ -156,11 +169,7 @@ export class Forwarder {
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
       const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), timeouts.connect);
       this.#watch.finish(watched);
-      const elapsed = performance.now() - started;
-      server.observeLatency(elapsed, pool.config.ewma_decay);
-      server.latency.observe(elapsed);
-      server.countStatus(upstream.status);
-      pool.passive?.onStatus(server, upstream.status);
+      answered(pool, server, upstream.status, performance.now() - started);
       const length = Number(upstream.headers.get("content-length") ?? NaN);
       if (length <= SMALL_RESPONSE && this.#inPlace) {
         // The fetch Response itself goes to the client with its headers edited in place: no copy of
@@ -201,9 +210,7 @@ export class Forwarder {
         ? { failure: "client" as const, reason: "request body over max_body" }
         : classifyFailure(error, controller);
       if (failure !== "client") {
-        server.failures++;
-        server.lastReason = reason;
-        pool.passive?.onFailure(server, reason);
+        failed(pool, server, reason);
         // During an outage every request fails the same way: one line per server and second is enough.
         const now = performance.now();
         if (now - (this.#lastFailureLog.get(server) ?? -Infinity) >= 1000) {

@@ -5,7 +5,7 @@
  * reads the answer. A 101 becomes a `TunnelResponse` that the listener splices to the client's
  * connection; any other answer (a refusal) goes to the client as an ordinary one. The server
  * counts as in flight while its tunnel is open, as for a runtime-engine WebSocket (websocket.ts).
- * Plain http:// servers only: a wss backend needs `engine: runtime`.
+ * http:// servers, and https:// ones over TLS with the pool's verification, CA and server name.
  */
 import { Buffer } from "node:buffer";
 import type { Logger } from "../observe/log.ts";
@@ -14,6 +14,8 @@ import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import type { HeaderMap, ProxyResponse, Runtime, TcpConn } from "../runtime/types.ts";
+import type { TcpClientTls } from "../runtime/socket-types.ts";
+import { clientTls } from "../tls/upstream.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
 import type { Exchange } from "./forward.ts";
 import { BodyDecoder, type Framing } from "../http1/body-decoder.ts";
@@ -25,6 +27,9 @@ import { HeaderList } from "../http1/header-list.ts";
 import { LightResponse } from "../http/message.ts";
 import { TunnelResponse, UpstreamLink } from "./tunnel-response.ts";
 import { startUpgrade } from "./websocket.ts";
+import { invalidSwitch } from "./websocket-accept.ts";
+import { asJudged, runAttempts } from "./attempt-loop.ts";
+import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 
 export { TunnelResponse } from "./tunnel-response.ts";
 
@@ -74,46 +79,51 @@ export class UpgradeTunnels {
     const { req } = ex;
     // A body would sit between the request head and the tunnel's first bytes; clients send none.
     if (req.body !== null) return errorResponse(400, ex.requestId);
+    // Without a key the server's 101 cannot be checked (websocket-accept.ts); RFC 6455 requires one.
+    if (!req.headers.get("sec-websocket-key") || req.headers.get("sec-websocket-version") !== "13") return errorResponse(400, ex.requestId);
     const { facts, pinned, hashKey, headers, requestId } = startUpgrade(ex, pool);
     // Hop-by-hop fields are gone; the upgrade is this hop's business, so it is asked for again.
     headers.set("upgrade", req.headers.get("upgrade") ?? "websocket");
     headers.set("connection", "Upgrade");
-    const tried = new Set<ServerState>();
-    let last: Failure | undefined;
-    for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
-      let got = pool.acquire({ clientIp: ex.clientIp, hashKey, exclude: tried, pinned }, req);
-      if (got instanceof Promise) got = await got;
-      if (typeof got === "string") {
-        if (got === "aborted") return errorResponse(499, requestId);
-        if (last) break;
-        this.#logger.warn(`${pool.name}: no server for WebSocket`, { reason: got, request_id: requestId });
+    const result = await runAttempts<ProxyResponse>({
+      pool,
+      clientIp: ex.clientIp,
+      hashKey,
+      pinned,
+      waitOn: req,
+      attempt: async (server, index) => {
+        ex.server = server;
+        ex.attempts = index + 1;
+        const tried = await this.#attempt(ex, pool, server, headers, facts, pinned);
+        if (tried.kind === "answer") return { kind: "done", value: tried.response };
+        if (tried.kind === "gone") return { kind: "done", value: errorResponse(499, requestId) };
+        return { kind: "failed", failure: tried.timeout ? "timeout" : tried.retry ? "connect" : "sent", reason: tried.reason, retry: tried.retry };
+      },
+      judge: asJudged,
+      gone: () => req.signal.aborted,
+    });
+    switch (result.kind) {
+      case "done":
+        return result.value;
+      case "aborted":
+        return errorResponse(499, requestId);
+      case "no_server":
+        this.#logger.warn(`${pool.name}: no server for WebSocket`, { reason: result.why, request_id: requestId });
         return pool.sorryPage ? sorryResponse(pool.sorryPage, requestId) : errorResponse(503, requestId);
-      }
-      tried.add(got);
-      ex.server = got;
-      ex.attempts = attempt + 1;
-      if (got.protocol !== "http") {
-        pool.release(got);
-        this.#logger.warn(`${pool.name}/${got.name}: WebSocket upgrades on engine: tenbin reach http:// servers only; use engine: runtime for "${got.origin}"`, { request_id: requestId });
-        return errorResponse(502, requestId);
-      }
-      const result = await this.#attempt(ex, pool, got, headers, facts, pinned);
-      if (result.kind === "answer") return result.response;
-      if (result.kind === "gone" || req.signal.aborted) return errorResponse(499, requestId);
-      last = result;
-      if (!result.retry) break;
     }
-    return errorResponse(last?.timeout ? 504 : 502, requestId);
+    if (req.signal.aborted) return errorResponse(499, requestId);
+    return errorResponse(result.last.failure === "timeout" ? 504 : 502, requestId);
   }
 
   /** One server: dial, send the upgrade request, read the answer. Releases the server unless it tunnels. */
   async #attempt(ex: Exchange, pool: Pool, server: ServerState, base: HeaderMap, facts: StickyFacts, pinned: ServerState | undefined): Promise<Attempt> {
     const { timeouts } = pool.config;
     const signal = ex.req.signal;
-    server.requests++;
+    attemptStarted(server);
     const started = performance.now();
     const link = new UpstreamLink();
-    const conn = await this.#dial(server, link, timeouts.connect);
+    const tls = server.protocol === "https" ? clientTls(server.host, pool.tlsFor(server)) : undefined;
+    const conn = await this.#dial(server, link, timeouts.connect, tls);
     if ("reason" in conn) {
       pool.release(server);
       if (signal.aborted) return { kind: "gone" };
@@ -133,11 +143,10 @@ export class UpgradeTunnels {
     const head = await readHead(link, timeouts.response, signal);
     if (head === "gone") return done({ kind: "gone" });
     if ("reason" in head) return done({ kind: "failed", retry: false, ...head });
-    const elapsed = performance.now() - started;
-    server.observeLatency(elapsed, pool.config.ewma_decay);
-    server.latency.observe(elapsed);
-    server.countStatus(head.status);
-    pool.passive?.onStatus(server, head.status);
+    // A 101 that is not the WebSocket handshake asked for opens no tunnel: the client gets 502.
+    const fake = head.status === 101 ? invalidSwitch(head.fields, ex.req.headers.get("sec-websocket-key")!) : undefined;
+    if (fake !== undefined) return done({ kind: "failed", retry: false, reason: fake, timeout: false });
+    answered(pool, server, head.status, performance.now() - started);
     if (head.status === 101) {
       const headers = new HeaderList(head.fields.filter(([name]) => !NOT_ON_101.has(name)));
       const setCookie = pool.sticky.enabled ? pool.sticky.bind(facts, server, pinned) : undefined;
@@ -160,9 +169,9 @@ export class UpgradeTunnels {
   }
 
   /** Connects within `timeoutMs`; a connection that comes later is closed. */
-  async #dial(server: ServerState, link: UpstreamLink, timeoutMs: number): Promise<TcpConn | Failure> {
+  async #dial(server: ServerState, link: UpstreamLink, timeoutMs: number, tls: TcpClientTls | undefined): Promise<TcpConn | Failure> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const dialing = this.#connect({ hostname: server.host, port: server.port, events: link });
+    const dialing = this.#connect({ hostname: server.host, port: server.port, events: link, tls });
     try {
       const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
       const conn = await Promise.race([dialing, timeout]);
@@ -178,9 +187,7 @@ export class UpgradeTunnels {
 
   /** Accounts a failure where the forwarder does: the server's counters, passive health, the log. */
   #failed(pool: Pool, server: ServerState, reason: string, requestId: string): void {
-    server.failures++;
-    server.lastReason = reason;
-    pool.passive?.onFailure(server, reason);
+    failed(pool, server, reason);
     this.#logger.warn(`${pool.name}/${server.name}: WebSocket upgrade: ${reason}`, { request_id: requestId });
   }
 }

@@ -10,7 +10,9 @@ import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import type { ConnectWebSocket, ProxyRequest, UpstreamWebSocket, WebSocketUpgrader } from "../runtime/types.ts";
-import { errorResponse } from "./errors.ts";
+import { errorResponse, sorryResponse } from "./errors.ts";
+import { asJudged, type AttemptResult, runAttempts } from "./attempt-loop.ts";
+import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 import type { Exchange } from "./forward.ts";
 import { upstreamRequestHeaders, withHostFor } from "./headers.ts";
 import { webHeaders } from "../http/message.ts";
@@ -72,69 +74,84 @@ export class WebSocketProxy {
     const { facts, pinned, hashKey, headers, requestId } = startUpgrade(ex, pool);
     for (const name of HANDSHAKE_HEADERS) headers.delete(name);
     const protocols = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim()).filter((p) => p !== "");
-    const tried = new Set<ServerState>();
-    let lastFailure: "connect" | "timeout" | undefined;
-    for (let attempt = 0; attempt <= pool.config.retries; attempt++) {
-      const got = await pool.acquire({ clientIp: ex.clientIp, hashKey, exclude: tried, pinned }, req.signal);
-      if (typeof got === "string") {
-        if (got === "aborted") return errorResponse(499, requestId);
-        if (lastFailure) break;
-        this.#logger.warn(`${pool.name}: no server for WebSocket`, { reason: got, request_id: requestId });
-        return errorResponse(503, requestId);
-      }
-      tried.add(got);
-      ex.server = got;
-      ex.attempts = attempt + 1;
-      const server = got;
-      server.requests++;
-      const session = new WebSocketSession(() => {
-        this.#sessions.delete(session);
-        pool.release(server);
-      });
-      const started = performance.now();
-      const opened = await this.#open(server, pool, ex, webHeaders(withHostFor(pool.config.host_header, server.origin, headers)), protocols, session);
-      if (!opened.ok) {
-        pool.release(server);
-        if (opened.status !== undefined) {
-          // The backend answered the handshake with a refusal: that is its answer to the client.
-          server.countStatus(opened.status);
-          pool.passive?.onStatus(server, opened.status);
-          const status = opened.status >= 200 && opened.status <= 599 ? opened.status : 502;
-          return new Response(`WebSocket upgrade refused by the server (${opened.status})\n`, {
+    const result = await runAttempts<Response>({
+      pool,
+      clientIp: ex.clientIp,
+      hashKey,
+      pinned,
+      waitOn: req.signal,
+      attempt: (server, index) => {
+        ex.server = server;
+        ex.attempts = index + 1;
+        return this.#attempt(ex, pool, server, headers, protocols, upgrader, facts, pinned);
+      },
+      judge: asJudged,
+      gone: () => req.signal.aborted,
+    });
+    switch (result.kind) {
+      case "done":
+        return result.value;
+      case "aborted":
+        return errorResponse(499, requestId);
+      case "no_server":
+        // As for any request and for the own server's tunnels: the sorry page when there is one.
+        this.#logger.warn(`${pool.name}: no server for WebSocket`, { reason: result.why, request_id: requestId });
+        return pool.sorryPage ? sorryResponse(pool.sorryPage, requestId) : errorResponse(503, requestId);
+    }
+    if (req.signal.aborted) return errorResponse(499, requestId);
+    return errorResponse(result.last.failure === "timeout" ? 504 : 502, requestId);
+  }
+
+  /** One server: open the backend WebSocket, then upgrade the client; reports the outcome to the pool. */
+  async #attempt(ex: Exchange, pool: Pool, server: ServerState, headers: Headers, protocols: string[], upgrader: WebSocketUpgrader, facts: StickyFacts, pinned: ServerState | undefined): Promise<AttemptResult<Response>> {
+    const { req, requestId } = ex;
+    attemptStarted(server);
+    const session = new WebSocketSession(() => {
+      this.#sessions.delete(session);
+      pool.release(server);
+    });
+    const started = performance.now();
+    const opened = await this.#open(server, pool, ex, webHeaders(withHostFor(pool.config.host_header, server.origin, headers)), protocols, session);
+    if (!opened.ok) {
+      pool.release(server);
+      if (opened.status !== undefined) {
+        // The backend answered the handshake with a refusal: that is its answer to the client.
+        answered(pool, server, opened.status, performance.now() - started);
+        const status = opened.status >= 200 && opened.status <= 599 ? opened.status : 502;
+        return {
+          kind: "done",
+          value: new Response(`WebSocket upgrade refused by the server (${opened.status})\n`, {
             status,
             headers: { "content-type": "text/plain; charset=utf-8", "x-request-id": requestId },
-          });
-        }
-        if (req.signal.aborted) return errorResponse(499, requestId);
-        server.failures++;
-        server.lastReason = opened.reason;
-        pool.passive?.onFailure(server, opened.reason);
-        this.#logger.warn(`${pool.name}/${server.name}: WebSocket ${opened.reason}`, { request_id: requestId });
-        lastFailure = opened.timeout ? "timeout" : "connect";
-        continue;
+          }),
+        };
       }
-      server.observeLatency(performance.now() - started, pool.config.ewma_decay);
-      server.countStatus(101);
-      const upgradeHeaders = new Headers({ "x-request-id": requestId });
-      const setCookie = pool.sticky.enabled ? pool.sticky.bind(facts, server, pinned) : undefined;
-      if (setCookie) upgradeHeaders.append("set-cookie", setCookie);
-      const protocol = opened.upstream.protocol;
-      // Only the runtime's HTTP server gives an upgrader, and its requests are Web `Request`s.
-      const response = upgrader.accept(req as Request, {
-        protocol: protocol === "" ? undefined : protocol,
-        headers: upgradeHeaders,
-        events: session.clientEvents,
-      });
-      if (!response) {
-        // The client's connection cannot be upgraded (HTTP/2, or the client went away).
-        opened.upstream.close(1001, "client cannot be upgraded");
-        session.upstreamEvents.close(1001, "");
-        return errorResponse(400, requestId);
-      }
-      this.#sessions.add(session);
-      return response;
+      if (req.signal.aborted) return { kind: "done", value: errorResponse(499, requestId) };
+      failed(pool, server, opened.reason);
+      this.#logger.warn(`${pool.name}/${server.name}: WebSocket ${opened.reason}`, { request_id: requestId });
+      // Nothing reached the server's application: another server may take the upgrade.
+      return { kind: "failed", failure: opened.timeout ? "timeout" : "connect", reason: opened.reason, retry: true };
     }
-    return errorResponse(lastFailure === "timeout" ? 504 : 502, requestId);
+    // The 101 counts as every answer does: EWMA, latency histogram, status, passive health.
+    answered(pool, server, 101, performance.now() - started);
+    const upgradeHeaders = new Headers({ "x-request-id": requestId });
+    const setCookie = pool.sticky.enabled ? pool.sticky.bind(facts, server, pinned) : undefined;
+    if (setCookie) upgradeHeaders.append("set-cookie", setCookie);
+    const protocol = opened.upstream.protocol;
+    // Only the runtime's HTTP server gives an upgrader, and its requests are Web `Request`s.
+    const response = upgrader.accept(req as Request, {
+      protocol: protocol === "" ? undefined : protocol,
+      headers: upgradeHeaders,
+      events: session.clientEvents,
+    });
+    if (!response) {
+      // The client's connection cannot be upgraded (HTTP/2, or the client went away).
+      opened.upstream.close(1001, "client cannot be upgraded");
+      session.upstreamEvents.close(1001, "");
+      return { kind: "done", value: errorResponse(400, requestId) };
+    }
+    this.#sessions.add(session);
+    return { kind: "done", value: response };
   }
 
   /** Opens the backend WebSocket; resolves when it is open, refused, failed or timed out. */

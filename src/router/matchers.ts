@@ -1,10 +1,10 @@
 /**
  * The conditions of a route other than host, compiled once per config: regular expressions are
- * built here and never per request. Paths are compared raw, as on the wire: no percent-decoding and
- * no dot-segment removal, so the route sees exactly the path the server will receive.
+ * built here and never per request. Paths arrive normalized (router/request-path.ts).
  */
 import type { StringMatchConfig } from "../config/schema.ts";
 import type { HeaderMap } from "../runtime/types.ts";
+import type { RequestPaths } from "./request-path.ts";
 
 const EXACT = 0;
 const REGEX = 1;
@@ -65,7 +65,13 @@ export class PathMatcher {
   readonly #value: string;
   readonly #regex: RegExp | undefined;
 
-  constructor(config: PathConfig) {
+  /**
+   * `paths`: the listener's normalization (router/request-path.ts); request paths arrive
+   * normalized, so a prefix or exact path is normalized the same way here (`//admin` can match
+   * with merged slashes, `/%61dmin` means `/admin`), and lower-cased when matching ignores case.
+   */
+  constructor(config: PathConfig, paths?: RequestPaths) {
+    const caseInsensitive = paths?.caseInsensitive === true;
     this.#value = "";
     this.#regex = undefined;
     if (typeof config === "string") {
@@ -79,8 +85,9 @@ export class PathMatcher {
       this.#value = config.exact;
     } else {
       this.#kind = PATH_REGEX;
-      this.#regex = compileRegex(config.regex);
+      this.#regex = compileRegex(config.regex, caseInsensitive ? "i" : "");
     }
+    if (paths !== undefined && this.#kind !== PATH_REGEX) this.#value = paths.forRouting(paths.normalize(this.#value) ?? this.#value);
   }
 
   /**
@@ -100,10 +107,10 @@ export class PathMatcher {
 }
 
 // Throws a message naming the pattern when it is not a valid JavaScript regular expression.
-function compileRegex(source: string): RegExp {
+function compileRegex(source: string, flags = ""): RegExp {
   try {
-    // No flags: without `g` or `y`, `test` keeps no `lastIndex` state between requests.
-    return new RegExp(source);
+    // Never `g` or `y`: without them `test` keeps no `lastIndex` state between requests.
+    return new RegExp(source, flags);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`bad regex "${source}": ${reason}`);

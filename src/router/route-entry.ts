@@ -6,13 +6,14 @@ import type { RouteConfig, StringMatchConfig } from "../config/schema.ts";
 import type { HeaderMap } from "../runtime/types.ts";
 import { type HostPattern, parseHostPattern } from "./host.ts";
 import { PathMatcher, type RequestScratch, StringMatcher } from "./matchers.ts";
+import type { RequestPaths } from "./request-path.ts";
 
 /** What the router needs of a request; the HTTP listener builds it without parsing the URL. */
 export interface RequestFacts {
   method: string;
   /** The raw Host header (any case, may carry a port, `[::1]:8080` for IPv6), or null. */
   host: string | null;
-  /** The raw path as on the wire, without the query: not decoded, not normalized. */
+  /** The path without the query, normalized for routing (router/request-path.ts `forRouting`). */
   path: string;
   /** The raw query without `?`; `""` when there is none. */
   query: string;
@@ -42,14 +43,14 @@ export class RouteEntry {
   readonly #query: readonly StringMatcher[];
   readonly #cookies: readonly StringMatcher[];
 
-  constructor(config: RouteConfig, index: number) {
+  constructor(config: RouteConfig, index: number, paths?: RequestPaths) {
     const name = config.name ?? `route${index}`;
     this.route = Object.freeze({ index, name, pool: config.pool ?? "" });
     const match = config.match ?? {};
     try {
       this.hosts = compileHosts(match.host);
       this.#methods = match.method === undefined ? undefined : toArray(match.method).map((m) => m.trim().toUpperCase());
-      this.#path = match.path === undefined ? undefined : new PathMatcher(match.path);
+      this.#path = match.path === undefined ? undefined : new PathMatcher(match.path, paths);
       this.#headers = compileMatchers(match.headers, (headerName) => headerName.toLowerCase());
       this.#query = compileMatchers(match.query, (paramName) => paramName);
       this.#cookies = compileMatchers(match.cookie, (cookieName) => cookieName);

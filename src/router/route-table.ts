@@ -12,6 +12,7 @@
 import type { RouteConfig } from "../config/schema.ts";
 import { findLongestSuffix, normalizeRequestHost } from "./host.ts";
 import { RequestScratch } from "./matchers.ts";
+import type { RequestPaths } from "./request-path.ts";
 import { type CompiledRoute, type RequestFacts, RouteEntry } from "./route-entry.ts";
 
 export type { CompiledRoute, RequestFacts } from "./route-entry.ts";
@@ -31,10 +32,11 @@ export interface RouteTable {
 
 /**
  * Compiles a listener's routes. Throws an error naming the route when a host or regex is unusable
- * (the schema does not check regular expressions).
+ * (the schema does not check regular expressions). `paths`: the listener's path normalization,
+ * applied to the routes' own paths as to requests' (without it, paths are compared as written).
  */
-export function compileRoutes(routes: readonly RouteConfig[]): RouteTable {
-  return new BucketedRouteTable(routes.map((config, index) => new RouteEntry(config, index)));
+export function compileRoutes(routes: readonly RouteConfig[], paths?: RequestPaths): RouteTable {
+  return new BucketedRouteTable(routes.map((config, index) => new RouteEntry(config, index, paths)));
 }
 
 class BucketedRouteTable implements RouteTable {

@@ -11,7 +11,7 @@
  */
 import { bunListenTls } from "./bun-tls.ts";
 import { nodeSockets } from "./node-sockets.ts";
-import type { TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
+import type { TcpClientTls, TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
 
 /** Per-socket state Bun keeps in `socket.data`. */
 interface SocketState {
@@ -200,13 +200,39 @@ async function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
   };
 }
 
+/** A failed TLS handshake as the error the dial rejects with (a verification failure names its code). */
+function handshakeError(reason: (Error & { code?: string }) | undefined): Error {
+  if (reason === undefined) return Object.assign(new Error("connection closed during the TLS handshake"), { code: "ECONNRESET" });
+  const code = reason.code ?? "ERR_TLS_HANDSHAKE";
+  return Object.assign(new Error(`TLS handshake failed: ${code}: ${reason.message}`), { code });
+}
+
+/** Bun.connect's `tls` for `tls`: keys left out rather than set to undefined. */
+function bunClientTls(tls: TcpClientTls): Bun.TLSOptions {
+  // Verification is decided in `handshake` (from its verification error), in one place.
+  const options: Bun.TLSOptions = { rejectUnauthorized: false };
+  if (tls.serverName !== undefined) options.serverName = tls.serverName;
+  if (tls.ca !== undefined) options.ca = tls.ca;
+  return options;
+}
+
 async function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
   const state: SocketState = { conn: undefined, events: options.events, error: undefined };
+  const tls = options.tls;
+  // Bun.connect resolves before the TLS handshake; the connection is handed over after it.
+  let handshook: ((error?: Error) => void) | undefined;
+  const handshake = tls && new Promise<void>((resolve, reject) => (handshook = (error) => (error ? reject(error) : resolve())));
+  const settle = (error?: Error) => {
+    const done = handshook;
+    handshook = undefined;
+    done?.(error);
+  };
   const socket = await Bun.connect<SocketState>({
     hostname: options.hostname,
     port: options.port,
     allowHalfOpen: true,
     data: state,
+    ...(tls ? { tls: bunClientTls(tls) } : {}),
     socket: {
       ...handlers,
       open(s) {
@@ -214,8 +240,22 @@ async function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
       },
       // Without this handler the rejected promise would also be reported as unhandled.
       connectError() {},
+      // Bun 1.4.5: with rejectUnauthorized false, `success` is true even when the certificate
+      // failed verification; `error` says it did (and why). The connection is closed here.
+      handshake(s, success, error) {
+        if (!tls!.rejectUnauthorized || (success && !error)) return settle();
+        // Settled first: terminate() fires `close` at once, which would settle with less.
+        settle(handshakeError(error ?? undefined));
+        s.data.events = undefined; // the caller never had this connection: no close event for it
+        s.terminate();
+      },
+      close(s, error) {
+        settle(handshakeError(error ?? s.data.error));
+        handlers.close!(s, error);
+      },
     } as Bun.SocketHandler<SocketState>,
   });
+  if (handshake) await handshake;
   return socket.data.conn ?? new BunTcpConn(socket);
 }
 

@@ -5,7 +5,7 @@
  * backpressure verdict and the caller's pause keeps the buffer to about one chunk.
  */
 import type { Server, Socket } from "node:net";
-import type { SecureContext } from "node:tls";
+import type { ConnectionOptions, SecureContext } from "node:tls";
 import { lazyBuiltin } from "../util/lazy-builtin.ts";
 import type { TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
 import type { ServeTls } from "./types.ts";
@@ -137,10 +137,22 @@ async function listenTcp(options: TcpListenOptions): Promise<TcpListener> {
 
 function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
   return new Promise((resolve, reject) => {
-    const socket = nodeNet().connect({ host: options.hostname, port: options.port, allowHalfOpen: true });
+    const tls = options.tls;
+    // node:tls verifies the certificate (against servername, else the host) before `secureConnect`.
+    const socket = tls
+      ? nodeTls().connect({
+        host: options.hostname,
+        port: options.port,
+        rejectUnauthorized: tls.rejectUnauthorized,
+        ...(tls.serverName !== undefined ? { servername: tls.serverName } : {}),
+        ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+        // node:tls takes it (net.Socket options) though its types leave it out.
+        ...({ allowHalfOpen: true } as ConnectionOptions),
+      })
+      : nodeNet().connect({ host: options.hostname, port: options.port, allowHalfOpen: true });
     const onError = (error: Error) => reject(error);
     socket.once("error", onError);
-    socket.once("connect", () => {
+    socket.once(tls ? "secureConnect" : "connect", () => {
       socket.off("error", onError);
       const conn = new NodeTcpConn(socket);
       attach(socket, options.events);

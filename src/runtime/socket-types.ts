@@ -72,11 +72,23 @@ export interface TcpListener {
   stop(): void;
 }
 
+/** TLS on a dialed connection (https:// servers on tenbin's own HTTP/1.1 client and tunnels). */
+export interface TcpClientTls {
+  /** The SNI name, also the name the certificate must carry; none for an IP (checked against the IP). */
+  serverName?: string | undefined;
+  /** PEM text of the CAs to trust instead of the system's. */
+  ca?: string | undefined;
+  /** False only with `insecure_skip_verify: true`. */
+  rejectUnauthorized: boolean;
+}
+
 /** Where and how to dial. */
 export interface TcpConnectOptions {
   hostname: string;
   port: number;
   events: TcpEvents;
+  /** Speak TLS: the connection is handed over once the handshake (and the verification) succeeded. */
+  tls?: TcpClientTls | undefined;
 }
 
 /** A bound UDP socket. */

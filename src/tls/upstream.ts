@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { PoolConfig, UpstreamTlsConfig } from "../config/schema.ts";
 import type { ServerState } from "../pool/server-state.ts";
+import type { TcpClientTls } from "../runtime/socket-types.ts";
 import type { RuntimeFetch, UpstreamTls } from "../runtime/types.ts";
 import type { ReadText } from "./certificates.ts";
 
@@ -35,6 +36,21 @@ export function upstreamTlsMap(pool: PoolConfig, servers: readonly ServerState[]
     map.set(server, tls);
   }
   return map;
+}
+
+/**
+ * The TLS of a connection tenbin dials itself to `hostname` (its own HTTP/1.1 client, WebSocket
+ * tunnels), as the runtime's fetch does it: verification on unless `insecure_skip_verify`, the CA
+ * file's CAs instead of the system's, SNI and the name checked from `server_name`, else from the
+ * URL's host (no SNI for an IP address, whose certificate must name the IP).
+ */
+export function clientTls(hostname: string, tls: UpstreamTls | undefined): TcpClientTls {
+  const serverName = tls?.serverName ?? (isIpAddress(hostname) ? undefined : hostname);
+  return { serverName, ca: tls?.ca, rejectUnauthorized: tls?.rejectUnauthorized !== false };
+}
+
+function isIpAddress(hostname: string): boolean {
+  return hostname.includes(":") || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(hostname);
 }
 
 /**

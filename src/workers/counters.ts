@@ -13,6 +13,7 @@
  * server requests, responses, failures and latency; TCP listener counters; access log drops.
  * Not aggregated (the primary's own): gauges (`in_flight`, `queued`), EWMA, probe results.
  */
+import { addWorkerCounts } from "../pool/outcome.ts";
 import type { MetricsRegistry, RequestStats } from "../observe/metrics.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
@@ -198,16 +199,5 @@ function addStats(stats: RequestStats, d: readonly number[]): void {
   stats.latency.sumMs += d[6 + counts.length]!;
 }
 
-function addServer(s: ServerState, d: readonly number[]): void {
-  s.requests += d[0]!;
-  s.responses1xx += d[1]!;
-  s.responses2xx += d[2]!;
-  s.responses3xx += d[3]!;
-  s.responses4xx += d[4]!;
-  s.responses5xx += d[5]!;
-  s.failures += d[6]!;
-  const counts = s.latency.counts;
-  for (let i = 0; i < counts.length; i++) counts[i]! += d[7 + i]!;
-  s.latency.count += d[7 + counts.length]!;
-  s.latency.sumMs += d[8 + counts.length]!;
-}
+// The pool owns a server's counters (pool/outcome.ts); a worker's deltas are added there.
+const addServer = addWorkerCounts;

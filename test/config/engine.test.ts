@@ -14,7 +14,7 @@ ${pools}`, "t.yaml", {});
   return Object.fromEntries(config.listeners.map((l) => [l.name, l.mode === "http" ? l.engine : l.mode]));
 }
 
-test("auto is tenbin's own server unless the listener has http2 or reaches an https:// server", () => {
+test("auto is tenbin's own server unless the listener has http2 (https:// servers included)", () => {
   expect(engines(`
   - { name: plain, listen: 127.0.0.1:0, routes: [{ pool: plain }] }
   - { name: h2, listen: 127.0.0.1:0, http2: true, routes: [{ pool: plain }] }
@@ -22,7 +22,7 @@ test("auto is tenbin's own server unless the listener has http2 or reaches an ht
   - { name: tls-sorry, listen: 127.0.0.1:0, routes: [{ pool: sorry_tls }] }
   - { name: redirect, listen: 127.0.0.1:0, redirect_https: true }
   - { name: tcp, mode: tcp, listen: 127.0.0.1:0, pool: raw }`, `  raw: { servers: [{ url: "tcp://127.0.0.1:9006" }] }`)).toEqual({
-    plain: "tenbin", h2: "runtime", "tls-server": "runtime", "tls-sorry": "runtime", redirect: "tenbin", tcp: "tcp",
+    plain: "tenbin", h2: "runtime", "tls-server": "tenbin", "tls-sorry": "tenbin", redirect: "tenbin", tcp: "tcp",
   });
 });
 

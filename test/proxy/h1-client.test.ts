@@ -562,8 +562,8 @@ describe("aborts", () => {
     const done = new LightAbort();
     expect(await (await c.fetch(`${ok.origin}/`, { abort: done })).text()).toBe("ok");
     expect(done.onAbort).toBeUndefined();
-    // https:// goes to the fallback with a real signal that follows the abort.
-    await c.fetch("https://127.0.0.1:1/", { abort: done });
+    // A URL with credentials goes to the fallback with a real signal that follows the abort.
+    await c.fetch("http://user:pw@127.0.0.1:1/", { abort: done });
     const signal = fallbackCalls.at(-1)?.init.signal;
     expect(signal?.aborted).toBe(false);
     done.abort();
@@ -579,7 +579,7 @@ describe("aborts", () => {
     await (await c.fetch(`${b.origin}/f`, { headers, forwarding })).text();
     const sent = b.requests.at(-1)!.headers.map(([n, v]) => `${n.toLowerCase()}: ${v}`);
     expect(sent).toEqual(["host: site.test", "accept: */*", "x-forwarded-for: 192.0.2.1", "x-request-id: r1"]);
-    await c.fetch("https://127.0.0.1:1/", { headers, forwarding });
+    await c.fetch("http://user:pw@127.0.0.1:1/", { headers, forwarding });
     const given = new Headers(fallbackCalls.at(-1)?.init.headers);
     expect(Object.fromEntries(given)).toEqual({ host: "site.test", accept: "*/*", "x-forwarded-for": "192.0.2.1", "x-request-id": "r1" });
     expect(headers.get("x-forwarded-for")).toBe("6.6.6.6"); // the caller's set is not touched
@@ -800,15 +800,17 @@ describe("early answers", () => {
 });
 
 describe("other URLs", () => {
-  test("https:// and URLs with credentials go to the fallback", async () => {
+  test("URLs with credentials and other schemes go to the fallback (https:// does not)", async () => {
     fallbackCalls.length = 0;
     const c = client();
     const init = { method: "PUT", body: "x" };
     const tls = { rejectUnauthorized: false };
-    const res = await c.fetch("https://127.0.0.1:1/a?b", init, tls as never);
+    const res = await c.fetch("http://user:pw@127.0.0.1:1/a?b", init, tls as never);
     expect(await res.text()).toBe("from fallback");
-    await c.fetch("http://user:pw@127.0.0.1:1/", {});
-    expect(fallbackCalls.map((f) => f.url)).toEqual(["https://127.0.0.1:1/a?b", "http://user:pw@127.0.0.1:1/"]);
+    await c.fetch("ws://127.0.0.1:1/", {});
+    // https:// is the client's own: a closed port is its connect error, not the fallback's answer.
+    await expect(c.fetch("https://127.0.0.1:1/", {})).rejects.toThrow();
+    expect(fallbackCalls.map((f) => f.url)).toEqual(["http://user:pw@127.0.0.1:1/a?b", "ws://127.0.0.1:1/"]);
     expect(fallbackCalls[0]!.init).toBe(init);
     expect(fallbackCalls[0]!.tls).toBe(tls);
   });

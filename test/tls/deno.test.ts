@@ -31,20 +31,24 @@ test("on Deno: a TLS listener, TLS to a backend with ca_file, and a proxied WebS
 admin: { enabled: false }
 listeners:
   - name: secure
+    engine: runtime
     listen: 127.0.0.1:0
     tls: { certificates: [{ cert: ${certs.a.cert}, key: ${certs.a.key} }, { cert: ${certs.b.cert}, key: ${certs.b.key} }] }
     routes: [{ pool: backend }]
   - { name: plain, listen: 127.0.0.1:0, routes: [{ pool: sockets }] }
+  - { name: own, engine: tenbin, listen: 127.0.0.1:0, routes: [{ pool: backend }] }
 pools:
   backend: { servers: [{ url: "https://127.0.0.1:${tlsBackend.port}" }], tls: { ca_file: ${certs.ca} } }
   sockets: { servers: [{ url: "${ws.url}" }] }
-`, { how: "deno", listeners: 2, timeoutMs: 20_000 });
+`, { how: "deno", listeners: 3, timeoutMs: 20_000 });
   try {
     const port = t.port("secure");
     expect(await presentedCn(port, "a.test")).toBe("a.test");
     expect(await presentedCn(port, "b.test")).toBe("a.test"); // Deno: the default certificate only
     const r = await curl(["--cacert", certs.ca, "--resolve", `a.test:${port}:127.0.0.1`, `https://a.test:${port}/`]);
     expect(r.out).toBe("from the tls backend");
+    // tenbin's own HTTP/1.1 client reaches the https:// server over node:tls on Deno, ca_file verified.
+    expect((await curl([`http://127.0.0.1:${t.port("own")}/`])).out).toBe("from the tls backend");
 
     const socket = await openWs(`ws://127.0.0.1:${t.port("plain")}/chat`, { protocols: ["one", "two"] });
     expect(socket.protocol).toBe("two");

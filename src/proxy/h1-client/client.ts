@@ -1,5 +1,5 @@
 /**
- * tenbin's own HTTP/1.1 client for `http://` backends, behind the `UpstreamFetch` signature so the
+ * tenbin's own HTTP/1.1 client for `http://` and `https://` backends, behind the `UpstreamFetch` signature so the
  * forwarder cannot tell it from fetch. Why not Bun's fetch: its idle pool holds 64 sockets in all
  * (#42608), so past 64 requests in flight every answer closes a socket and the next request dials
  * again (bench/: half the req/s at 200 client connections), and it cannot honour a backend's
@@ -16,13 +16,16 @@
  *   was used in the last `safeReuseMs`; older ones may be closing on the server side right now.
  * - A reused connection that fails before any byte of the answer arrived is "stale": an idempotent
  *   request with a replayable body is sent once more on a new connection.
- * `https://` and anything else goes to the runtime's fetch.
+ * - An https:// origin is keyed by its TLS settings too (CA, server name, verification), so two
+ *   servers at one address with different settings never share a connection.
+ * Anything else (ws://, a URL with userinfo) goes to the runtime's fetch.
  */
 import { Buffer } from "node:buffer";
 import type { FetchInit, ProxyResponse, RuntimeFetch, UpstreamInit, UpstreamTls } from "../../runtime/types.ts";
 import { copyHeaders, isHeaderMap, webHeaders } from "../../http/message.ts";
-import type { TcpConn, TcpConnectOptions } from "../../runtime/socket-types.ts";
+import type { TcpClientTls, TcpConn, TcpConnectOptions } from "../../runtime/socket-types.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
+import { clientTls } from "../../tls/upstream.ts";
 import { isIdempotent } from "../outcome.ts";
 import { type ConnectionOwner, UpstreamConnection } from "./connection.ts";
 import { writeRequest } from "./request-writer.ts";
@@ -47,7 +50,7 @@ const SWEEP_MS = 250;
 /** How the client behaves; every field has a default (except the two functions). */
 export interface H1ClientOptions {
   connectTcp(options: TcpConnectOptions): Promise<TcpConn>;
-  /** Used for `https://` and other URLs this client does not speak. */
+  /** Used for URLs this client does not speak. */
   fallback: RuntimeFetch;
   /**
    * Answers up to this size (head and body) with a known length are read whole and handed over as
@@ -66,7 +69,29 @@ interface Origin {
   hostname: string;
   port: number;
   hostHeader: string;
+  /** Set for https:// origins. */
+  tls: TcpClientTls | undefined;
   idle: UpstreamConnection[];
+}
+
+/** Per TLS settings object (one per server and config build), the part of its origins' keys. */
+const tlsKeys = new WeakMap<UpstreamTls, string>();
+/** CA texts seen, numbered, so an origin key does not carry a whole PEM file. */
+const caNumbers = new Map<string, number>();
+
+function tlsKeyOf(tls: UpstreamTls | undefined): string {
+  if (tls === undefined) return "";
+  let key = tlsKeys.get(tls);
+  if (key === undefined) {
+    let ca = 0;
+    if (tls.ca !== undefined) {
+      ca = caNumbers.get(tls.ca) ?? caNumbers.size + 1;
+      caNumbers.set(tls.ca, ca);
+    }
+    key = ` ${tls.serverName ?? ""} ${tls.rejectUnauthorized === false ? "insecure" : "verify"} ${ca}`;
+    tlsKeys.set(tls, key);
+  }
+  return key;
 }
 
 /** An `UpstreamFetch` with keep-alive pools of its own; `close()` drops idle connections. */
@@ -85,13 +110,15 @@ export class H1Client implements ConnectionOwner {
 
   /** The client as an `UpstreamFetch`: a Web `Response`, or a `LightResponse` when `init.light` asks for one. */
   readonly fetch: H1Fetch = ((url: string, init: UpstreamInit, tls?: UpstreamTls, connectTimeoutMs?: number): Promise<ProxyResponse> => {
-    if (!url.startsWith("http://")) return this.#fallback(url, init, tls);
+    const from = url.startsWith("http://") ? 7 : url.startsWith("https://") ? 8 : 0;
+    if (from === 0) return this.#fallback(url, init, tls);
     // The authority ends at the first "/" or "?" (`http://h:1?q` asks for `/?q`).
-    let cut = url.indexOf("/", 7);
-    const query = url.indexOf("?", 7);
+    let cut = url.indexOf("/", from);
+    const query = url.indexOf("?", from);
     if (query >= 0 && (cut < 0 || query < cut)) cut = query;
-    const key = cut < 0 ? url : url.slice(0, cut);
-    const origin = this.#origins.get(key) ?? this.#addOrigin(key);
+    const base = cut < 0 ? url : url.slice(0, cut);
+    const key = from === 8 ? base + tlsKeyOf(tls) : base;
+    const origin = this.#origins.get(key) ?? this.#addOrigin(base, key, tls);
     if (origin === undefined) return this.#fallback(url, init, tls);
     const path = cut < 0 ? "/" : cut === query ? `/${url.slice(cut)}` : url.slice(cut);
     return this.#send(origin, path, init, connectTimeoutMs, false);
@@ -173,16 +200,18 @@ export class H1Client implements ConnectionOwner {
     if (at >= 0) idle.splice(at, 1);
   }
 
-  #addOrigin(key: string): Origin | undefined {
+  #addOrigin(base: string, key: string, upstreamTls: UpstreamTls | undefined): Origin | undefined {
     let parsed: URL;
     try {
-      parsed = new URL(key);
+      parsed = new URL(base);
     } catch {
       return undefined;
     }
     if (parsed.username || parsed.password) return undefined;
     const hostname = parsed.hostname.startsWith("[") ? parsed.hostname.slice(1, -1) : parsed.hostname;
-    const origin: Origin = { hostname, port: Number(parsed.port || 80), hostHeader: parsed.host, idle: [] };
+    const https = parsed.protocol === "https:";
+    const tls = https ? clientTls(hostname, upstreamTls) : undefined;
+    const origin: Origin = { hostname, port: Number(parsed.port || (https ? 443 : 80)), hostHeader: parsed.host, tls, idle: [] };
     this.#origins.set(key, origin);
     return origin;
   }
@@ -208,7 +237,7 @@ export class H1Client implements ConnectionOwner {
   async #dial(origin: Origin, init: UpstreamInit, timeoutMs: number | undefined): Promise<UpstreamConnection> {
     const conn = new UpstreamConnection(this, this.#options.bufferLimit);
     this.#originOf.set(conn, origin);
-    const dialing = this.#options.connectTcp({ hostname: origin.hostname, port: origin.port, events: conn });
+    const dialing = this.#options.connectTcp({ hostname: origin.hostname, port: origin.port, events: conn, tls: origin.tls });
     if (!init.signal && !init.abort && timeoutMs === undefined) {
       conn.conn = await dialing;
       return conn;

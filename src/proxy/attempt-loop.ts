@@ -1,0 +1,87 @@
+/**
+ * The one attempt loop (Caddy's proxy loop) behind HTTP forwarding, both WebSocket paths and TCP
+ * sessions: ask the pool for a server, try it, and on a failure that is safe to repeat try another
+ * server, up to the pool's `retries`. Each caller says what one attempt is and reports its outcome
+ * to the pool (pool/outcome.ts); the loop owns what used to drift between four copies: which
+ * servers are excluded, when to stop, and what the caller is told when no server was left.
+ */
+import type { AcquireFailure, Pool } from "../pool/pool.ts";
+import type { ServerState } from "../pool/server-state.ts";
+import type { FailureKind } from "./outcome.ts";
+
+/** How one attempt ended: an answer for the client, or a failure (maybe worth another server). */
+export type AttemptResult<T> =
+  | { readonly kind: "done"; readonly value: T }
+  | {
+    readonly kind: "failed";
+    readonly failure: FailureKind;
+    readonly reason: string;
+    /** Whether another server may take the request (nothing was sent, or sending again is safe). */
+    readonly retry: boolean;
+    /** An answer to give if no later attempt does better (a `retry_on` status). */
+    readonly fallback?: T | undefined;
+  };
+
+/** What the caller is told once the loop ends. */
+export type LoopResult<T> =
+  | { readonly kind: "done"; readonly value: T; readonly server: ServerState }
+  /** The client went away while waiting in the queue. */
+  | { readonly kind: "aborted" }
+  /** No server could be had at all: the sorry path. */
+  | { readonly kind: "no_server"; readonly why: AcquireFailure }
+  /** Every attempt failed; `last` is the last failure (with its fallback answer, if any). */
+  | { readonly kind: "failed"; readonly last: Extract<AttemptResult<T>, { kind: "failed" }>; readonly server: ServerState };
+
+/**
+ * One request's loop: whom to ask for, and what an attempt is. `attempt` runs it and `judge` reads
+ * what it came to (two steps, so the HTTP path awaits its own attempt's promise and nothing more).
+ */
+export interface AttemptPlan<T, A = AttemptResult<T>> {
+  pool: Pool;
+  clientIp: string;
+  hashKey: string | undefined;
+  pinned: ServerState | undefined;
+  /** What a queued wait ends on (the client's request or signal). */
+  waitOn: AbortSignal | { readonly signal: AbortSignal } | undefined;
+  /** One attempt on `server`, acquired for it; the attempt releases it when it is done with it. */
+  attempt(server: ServerState, index: number): Promise<A>;
+  /** What the attempt came to (its outcome is already reported to the pool by the attempt). */
+  judge(outcome: A, server: ServerState): AttemptResult<T>;
+  /** A later server takes over from a failed attempt's fallback answer (free its body). */
+  superseded?(fallback: T): void | Promise<void>;
+  /** True when the client is gone: no further attempt. */
+  gone(): boolean;
+}
+
+/** Runs `plan`'s attempts; see the file comment. */
+export async function runAttempts<T, A = AttemptResult<T>>(plan: AttemptPlan<T, A>): Promise<LoopResult<T>> {
+  const { pool } = plan;
+  // Made on the first retry only: most requests are served by their first server.
+  let tried: Set<ServerState> | undefined;
+  let previous: ServerState | undefined;
+  let last: Extract<AttemptResult<T>, { kind: "failed" }> | undefined;
+  for (let index = 0; index <= pool.config.retries; index++) {
+    if (previous !== undefined) (tried ??= new Set()).add(previous);
+    let got = pool.acquire({ clientIp: plan.clientIp, hashKey: plan.hashKey, exclude: tried, pinned: plan.pinned }, plan.waitOn);
+    if (got instanceof Promise) got = await got; // only a queued request waits
+    if (typeof got === "string") {
+      if (got === "aborted") return { kind: "aborted" };
+      if (last !== undefined) break; // nothing else to try: answer with the last failure
+      return { kind: "no_server", why: got };
+    }
+    // Another server takes over: only now drop the previous answer, so a client whose every try
+    // failed that way still gets the last answer whole.
+    if (last?.fallback !== undefined) await plan.superseded?.(last.fallback);
+    previous = got;
+    const result = plan.judge(await plan.attempt(got, index), got);
+    if (result.kind === "done") return { kind: "done", value: result.value, server: got };
+    last = result;
+    if (!result.retry || plan.gone()) break;
+  }
+  return { kind: "failed", last: last!, server: previous! };
+}
+
+/** `AttemptPlan.judge` for attempts that already answer with an `AttemptResult`. */
+export function asJudged<T>(outcome: AttemptResult<T>): AttemptResult<T> {
+  return outcome;
+}
