@@ -27,7 +27,7 @@ interface Host {
   storage: AcmeStorage;
   listeners: Set<string>;
   certificate: LoadedCertificate | undefined;
-  failures: number;
+  orderFailures: number;
   /** Consecutive failures, for the backoff. */
   streak: number;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -96,7 +96,7 @@ export class AcmeManager {
         host.listeners = want.listeners;
         continue;
       }
-      host = { name: want.name, config: want.config, storage: this.#storage(want.config.storage), listeners: want.listeners, certificate: undefined, failures: 0, streak: 0, timer: undefined, generation: 0 };
+      host = { name: want.name, config: want.config, storage: this.#storage(want.config.storage), listeners: want.listeners, certificate: undefined, orderFailures: 0, streak: 0, timer: undefined, generation: 0 };
       this.#hosts.set(key, host);
       try {
         host.storage.prepare();
@@ -134,7 +134,7 @@ export class AcmeManager {
   /** Per host: expiry and failed orders, for metrics and the dashboard. */
   status(): CertificateStatus[] {
     return [...this.#hosts.values()].flatMap((h) => [...h.listeners].map((listener) => ({
-      listener, host: h.name, source: "acme" as const, notAfter: h.certificate?.notAfter.getTime(), orderFailures: h.failures,
+      listener, host: h.name, source: "acme" as const, notAfter: h.certificate?.notAfter.getTime(), orderFailures: h.orderFailures,
     })));
   }
 
@@ -226,7 +226,7 @@ export class AcmeManager {
   /** Counts a failed order, logs it with what is still served, and waits before the next try. */
   #failed(host: Host, what: string): void {
     const { logger } = this.#deps;
-    host.failures++;
+    host.orderFailures++;
     host.streak++;
     const wait = Math.min(MAX_RETRY_MS, host.config.retry_after * 2 ** (host.streak - 1));
     const serving = host.certificate ? `still serving the certificate valid until ${host.certificate.notAfter.toISOString()}` : "no certificate yet (clients get a self-signed placeholder)";
