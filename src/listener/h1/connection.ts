@@ -64,7 +64,11 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   #decoder: BodyDecoder | undefined;
   #head: RequestHead | undefined;
   #continueSent = false;
-  /** When the first byte of a head still incomplete arrived (the head time limit runs from it). */
+  /**
+   * When the head time limit started: at accept for the first request (a connection that sends
+   * nothing is answered 408, as HAProxy's `timeout http-request`), else at the first byte of a
+   * later head (between keep-alive requests the idle limit applies).
+   */
   #headSince: number | undefined;
   /** An answer is being written (a late refusal must not write into it). */
   #answering = false;
@@ -82,10 +86,8 @@ export class ClientConnection implements TcpEvents, ResponseSink {
     this.#host = host;
     this.#client = { address: conn.remoteAddress, port: conn.remotePort };
     this.#since = performance.now();
-    if (host.proxyHeader) {
-      this.#proxy = new ProxyHeaderReader();
-      this.#headSince = this.#since;
-    }
+    this.#headSince = this.#since;
+    if (host.proxyHeader) this.#proxy = new ProxyHeaderReader();
   }
 
   /** True between requests (nothing read of the next one, nothing being answered). */
@@ -106,7 +108,6 @@ export class ClientConnection implements TcpEvents, ResponseSink {
       if (read === undefined) return;
       if ("refused" in read) return this.#refuseProxy(read.refused);
       this.#proxy = undefined;
-      this.#headSince = undefined;
       if (read.client) this.#client = read.client;
       buf = read.rest;
     }
@@ -316,9 +317,11 @@ export class ClientConnection implements TcpEvents, ResponseSink {
       case Phase.Head:
         if (this.#proxy !== undefined) {
           if (now - this.#since > limits.headerMs) this.#refuseProxy("no PROXY header in time");
-        } else if (this.#headSince !== undefined) {
-          if (now - this.#headSince > limits.headerMs) this.#refuse(new BadRequestError(408, "request head not received in time"));
-        } else if (waited > (this.#closeAfter ? STOP_QUIET_MS : limits.idleMs)) this.#linger();
+        } else if (this.#buffer === undefined && (this.#closeAfter ? waited > STOP_QUIET_MS : this.#headSince === undefined && waited > limits.idleMs)) {
+          this.#linger();
+        } else if (this.#headSince !== undefined && now - this.#headSince > limits.headerMs) {
+          this.#refuse(new BadRequestError(408, "request head not received in time"));
+        }
         break;
       case Phase.Body:
         if (!this.#paused && waited > limits.idleMs) {
