@@ -12,7 +12,7 @@ import { createHttpHandler, type ListenerSnapshot } from "./listener/http.ts";
 import { UpgradeTunnels } from "./proxy/upgrade-tunnel.ts";
 import { bindL4Listener, type L4Snapshot, type L4Stats, l4StatsOf } from "./listener/l4.ts";
 import { proxyHeaderTrust, serveHttpBehindProxyHeader } from "./listener/proxy-front.ts";
-import { serveH1 } from "./listener/h1/server.ts";
+import { type RequestRefusal, serveH1 } from "./listener/h1/server.ts";
 import { AccessLogs } from "./observe/access-log.ts";
 import { buildListenerObserver } from "./observe/listener-observer.ts";
 import type { Logger } from "./observe/log.ts";
@@ -29,6 +29,7 @@ import { upstreamTlsMap } from "./tls/upstream.ts";
 import { compileRoutes } from "./router/route-table.ts";
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
 import { type Clock, type Random, systemClock } from "./util/clock.ts";
+import { unmapIpv4 } from "./util/cidr.ts";
 
 /** What the composition root needs from outside. */
 export interface TenbinDeps {
@@ -292,7 +293,10 @@ export class Tenbin {
     };
     if (listener.engine === "tenbin") {
       const proxyHeader = listener.accept_proxy ? proxyHeaderTrust(name, listener.trusted_proxies, this.#deps.logger) : undefined;
-      return await serveH1({ ...options, handler, listenTcp: this.#deps.runtime.listenTcp, idleTimeoutMs: listener.idle_timeout, proxyHeader });
+      // Refusals of the server itself reach the access log and counters of the config in force.
+      const refused = (r: RequestRefusal) =>
+        (this.#generation?.listeners.get(name) ?? this.#pending?.listeners.get(name))?.observer?.refused({ clientIp: unmapIpv4(r.client.address), status: r.status, reason: r.reason, method: r.method, path: r.target, host: r.host });
+      return await serveH1({ ...options, handler, listenTcp: this.#deps.runtime.listenTcp, idleTimeoutMs: listener.idle_timeout, proxyHeader, refused });
     }
     if (!listener.accept_proxy) return await this.#deps.runtime.serveHttp(options);
     const { runtime, logger, clock } = this.#deps;

@@ -27,6 +27,8 @@ export interface ConnectionHost {
   readonly proxyHeader: boolean;
   /** A connection closed for a missing or malformed PROXY header. */
   refusedProxyHeader(address: string, reason: string): void;
+  /** A request refused by this server itself (`head` when it was read whole). */
+  refusedRequest(client: ClientInfo, status: number, reason: string, head: RequestHead | undefined): void;
   closed(conn: ClientConnection): void;
 }
 
@@ -289,6 +291,7 @@ export class ClientConnection implements TcpEvents, ResponseSink {
       return;
     }
     const status = error.status;
+    this.#host.refusedRequest(this.#client, status, error.message, this.#head);
     const text = `${reasonOf(status).toLowerCase() || "bad request"}: ${error.message}\n`;
     this.conn.write(Buffer.from(`HTTP/1.1 ${status} ${reasonOf(status)}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${text.length}\r\nconnection: close\r\n\r\n${text}`, "latin1"));
     this.#body?.fail(error);
