@@ -75,6 +75,13 @@ export interface BoundListener {
   port: number;
 }
 
+/**
+ * The exit code of a stop that cut requests in flight (`shutdown_timeout` reached, or a second
+ * SIGTERM/SIGINT): not 0, so a supervisor (systemd, a CI job) sees that work was lost; not 1 (a
+ * config or start error), not 2 (usage).
+ */
+export const EXIT_REQUESTS_CUT = 3;
+
 export class Tenbin {
   readonly #deps: TenbinDeps & Required<Pick<TenbinDeps, "clock" | "random">>;
   /** Counters of listeners, routes, pools and reloads (servers count on their ServerState). */
@@ -95,6 +102,8 @@ export class Tenbin {
   #generation: Generation | undefined;
   /** The generation a reload is binding listeners for, until it is swapped in. */
   #pending: Generation | undefined;
+  /** Set while `stop()` waits for in-flight requests: ends the wait at once. */
+  #hurry: ((reason: string) => void) | undefined;
 
   private constructor(deps: TenbinDeps) {
     this.#deps = { clock: systemClock, random: Math.random, ...deps };
@@ -247,8 +256,11 @@ export class Tenbin {
     if (previous) for (const listener of this.#reloadListeners) listener(config);
   }
 
-  /** Stops accepting, waits for in-flight requests up to `timeoutMs`, then cuts the rest. */
-  async stop(timeoutMs = this.#generation?.config.shutdown_timeout ?? 30_000): Promise<void> {
+  /**
+   * Stops accepting, waits for in-flight requests up to `timeoutMs` (or until `hurry()`), then cuts
+   * the rest. Resolves true when every request finished, false when some were cut.
+   */
+  async stop(timeoutMs = this.#generation?.config.shutdown_timeout ?? 30_000): Promise<boolean> {
     this.#accepting = false;
     this.#certWatches.stopAll();
     this.#websockets.closeAll();
@@ -257,16 +269,27 @@ export class Tenbin {
     this.#running.clear();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const graceful = Promise.all(servers.map((s) => s.stop(false))).then(() => true);
-    const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    let why = `shutdown timeout of ${timeoutMs}ms reached`;
+    const deadline = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      this.#hurry = (reason) => ((why = reason), resolve(false));
+    });
     const finished = await Promise.race([graceful, deadline]);
     clearTimeout(timer);
+    this.#hurry = undefined;
     if (!finished) {
-      this.#deps.logger.warn(`shutdown timeout of ${timeoutMs}ms reached; closing remaining connections`);
+      this.#deps.logger.warn(`${why}; closing remaining connections`);
       await Promise.all(servers.map((s) => s.stop(true)));
     }
     this.#upstream.close();
     await this.#admin.stop();
     await this.#accessLogs.closeAll();
+    return finished;
+  }
+
+  /** During `stop()`: cut what is still in flight now instead of at the shutdown timeout (a second signal). */
+  hurry(reason: string): void {
+    this.#hurry?.(reason);
   }
 
   async #bind(listener: ListenerConfig, tls: ListenerTls | undefined, port = listener.listen.port): Promise<HttpServer> {
