@@ -53,9 +53,13 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
     const requestId = crypto.randomUUID();
     const pathAndQuery = req.pathAndQuery ?? pathAndQueryOf(req.url);
     const q = pathAndQuery.indexOf("?");
-    const route = redirect ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
+    // No Host (HTTP/1.0 may omit it) or two of them (the runtime's server joins them as "a, b"):
+    // which site is meant is unknown, so routing by host could pick any; refused (RFC 9112 §3.2).
+    const host = req.headers.get("host");
+    const badHost = host === null || host.includes(",");
+    const route = redirect || badHost ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
       method: req.method,
-      host: req.headers.get("host"),
+      host,
       path: q < 0 ? pathAndQuery : pathAndQuery.slice(0, q),
       query: q < 0 ? "" : pathAndQuery.slice(q + 1),
       headers: req.headers,
@@ -73,7 +77,9 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
       server: undefined,
       attempts: 0,
     };
-    let response = redirect
+    let response = badHost
+      ? errorResponse(400, requestId)
+      : redirect
       ? httpsRedirectResponse(req, pathAndQuery, redirect)
       : route ? forwardTo(snapshot, route, ex, forwarder, websockets, upgrader, tunnels) : errorResponse(404, requestId);
     if (hsts) response = withHsts(response, hsts);
