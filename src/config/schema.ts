@@ -4,7 +4,7 @@
  * `{ host, port }` — the rest of the program only sees the parsed `Config`.
  */
 import { z } from "zod";
-import { parseAddress, parseDuration, parseSize } from "./units.ts";
+import { parseAddress, parseDuration, parseSize, SIZE_UNITS_NOTE } from "./units.ts";
 
 // A config is parsed once per start or reload: zod's JIT (code generated with `new Function` for each
 // object schema on its first parse) costs that one parse more than it saves (~10 ms of a start,
@@ -25,7 +25,7 @@ export const duration = z.string().transform((text, ctx) => {
 export const size = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
   const bytes = typeof value === "number" ? value : parseSize(value);
   if (bytes === undefined) {
-    ctx.addIssue({ code: "custom", message: `bad size "${String(value)}"; expected bytes or a number with a unit such as 64KB, 10MB or 1GiB` });
+    ctx.addIssue({ code: "custom", message: `bad size "${String(value)}"; expected bytes or a number with a unit such as 64KB, 10MB or 1GiB (${SIZE_UNITS_NOTE})` });
     return z.NEVER;
   }
   return bytes;
@@ -243,7 +243,7 @@ export const listenerSchema = z.strictObject({
   routes: z.array(routeSchema).default([]).describe("First match wins; at least one unless redirect_https is set"),
   trusted_proxies: z.array(cidr).default([]).describe("Clients whose X-Forwarded-* / Forwarded / X-Request-Id are kept (and, with accept_proxy, whose PROXY header is believed)"),
   accept_proxy: z.boolean().default(false).describe("Every connection starts with a PROXY protocol header (v1 or v2) from one of trusted_proxies; others are closed"),
-  max_body: size.prefault("100MB").describe("Largest request body; more → 413"),
+  max_body: size.prefault("100MB").describe(`Largest request body; more → 413. ${SIZE_UNITS_NOTE}`),
   idle_timeout: duration.prefault("60s").describe("Client keep-alive idle time (at most 255s)"),
   access_log: accessLogSchema.optional().describe("One line per request; off unless given (it costs a little per request)"),
   tls: listenerTlsSchema.optional().describe("Terminate TLS (https) with these certificates"),
