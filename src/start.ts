@@ -30,6 +30,8 @@ import { compileRoutes } from "./router/route-table.ts";
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
 import { type Clock, type Random, systemClock } from "./util/clock.ts";
 import { unmapIpv4 } from "./util/cidr.ts";
+import { ConnectionBudget, connectionLimitFor, fdReserve } from "./listener/connection-budget.ts";
+import { openFileLimit } from "./runtime/fd-limit.ts";
 
 /** What the composition root needs from outside. */
 export interface TenbinDeps {
@@ -102,6 +104,10 @@ export class Tenbin {
   #generation: Generation | undefined;
   /** The generation a reload is binding listeners for, until it is swapped in. */
   #pending: Generation | undefined;
+  /** The connection budget of each own-engine HTTP listener by name (`auto` ones share one). */
+  readonly #budgets = new Map<string, ConnectionBudget>();
+  #sharedBudget: ConnectionBudget | undefined;
+  readonly #fdLimit = openFileLimit();
   /** Set while `stop()` waits for in-flight requests: ends the wait at once. */
   #hurry: ((reason: string) => void) | undefined;
 
@@ -205,6 +211,7 @@ export class Tenbin {
   async reload(config: Config): Promise<void> {
     const previous = this.#generation;
     const next = await this.#build(config, previous);
+    this.#sizeBudgets(config);
     this.#pending = next;
     if (!this.#deps.remoteHealth) for (const pool of next.pools.values()) pool.start();
     try {
@@ -292,6 +299,47 @@ export class Tenbin {
     this.#hurry?.(reason);
   }
 
+  /**
+   * Sizes the connection budgets for `config` (before its listeners bind): a number for listeners
+   * that set `max_conns`, one budget derived from the fd limit shared by the `auto` ones. Logged
+   * once when the derived limit is set or changes: the numbers an operator needs at the fd limit.
+   */
+  #sizeBudgets(config: Config): void {
+    const { logger } = this.#deps;
+    const http = config.listeners.flatMap((l) => (l.mode === "http" && l.engine === "tenbin" ? [l] : []));
+    const live = new Set(http.map((l) => l.name));
+    for (const name of this.#budgets.keys()) if (!live.has(name)) this.#budgets.delete(name);
+    const fdLimit = this.#fdLimit;
+    if (fdLimit !== undefined && http.some((l) => l.max_conns === "auto")) {
+      const reserve = fdReserve({
+        listeners: config.listeners.length + 1,
+        servers: Object.values(config.pools).reduce((n, p) => n + p.servers.length, 0),
+        accessLogs: new Set(http.flatMap((l) => (l.access_log ? [l.access_log.path] : []))).size,
+      });
+      const limit = connectionLimitFor(fdLimit, reserve);
+      if (this.#sharedBudget?.limit !== limit) {
+        logger.info(`fd limit ${fdLimit}: HTTP listeners with max_conns auto take at most ${limit} client connections together (${reserve} descriptors kept for server, check and log sockets)`);
+      }
+      this.#sharedBudget ??= new ConnectionBudget(limit, (b) =>
+        logger.warn(`HTTP listeners: ${b.open} client connections, at the limit of ${b.limit} derived from the fd limit ${fdLimit}; new connections are answered 503 until some close (set max_conns, or raise the fd limit: ulimit -n, LimitNOFILE=)`));
+      this.#sharedBudget.limit = limit;
+    }
+    for (const listener of http) {
+      const { name, max_conns } = listener;
+      if (max_conns === "auto") {
+        if (this.#sharedBudget) this.#budgets.set(name, this.#sharedBudget);
+        else this.#budgets.delete(name);
+        continue;
+      }
+      const own = this.#budgets.get(name);
+      if (own !== undefined && own !== this.#sharedBudget) own.limit = max_conns;
+      else {
+        this.#budgets.set(name, new ConnectionBudget(max_conns, (b) =>
+          logger.warn(`listener ${name}: ${b.open} client connections, at its max_conns of ${b.limit}; new connections are answered 503 until some close`)));
+      }
+    }
+  }
+
   async #bind(listener: ListenerConfig, tls: ListenerTls | undefined, port = listener.listen.port): Promise<HttpServer> {
     const name = listener.name;
     // A listener new in a reload takes requests before the swap: it reads the generation being built.
@@ -319,7 +367,8 @@ export class Tenbin {
       // Refusals of the server itself reach the access log and counters of the config in force.
       const refused = (r: RequestRefusal) =>
         (this.#generation?.listeners.get(name) ?? this.#pending?.listeners.get(name))?.observer?.refused({ clientIp: unmapIpv4(r.client.address), status: r.status, reason: r.reason, method: r.method, path: r.target, host: r.host });
-      return await serveH1({ ...options, handler, listenTcp: this.#deps.runtime.listenTcp, idleTimeoutMs: listener.idle_timeout, proxyHeader, refused });
+      const connections = () => this.#budgets.get(name);
+      return await serveH1({ ...options, handler, listenTcp: this.#deps.runtime.listenTcp, idleTimeoutMs: listener.idle_timeout, proxyHeader, refused, connections });
     }
     if (!listener.accept_proxy) return await this.#deps.runtime.serveHttp(options);
     const { runtime, logger, clock } = this.#deps;

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { parseAddress, parseDuration, parseSize, SIZE_UNITS_NOTE } from "./units.ts";
+import { httpMaxConns } from "./schema-pressure.ts";
 
 // A config is parsed once per start or reload: zod's JIT (code generated with `new Function` for each
 // object schema on its first parse) costs that one parse more than it saves (~10 ms of a start,
@@ -245,6 +246,7 @@ export const listenerSchema = z.strictObject({
   accept_proxy: z.boolean().default(false).describe("Every connection starts with a PROXY protocol header (v1 or v2) from one of trusted_proxies; others are closed"),
   max_body: size.prefault("100MB").describe(`Largest request body; more → 413. ${SIZE_UNITS_NOTE}`),
   idle_timeout: duration.prefault("60s").describe("Client keep-alive idle time (at most 255s)"),
+  max_conns: httpMaxConns,
   access_log: accessLogSchema.optional().describe("One line per request; off unless given (it costs a little per request)"),
   tls: listenerTlsSchema.optional().describe("Terminate TLS (https) with these certificates"),
   http2: z.boolean().optional().describe("Also speak HTTP/2 (ALPN h2 with tls; prior knowledge without). Default false; follows the runtime's maturity"),

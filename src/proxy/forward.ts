@@ -123,7 +123,7 @@ export class Forwarder {
         return result.response;
       }
       last = result;
-      const retryable = result.failure === "connect" ? replayable : idempotent && replayable;
+      const retryable = result.failure === "local" ? false : result.failure === "connect" ? replayable : idempotent && replayable;
       if (!retryable || req.signal.aborted) break;
       this.#logger.debug(`${pool.name}: retrying on another server`, { server: got.name, reason: result.reason, request_id: requestId });
     }
@@ -131,7 +131,7 @@ export class Forwarder {
     if (last?.response) return last.response;
     // Every try was refused before anything was sent: no server could take it, as when all are down.
     if (last?.failure === "connect" && (pool.sorryPage || pool.sorryServer)) return this.#sorry(ex, pool, headers, forwarding, requestId, body);
-    return errorResponse(last?.failure === "timeout" ? 504 : 502, requestId);
+    return errorResponse(last?.failure === "timeout" ? 504 : last?.failure === "local" ? 503 : 502, requestId);
   }
 
   async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: HeaderMap, forwarding: string | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
@@ -200,7 +200,7 @@ export class Forwarder {
       const { failure, reason } = ex.bodyTooLarge
         ? { failure: "client" as const, reason: "request body over max_body" }
         : classifyFailure(error, controller);
-      if (failure !== "client") {
+      if (failure !== "client" && failure !== "local") {
         server.failures++;
         server.lastReason = reason;
         pool.passive?.onFailure(server, reason);

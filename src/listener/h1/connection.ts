@@ -13,6 +13,7 @@ import { ProxyHeaderReader } from "./proxy-header.ts";
 import { H1Request, RequestBody } from "./request.ts";
 import { type AnswerEnd, reasonOf, type ResponseSink, writeResponse } from "./response-writer.ts";
 import { TunnelResponse } from "../../proxy/upgrade-tunnel.ts";
+import type { ConnectionBudget } from "../connection-budget.ts";
 
 /** A request handler of the own server (the listener's, see listener/http.ts). */
 export type ProxyHandler = (req: ProxyRequest, client: ClientInfo) => ProxyResponse | Promise<ProxyResponse>;
@@ -42,6 +43,8 @@ export interface ConnectionLimits {
 
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
+const BUSY_TEXT = "service unavailable: too many connections\n";
+const BUSY = Buffer.from(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${BUSY_TEXT.length}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${BUSY_TEXT}`, "latin1");
 /** Pipelined bytes buffered while a request is answered, before the connection stops reading. */
 const PIPELINE_HIGH_WATER = 64 * 1024;
 
@@ -82,6 +85,8 @@ export class ClientConnection implements TcpEvents, ResponseSink {
   #closeAfter = false;
   /** In the tunnel phase: where the connection's events go now. */
   #tunnel: TcpEvents | undefined;
+  /** The connection budget this connection is counted in (its server releases it at the close). */
+  budget: ConnectionBudget | undefined;
 
   constructor(conn: TcpConn, host: ConnectionHost) {
     this.conn = conn;
@@ -99,6 +104,23 @@ export class ClientConnection implements TcpEvents, ResponseSink {
 
   get closed(): boolean {
     return this.#phase === Phase.Closed;
+  }
+
+  /** The client (the peer, or the one its PROXY header named). */
+  get client(): ClientInfo {
+    return this.#client;
+  }
+
+  /**
+   * The server is at its connection limit: a 503 before any request, and the descriptor freed at
+   * once (no linger: lingering refused connections would hold the very descriptors the limit saves).
+   * `end` after the write: a destroy would reset the connection and lose the answer.
+   */
+  refuseBusy(): void {
+    this.#proxy = undefined;
+    this.conn.write(BUSY);
+    this.#close();
+    this.conn.end();
   }
 
   data(chunk: Uint8Array): void {

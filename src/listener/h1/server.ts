@@ -9,6 +9,7 @@
 import type { ClientInfo, HttpServer, ServeTls, TcpListener, TcpListenOptions } from "../../runtime/types.ts";
 import { ClientConnection, type ConnectionHost, type ConnectionLimits, type ProxyHandler } from "./connection.ts";
 import { MAX_REQUEST_HEAD, type RequestHead } from "./request-head.ts";
+import type { ConnectionBudget } from "../connection-budget.ts";
 
 export type { ProxyHandler } from "./connection.ts";
 
@@ -42,6 +43,11 @@ export interface H1ServeOptions {
     trusted(address: string): boolean;
     refused(address: string, reason: string): void;
   } | undefined;
+  /**
+   * The budget a new connection is counted in (read at each accept, so a reload can change it);
+   * at its limit the connection is answered 503 and closed. Undefined: no limit.
+   */
+  connections?: (() => ConnectionBudget | undefined) | undefined;
   /** Hears of each request this server refuses itself (400, 408, 431, 501, 505...), to log and count it. */
   refused?: ((refusal: RequestRefusal) => void) | undefined;
 }
@@ -65,6 +71,7 @@ class H1Server implements HttpServer, ConnectionHost {
   readonly proxyHeader: boolean;
   readonly #proxy: H1ServeOptions["proxyHeader"];
   readonly #refused: H1ServeOptions["refused"];
+  readonly #budget: H1ServeOptions["connections"];
   readonly handler: ProxyHandler;
   #accepting = true;
   readonly #listener: TcpListener;
@@ -83,6 +90,7 @@ class H1Server implements HttpServer, ConnectionHost {
     this.#proxy = options.proxyHeader;
     this.proxyHeader = options.proxyHeader !== undefined;
     this.#refused = options.refused;
+    this.#budget = options.connections;
     this.handler = options.handler;
     this.#limits = limits;
   }
@@ -100,6 +108,14 @@ class H1Server implements HttpServer, ConnectionHost {
     }
     this.#connections.add(connection);
     if (this.#sweep === undefined) this.#sweepEvery(SWEEP_MS);
+    const budget = this.#budget?.();
+    if (budget === undefined) return;
+    if (budget.take()) connection.budget = budget;
+    else {
+      // At the limit: answered and closed now, not left in the kernel's queue for a busy accept loop.
+      this.refusedRequest(connection.client, 503, "connection limit reached", undefined);
+      connection.refuseBusy();
+    }
   }
 
   refusedProxyHeader(address: string, reason: string): void {
@@ -112,6 +128,8 @@ class H1Server implements HttpServer, ConnectionHost {
 
   closed(connection: ClientConnection): void {
     this.#connections.delete(connection);
+    connection.budget?.release();
+    connection.budget = undefined;
     if (this.#connections.size > 0) return;
     clearInterval(this.#sweep);
     this.#sweep = undefined;
