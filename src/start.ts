@@ -31,6 +31,7 @@ import type { HttpHandler, HttpServeOptions, HttpServer, Runtime } from "./runti
 import { type Clock, type Random, systemClock } from "./util/clock.ts";
 import { unmapIpv4 } from "./util/cidr.ts";
 import { ConnectionBudget, connectionLimitFor, fdReserve } from "./listener/connection-budget.ts";
+import { LoadFollower } from "./listener/load-follower.ts";
 import { openFileLimit } from "./runtime/fd-limit.ts";
 
 /** What the composition root needs from outside. */
@@ -108,14 +109,22 @@ export class Tenbin {
   readonly #budgets = new Map<string, ConnectionBudget>();
   #sharedBudget: ConnectionBudget | undefined;
   readonly #fdLimit = openFileLimit();
+  /** `server_receive_buffer` of the config in force (undefined: auto). */
+  #receiveBuffer: number | undefined;
+  /** The runtime's connectTcp with the config's receive buffer: every connection to a server goes through it. */
+  readonly #connectTcp: Runtime["connectTcp"] = (options) => this.#deps.runtime.connectTcp({ ...options, receiveBuffer: this.#receiveBuffer });
+  /** Collects garbage after the number of open connections moved a lot (memory follows the load down). */
+  readonly #follower: LoadFollower | undefined;
   /** Set while `stop()` waits for in-flight requests: ends the wait at once. */
   #hurry: ((reason: string) => void) | undefined;
 
   private constructor(deps: TenbinDeps) {
     this.#deps = { clock: systemClock, random: Math.random, ...deps };
     const { lateResponseBytes } = deps.runtime;
-    this.#upstream = new H1Client({ connectTcp: deps.runtime.connectTcp, fallback: deps.runtime.fetchUpstream, ...(lateResponseBytes ? { bufferLimit: lateResponseBytes } : {}) });
+    this.#upstream = new H1Client({ connectTcp: this.#connectTcp, fallback: deps.runtime.fetchUpstream, ...(lateResponseBytes ? { bufferLimit: lateResponseBytes } : {}) });
     this.#forwarder = new Forwarder(this.#upstream.fetch, deps.logger);
+    const release = deps.runtime.releaseMemory;
+    this.#follower = release ? new LoadFollower(() => this.#openConnections(), release) : undefined;
     this.#websockets = new WebSocketProxy(deps.runtime.connectWebSocket, deps.logger);
     this.#accessLogs = new AccessLogs({ onDrop: () => this.metrics.accessLogDropped++, onError: (m) => deps.logger.error(m) });
     this.#admin = new AdminPlane({
@@ -176,6 +185,7 @@ export class Tenbin {
   static async start(config: Config, deps: TenbinDeps): Promise<Tenbin> {
     const tenbin = new Tenbin(deps);
     await tenbin.reload(config);
+    tenbin.#follower?.start();
     return tenbin;
   }
 
@@ -212,6 +222,7 @@ export class Tenbin {
     const previous = this.#generation;
     const next = await this.#build(config, previous);
     this.#sizeBudgets(config);
+    this.#receiveBuffer = config.server_receive_buffer === "auto" ? undefined : config.server_receive_buffer;
     this.#pending = next;
     if (!this.#deps.remoteHealth) for (const pool of next.pools.values()) pool.start();
     try {
@@ -230,7 +241,7 @@ export class Tenbin {
         }
         const server = listener.mode === "http"
           ? await this.#bind(listener, tls, samePort)
-          : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls?.serve, port: samePort });
+          : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), this.#l4Deps(), { tls: tls?.serve, port: samePort });
         const old = this.#running.get(listener.name);
         this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true });
         if (old) void old.server.stop();
@@ -269,6 +280,7 @@ export class Tenbin {
    */
   async stop(timeoutMs = this.#generation?.config.shutdown_timeout ?? 30_000): Promise<boolean> {
     this.#accepting = false;
+    this.#follower?.stop();
     this.#certWatches.stopAll();
     this.#websockets.closeAll();
     for (const pool of this.#generation?.pools.values() ?? []) pool.stop();
@@ -297,6 +309,20 @@ export class Tenbin {
   /** During `stop()`: cut what is still in flight now instead of at the shutdown timeout (a second signal). */
   hurry(reason: string): void {
     this.#hurry?.(reason);
+  }
+
+  /** Client connections open on the HTTP listeners that count them. */
+  #openConnections(): number {
+    let n = 0;
+    for (const { server } of this.#running.values()) n += (server as Partial<HttpServer>).connectionCount ?? 0;
+    return n;
+  }
+
+  /** What an L4 listener needs: the deps, with connections to servers made through `#connectTcp`. */
+  #l4Deps(): TenbinDeps & { clock: Clock; runtime: Runtime } {
+    const { runtime } = this.#deps;
+    const l4Runtime = { ...runtime, connectTcp: this.#connectTcp };
+    return { ...this.#deps, clock: this.#deps.clock, runtime: l4Runtime };
   }
 
   /**
@@ -344,7 +370,7 @@ export class Tenbin {
     const name = listener.name;
     // A listener new in a reload takes requests before the swap: it reads the generation being built.
     // tenbin's own server tunnels WebSocket upgrades itself (the runtime's has its upgrader).
-    const tunnels = listener.engine === "tenbin" ? new UpgradeTunnels(this.#deps.runtime.connectTcp, this.#deps.logger) : undefined;
+    const tunnels = listener.engine === "tenbin" ? new UpgradeTunnels(this.#connectTcp, this.#deps.logger) : undefined;
     const handler = createHttpHandler(() => (this.#generation?.listeners.get(name) ?? this.#pending?.listeners.get(name))!, this.#forwarder, tls ? "https" : "http", this.#websockets, tunnels);
     const options: HttpServeOptions = {
       hostname: listener.listen.host,
@@ -399,7 +425,7 @@ export class Tenbin {
     if (!running.reusePort) void running.server.stop();
     const server = listener.mode === "http"
       ? await this.#bind(listener, tls, running.server.port)
-      : await bindL4Listener(listener, () => this.#generation?.l4.get(name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls.serve, port: running.server.port });
+      : await bindL4Listener(listener, () => this.#generation?.l4.get(name), this.#l4Deps(), { tls: tls.serve, port: running.server.port });
     if (this.#running.get(name) !== running) {
       void server.stop(); // a reload replaced the listener meanwhile
       return;

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { parseAddress, parseDuration, parseSize, SIZE_UNITS_NOTE } from "./units.ts";
-import { httpMaxConns } from "./schema-pressure.ts";
+import { httpMaxConns, SERVER_RECEIVE_BUFFER_NOTE } from "./schema-pressure.ts";
 
 // A config is parsed once per start or reload: zod's JIT (code generated with `new Function` for each
 // object schema on its first parse) costs that one parse more than it saves (~10 ms of a start,
@@ -285,6 +285,7 @@ export const configSchema = z.strictObject({
   listeners: z.array(anyListenerSchema).min(1, { message: "a config needs at least one listener" }),
   pools: z.record(name, poolSchema),
   shutdown_timeout: duration.prefault("30s").describe("Longest wait for in-flight requests on SIGTERM"),
+  server_receive_buffer: z.union([z.literal("auto"), size]).prefault("16KiB").describe(SERVER_RECEIVE_BUFFER_NOTE),
   admin: adminSchema.prefault({}),
   watch: z.boolean().default(false).describe("Reload when the config file changes (debounced), as on SIGHUP"),
   workers: z.union([z.literal("auto"), z.number().int().min(1).max(64)]).default(1)

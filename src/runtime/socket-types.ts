@@ -77,6 +77,11 @@ export interface TcpConnectOptions {
   hostname: string;
   port: number;
   events: TcpEvents;
+  /**
+   * SO_RCVBUF in bytes (`server_receive_buffer`): bounds how much one read brings into memory while
+   * the other side is slow. Undefined: the kernel's autotuning. Ignored where it cannot be set (Deno).
+   */
+  receiveBuffer?: number | undefined;
 }
 
 /** A bound UDP socket. */

@@ -99,6 +99,8 @@ export interface HttpServeOptions {
 export interface HttpServer {
   readonly hostname: string;
   readonly port: number;
+  /** Client connections open now, where the server counts them (tenbin's own). */
+  readonly connectionCount?: number;
   /** Whether the socket was bound with reusePort (a runtime may have to refuse it); default false. */
   readonly reusePort?: boolean;
   /**
@@ -213,6 +215,11 @@ export interface Runtime {
   parentChannel(): ParentChannel | undefined;
   /** Registers a signal handler; returns a function that removes it. */
   onSignal(signal: SignalName, handler: () => void): () => void;
+  /**
+   * Collects garbage now, so memory held by a burst of connections goes back to the system once
+   * they are gone. Absent where the runtime has no such call (Deno).
+   */
+  releaseMemory?(): void;
   readTextFile(path: string): Promise<string>;
   readTextFileSync(path: string): string;
   /**

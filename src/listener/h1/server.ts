@@ -118,6 +118,11 @@ class H1Server implements HttpServer, ConnectionHost {
     }
   }
 
+  /** Client connections open now. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
   refusedProxyHeader(address: string, reason: string): void {
     this.#proxy?.refused(address, reason);
   }
