@@ -55,7 +55,9 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
     const q = pathAndQuery.indexOf("?");
     // No Host (HTTP/1.0 may omit it) or two of them (the runtime's server joins them as "a, b"):
     // which site is meant is unknown, so routing by host could pick any; refused (RFC 9112 §3.2).
-    const host = req.headers.get("host");
+    // An HTTP/2 request has no Host but an :authority, which the runtime's server puts in the URL.
+    let host = req.headers.get("host");
+    if (host === null && req.takesLight !== true) host = new URL(req.url).host || null;
     const badHost = host === null || host.includes(",");
     const route = redirect || badHost ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
       method: req.method,
