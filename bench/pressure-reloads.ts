@@ -4,14 +4,17 @@
  * SIGHUPs, one after the other (each waits for its "reloaded" line), with no traffic. Reports VmRSS
  * at the start, every 1,000 reloads, and after; HAProxy has no comparable in-process reload.
  *
- *   bun bench/pressure-reloads.ts [--reloads 10000] [--main src/main.ts]
+ *   bun bench/pressure-reloads.ts [--reloads 10000] [--warmup 10] [--main src/main.ts]
+ *
+ * `--warmup` seconds pass before the first RSS reading, so probes have run (Bun's HTTP client and
+ * its thread allocate on first use, which a cold reading would blame on the reloads).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-const { values } = parseArgs({ options: { reloads: { type: "string", default: "10000" }, main: { type: "string", default: resolve(import.meta.dir, "../src/main.ts") } } });
+const { values } = parseArgs({ options: { reloads: { type: "string", default: "10000" }, warmup: { type: "string", default: "10" }, main: { type: "string", default: resolve(import.meta.dir, "../src/main.ts") } } });
 const RELOADS = Number(values.reloads);
 const backend = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("ok") });
 const dir = mkdtempSync(join(tmpdir(), "tenbin-reloads-"));
@@ -51,7 +54,8 @@ const until = async (ok: () => boolean, ms: number) => {
   }
 };
 await until(() => /admin listening/.test(output), 15_000);
-await Bun.sleep(2000);
+// Probes have run a while (the runtime's HTTP client allocates its buffers on first use).
+await Bun.sleep(Number(values.warmup) * 1000);
 const samples: { reloads: number; rssMb: number }[] = [{ reloads: 0, rssMb: rssMb() }];
 const started = performance.now();
 for (let i = 1; i <= RELOADS; i++) {
