@@ -5,7 +5,7 @@
  * 15 s after they left. Goal: within 20 % of idle during, and back near idle after.
  *
  *   bun bench/pressure-slow-readers.ts [--proxy tenbin|haproxy] [--engine tenbin|runtime]
- *     [--clients 200] [--size-mb 10] [--rate 1k] [--seconds 30] [--main src/main.ts]
+ *     [--clients 200] [--size-mb 10] [--rate 1k] [--seconds 30] [--main src/main.ts] [--rcvbuf 16KiB]
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,6 +22,8 @@ const { values } = parseArgs({
     rate: { type: "string", default: "1k" },
     seconds: { type: "string", default: "30" },
     main: { type: "string", default: resolve(import.meta.dir, "../src/main.ts") },
+    /** tenbin's `server_receive_buffer` (default: the config's default). */
+    rcvbuf: { type: "string" },
   },
 });
 const HOST = "127.0.0.1";
@@ -47,6 +49,7 @@ backend app
   cmd = ["haproxy", "-db", "-f", join(dir, "haproxy.cfg")];
 } else {
   writeFileSync(join(dir, "tenbin.yaml"), `admin: { enabled: false }
+${values.rcvbuf ? `server_receive_buffer: ${values.rcvbuf}` : ""}
 listeners:
   - { name: web, listen: ${HOST}:${port}, engine: ${values.engine}, idle_timeout: 120s, routes: [{ pool: app }] }
 pools:
