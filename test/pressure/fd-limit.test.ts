@@ -83,3 +83,18 @@ pools:
   expect(output).toContain(`new connections are answered 503`);
   expect(output).not.toMatch(/ down: /);
 }, 30_000);
+
+// tenbin does not raise RLIMIT_NOFILE itself because both runtimes do it at start: a soft limit
+// below the hard one is raised to it (checked here, as the runtimes may change). Deno reads
+// /proc/self/limits only with --allow-all (tenbin runs so; see RUNTIME-NOTES).
+test.skipIf(process.platform !== "linux")("Bun and Deno raise the soft fd limit to the hard one at start", async () => {
+  const script = `import { openFileLimit } from ${JSON.stringify(join(ROOT, "src/runtime/fd-limit.ts"))}; console.log(openFileLimit());`;
+  const file = join(writeConfig("").replace(/\/[^/]+$/, ""), "limit.ts");
+  await Bun.write(file, script);
+  const hard = Number((await new Response(Bun.spawn(["bash", "-c", "ulimit -Hn"]).stdout).text()).trim());
+  const soft = Math.min(512, hard);
+  for (const cmd of [[BUN, file], [join(ROOT, "node_modules/.bin/deno"), "run", "--allow-all", file]]) {
+    const out = await new Response(Bun.spawn(["bash", "-c", `ulimit -Sn ${soft} && exec "$0" "$@"`, ...cmd], { stdout: "pipe", stderr: "ignore" }).stdout).text();
+    expect([cmd[0], Number(out.trim())]).toEqual([cmd[0], hard]);
+  }
+});
