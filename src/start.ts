@@ -319,10 +319,10 @@ export class Tenbin {
   }
 
   /** What an L4 listener needs: the deps, with connections to servers made through `#connectTcp`. */
-  #l4Deps(): TenbinDeps & { clock: Clock; runtime: Runtime } {
+  #l4Deps(): TenbinDeps & { clock: Clock; runtime: Runtime; connectionBudget: () => ConnectionBudget | undefined } {
     const { runtime } = this.#deps;
     const l4Runtime = { ...runtime, connectTcp: this.#connectTcp };
-    return { ...this.#deps, clock: this.#deps.clock, runtime: l4Runtime };
+    return { ...this.#deps, clock: this.#deps.clock, runtime: l4Runtime, connectionBudget: () => this.#sharedBudget };
   }
 
   /**
@@ -336,7 +336,8 @@ export class Tenbin {
     const live = new Set(http.map((l) => l.name));
     for (const name of this.#budgets.keys()) if (!live.has(name)) this.#budgets.delete(name);
     const fdLimit = this.#fdLimit;
-    if (fdLimit !== undefined && http.some((l) => l.max_conns === "auto")) {
+    const tcpUnlimited = config.listeners.some((l) => l.mode === "tcp" && l.max_conns === 0);
+    if (fdLimit !== undefined && (tcpUnlimited || http.some((l) => l.max_conns === "auto"))) {
       const reserve = fdReserve({
         listeners: config.listeners.length + 1,
         servers: Object.values(config.pools).reduce((n, p) => n + p.servers.length, 0),
@@ -344,10 +345,10 @@ export class Tenbin {
       });
       const limit = connectionLimitFor(fdLimit, reserve);
       if (this.#sharedBudget?.limit !== limit) {
-        logger.info(`fd limit ${fdLimit}: HTTP listeners with max_conns auto take at most ${limit} client connections together (${reserve} descriptors kept for server, check and log sockets)`);
+        logger.info(`fd limit ${fdLimit}: HTTP listeners with max_conns auto (and TCP listeners without max_conns) take at most ${limit} client connections together (${reserve} descriptors kept for server, check and log sockets)`);
       }
       this.#sharedBudget ??= new ConnectionBudget(limit, (b) =>
-        logger.warn(`HTTP listeners: ${b.open} client connections, at the limit of ${b.limit} derived from the fd limit ${fdLimit}; new connections are answered 503 until some close (set max_conns, or raise the fd limit: ulimit -n, LimitNOFILE=)`));
+        logger.warn(`${b.open} client connections, at the limit of ${b.limit} derived from the fd limit ${fdLimit}; new connections are refused (HTTP: 503) until some close (set max_conns, or raise the fd limit: ulimit -n, LimitNOFILE=)`));
       this.#sharedBudget.limit = limit;
     }
     for (const listener of http) {

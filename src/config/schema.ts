@@ -262,7 +262,7 @@ export const tcpListenerSchema = z.strictObject({
   mode: z.literal("tcp").describe("Passes TCP connections through to a pool of tcp:// servers"),
   pool: name.describe("The pool (of tcp:// servers) that takes the connections; pool.timeouts.connect bounds each connect, pool.retries tries further servers"),
   idle_timeout: duration.prefault("15m").describe("A connection with no bytes either way for this long is closed"),
-  max_conns: z.number().int().min(0).default(0).describe("Client connections at once; more are closed at accept; 0 = unlimited"),
+  max_conns: z.number().int().min(0).default(0).describe("Client connections at once; more are closed at accept; 0: no limit of its own (the budget derived from the fd limit, shared with HTTP listeners' max_conns auto, still applies)"),
   accept_proxy: z.boolean().default(false).describe("Every connection starts with a PROXY protocol header (v1 or v2) from one of trusted_proxies; others are closed"),
   trusted_proxies: z.array(cidr).default([]).describe("Upstream balancers allowed to send a PROXY header (accept_proxy)"),
   tls: listenerTlsSchema.optional().describe("Terminate TLS with these certificates (SNI picks one, as on http listeners) and pass the decrypted bytes to the pool as plain TCP"),

@@ -44,7 +44,7 @@ pools:
   const deadline = Date.now() + 15_000;
   while (!/listening on http:\/\/127\.0\.0\.1:(\d+)/.test(output) && Date.now() < deadline) await Bun.sleep(20);
   const port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
-  const limit = Number(/fd limit 256: HTTP listeners with max_conns auto take at most (\d+) client connections/.exec(output)?.[1]);
+  const limit = Number(/fd limit 256: HTTP listeners with max_conns auto \(and TCP listeners without max_conns\) take at most (\d+) client connections/.exec(output)?.[1]);
   expect(limit).toBeGreaterThan(16);
   expect(limit).toBeLessThan(128);
 
@@ -80,7 +80,7 @@ pools:
   kept.write("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
   while (!keptText.includes("\r\n\r\nok") && Date.now() < deadline) await Bun.sleep(10);
   expect(keptText).toContain("HTTP/1.1 200");
-  expect(output).toContain(`new connections are answered 503`);
+  expect(output).toContain(`new connections are refused (HTTP: 503)`);
   expect(output).not.toMatch(/ down: /);
 }, 30_000);
 
@@ -98,3 +98,38 @@ test.skipIf(process.platform !== "linux")("Bun and Deno raise the soft fd limit 
     expect([cmd[0], Number(out.trim())]).toEqual([cmd[0], hard]);
   }
 });
+
+test.skipIf(process.platform !== "linux")("a TCP listener without max_conns counts in the same budget: beyond it connections are closed at accept, no busy loop", async () => {
+  const file = writeConfig(`
+listeners:
+  - { name: db, listen: 127.0.0.1:0, mode: tcp, pool: raw }
+pools:
+  raw: { servers: [{ url: "tcp://127.0.0.1:${backend.port}" }] }
+`);
+  const tcp = Bun.spawn(["bash", "-c", `ulimit -n 256 && exec "$0" "$@"`, BUN, join(ROOT, "src/main.ts"), "run", "-c", file], { stdout: "pipe", stderr: "pipe" });
+  let output = "";
+  void (async () => {
+    const reader = (tcp.stderr as ReadableStream<Uint8Array>).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) output += new TextDecoder().decode(r.value);
+  })();
+  try {
+    const deadline = Date.now() + 15_000;
+    while (!/listening on tcp:\/\/127\.0\.0\.1:(\d+)/.test(output) && Date.now() < deadline) await Bun.sleep(20);
+    const port = Number(/listening on tcp:\/\/127\.0\.0\.1:(\d+)/.exec(output)?.[1]);
+    const limit = Number(/take at most (\d+) client connections/.exec(output)?.[1]);
+    let closed = 0;
+    for (let i = 0; i < CLIENTS; i++) {
+      const s = createConnection({ host: "127.0.0.1", port });
+      sockets.push(s);
+      s.on("close", () => closed++);
+      s.on("error", () => {});
+    }
+    while (closed < CLIENTS - limit && Date.now() < deadline) await Bun.sleep(20);
+    expect(closed).toBe(CLIENTS - limit);
+    const before = cpuSeconds(tcp.pid);
+    await Bun.sleep(2000);
+    expect(cpuSeconds(tcp.pid) - before).toBeLessThan(0.5);
+  } finally {
+    tcp.kill("SIGKILL");
+  }
+}, 30_000);
