@@ -82,7 +82,10 @@ const get = (sock: Socket) =>
 const deadline = Date.now() + 15_000;
 let kept: Socket;
 for (;;) {
-  if (Date.now() > deadline) throw new Error(`not ready:\n${output}`);
+  if (Date.now() > deadline) {
+    child.kill("SIGKILL");
+    throw new Error(`not ready:\n${output}`);
+  }
   await Bun.sleep(200);
   const s = createConnection({ host: HOST, port });
   s.on("error", () => {});

@@ -49,7 +49,10 @@ const rssMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid
 const until = async (ok: () => boolean, ms: number) => {
   const end = Date.now() + ms;
   while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out; output:\n${output}`);
+    if (Date.now() > end) {
+      child.kill("SIGKILL");
+      throw new Error(`timed out; output:\n${output}`);
+    }
     await Bun.sleep(1);
   }
 };

@@ -68,7 +68,10 @@ for (let i = 0; ; i++) {
   await Bun.sleep(200);
   const out = await new Response(curl(["--max-time", "10"]).stdout).text();
   if (out.startsWith("200 ")) break;
-  if (i > 75) throw new Error("proxy not ready");
+  if (i > 75) {
+    child.kill("SIGKILL");
+    throw new Error("proxy not ready");
+  }
 }
 await Bun.sleep(2000);
 const idle = rssMb();
