@@ -13,7 +13,7 @@ import { type ConfigWatch, watchConfigFile } from "./admin/watch.ts";
 import { createLogger } from "./observe/log.ts";
 import { loadRuntime } from "./runtime/index.ts";
 import type { HttpServer, Runtime } from "./runtime/types.ts";
-import { Tenbin } from "./start.ts";
+import { EXIT_REQUESTS_CUT, Tenbin } from "./start.ts";
 import { VERSION } from "./version.ts";
 import { plannedProcesses } from "./workers/worker-config.ts";
 
@@ -170,14 +170,25 @@ async function run(runtime: Runtime, file: string, demo: boolean): Promise<numbe
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        // A second signal: the operator will not wait for the shutdown timeout.
+        logger.warn(`${signal} again: stopping at once`);
+        tenbin.hurry(`second signal (${signal})`);
+        workers?.hurry();
+        return;
+      }
       stopping = true;
       watcher?.close();
       logger.info(`${signal}: stopping; waiting for in-flight requests`);
-      void Promise.all([tenbin.stop(), workers?.stop()]).then(async () => {
+      void Promise.all([tenbin.stop(), workers?.stop() ?? true]).then(async ([clean, workersClean]) => {
         await Promise.all(backends.map((b) => b.stop(true)));
-        logger.info("stopped");
-        resolve(0);
+        if (clean && workersClean) {
+          logger.info("stopped");
+          resolve(0);
+        } else {
+          logger.warn(`stopped; requests in flight were cut (exit code ${EXIT_REQUESTS_CUT})`);
+          resolve(EXIT_REQUESTS_CUT);
+        }
       });
     };
     runtime.onSignal("SIGTERM", () => stop("SIGTERM"));

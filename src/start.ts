@@ -13,7 +13,7 @@ import { UpgradeTunnels } from "./proxy/upgrade-tunnel.ts";
 import { TcpRoutes } from "./listener/tcp-routes.ts";
 import { bindL4Listener, type L4Snapshot, type L4Stats, l4StatsOf } from "./listener/l4.ts";
 import { proxyHeaderTrust, serveHttpBehindProxyHeader } from "./listener/proxy-front.ts";
-import { serveH1 } from "./listener/h1-server/server.ts";
+import { type RequestRefusal, serveH1 } from "./listener/h1-server/server.ts";
 import { AccessLogs } from "./observe/access-log.ts";
 import { buildListenerObserver } from "./observe/listener-observer.ts";
 import type { Logger } from "./observe/log.ts";
@@ -38,6 +38,10 @@ import type { RateLimitConfig } from "./config/policy-schema.ts";
 import type { BucketStore } from "./policy/token-bucket.ts";
 import type { HttpHandler, HttpServeOptions, HttpServer, Runtime } from "./runtime/types.ts";
 import { type Clock, type Random, systemClock } from "./util/clock.ts";
+import { unmapIpv4 } from "./util/cidr.ts";
+import { ConnectionBudget, connectionLimitFor, fdReserve } from "./listener/connection-budget.ts";
+import { LoadFollower } from "./listener/load-follower.ts";
+import { openFileLimit } from "./runtime/fd-limit.ts";
 
 /** What the composition root needs from outside. */
 export interface TenbinDeps {
@@ -87,6 +91,13 @@ export interface BoundListener {
   port: number;
 }
 
+/**
+ * The exit code of a stop that cut requests in flight (`shutdown_timeout` reached, or a second
+ * SIGTERM/SIGINT): not 0, so a supervisor (systemd, a CI job) sees that work was lost; not 1 (a
+ * config or start error), not 2 (usage).
+ */
+export const EXIT_REQUESTS_CUT = 3;
+
 export class Tenbin {
   readonly #deps: TenbinDeps & Required<Pick<TenbinDeps, "clock" | "random">>;
   /** Counters of listeners, routes, pools and reloads (servers count on their ServerState). */
@@ -112,13 +123,27 @@ export class Tenbin {
   #generation: Generation | undefined;
   /** The generation a reload is binding listeners for, until it is swapped in. */
   #pending: Generation | undefined;
+  /** The connection budget of each own-engine HTTP listener by name (`auto` ones share one). */
+  readonly #budgets = new Map<string, ConnectionBudget>();
+  #sharedBudget: ConnectionBudget | undefined;
+  readonly #fdLimit = openFileLimit();
+  /** `server_receive_buffer` of the config in force (undefined: auto). */
+  #receiveBuffer: number | undefined;
+  /** The runtime's connectTcp with the config's receive buffer: every connection to a server goes through it. */
+  readonly #connectTcp: Runtime["connectTcp"] = (options) => this.#deps.runtime.connectTcp({ ...options, receiveBuffer: this.#receiveBuffer });
+  /** Collects garbage after the number of open connections moved a lot (memory follows the load down). */
+  readonly #follower: LoadFollower | undefined;
+  /** Set while `stop()` waits for in-flight requests: ends the wait at once. */
+  #hurry: ((reason: string) => void) | undefined;
 
   private constructor(deps: TenbinDeps) {
     this.#deps = { clock: systemClock, random: Math.random, ...deps };
     this.#policyStores = new PolicyStores(deps.logger, deps.remoteBuckets);
     const { lateResponseBytes } = deps.runtime;
-    this.#upstream = new H1Client({ connectTcp: deps.runtime.connectTcp, fallback: deps.runtime.fetchUpstream, ...(lateResponseBytes ? { bufferLimit: lateResponseBytes } : {}) });
+    this.#upstream = new H1Client({ connectTcp: this.#connectTcp, fallback: deps.runtime.fetchUpstream, ...(lateResponseBytes ? { bufferLimit: lateResponseBytes } : {}) });
     this.#forwarder = new Forwarder(this.#upstream.fetch, deps.logger);
+    const release = deps.runtime.releaseMemory;
+    this.#follower = release ? new LoadFollower(() => this.#openConnections(), release) : undefined;
     this.#websockets = new WebSocketProxy(deps.runtime.connectWebSocket, deps.logger);
     this.#acme = new AcmeManager({ logger: deps.logger, random: this.#deps.random, onChange: (name) => void this.#reloadCertificates(name) });
     this.#stopExpiryWatch = watchExpiry(() => this.certificates, deps.logger);
@@ -181,6 +206,7 @@ export class Tenbin {
   static async start(config: Config, deps: TenbinDeps): Promise<Tenbin> {
     const tenbin = new Tenbin(deps);
     await tenbin.reload(config);
+    tenbin.#follower?.start();
     return tenbin;
   }
 
@@ -216,6 +242,8 @@ export class Tenbin {
   async reload(config: Config): Promise<void> {
     const previous = this.#generation;
     const next = await this.#build(config, previous);
+    this.#sizeBudgets(config);
+    this.#receiveBuffer = config.server_receive_buffer === "auto" ? undefined : config.server_receive_buffer;
     this.#pending = next;
     if (!this.#deps.remoteHealth) for (const pool of next.pools.values()) pool.start();
     try {
@@ -235,7 +263,7 @@ export class Tenbin {
         }
         const server = listener.mode === "http"
           ? await this.#bind(listener, tls, samePort)
-          : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls?.serve, port: samePort });
+          : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), this.#l4Deps(), { tls: tls?.serve, port: samePort });
         const old = this.#running.get(listener.name);
         this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true, tls });
         if (old) void old.server.stop();
@@ -275,9 +303,13 @@ export class Tenbin {
     return this.#policyStores.buckets(id, config);
   }
 
-  /** Stops accepting, waits for in-flight requests up to `timeoutMs`, then cuts the rest. */
-  async stop(timeoutMs = this.#generation?.config.shutdown_timeout ?? 30_000): Promise<void> {
+  /**
+   * Stops accepting, waits for in-flight requests up to `timeoutMs` (or until `hurry()`), then cuts
+   * the rest. Resolves true when every request finished, false when some were cut.
+   */
+  async stop(timeoutMs = this.#generation?.config.shutdown_timeout ?? 30_000): Promise<boolean> {
     this.#accepting = false;
+    this.#follower?.stop();
     this.#certWatches.stopAll();
     this.#acme.stop();
     this.#stopExpiryWatch();
@@ -287,23 +319,90 @@ export class Tenbin {
     this.#running.clear();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const graceful = Promise.all(servers.map((s) => s.stop(false))).then(() => true);
-    const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    let why = `shutdown timeout of ${timeoutMs}ms reached`;
+    const deadline = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      this.#hurry = (reason) => ((why = reason), resolve(false));
+    });
     const finished = await Promise.race([graceful, deadline]);
     clearTimeout(timer);
+    this.#hurry = undefined;
     if (!finished) {
-      this.#deps.logger.warn(`shutdown timeout of ${timeoutMs}ms reached; closing remaining connections`);
+      this.#deps.logger.warn(`${why}; closing remaining connections`);
       await Promise.all(servers.map((s) => s.stop(true)));
     }
     this.#upstream.close();
     await this.#admin.stop();
     await this.#accessLogs.closeAll();
+    return finished;
+  }
+
+  /** During `stop()`: cut what is still in flight now instead of at the shutdown timeout (a second signal). */
+  hurry(reason: string): void {
+    this.#hurry?.(reason);
+  }
+
+  /** Client connections open on the HTTP listeners that count them. */
+  #openConnections(): number {
+    let n = 0;
+    for (const { server } of this.#running.values()) n += (server as Partial<HttpServer>).connectionCount ?? 0;
+    return n;
+  }
+
+  /** What an L4 listener needs: the deps, with connections to servers made through `#connectTcp`. */
+  #l4Deps(): TenbinDeps & { clock: Clock; runtime: Runtime; connectionBudget: () => ConnectionBudget | undefined } {
+    const { runtime } = this.#deps;
+    const l4Runtime = { ...runtime, connectTcp: this.#connectTcp };
+    return { ...this.#deps, clock: this.#deps.clock, runtime: l4Runtime, connectionBudget: () => this.#sharedBudget };
+  }
+
+  /**
+   * Sizes the connection budgets for `config` (before its listeners bind): a number for listeners
+   * that set `max_conns`, one budget derived from the fd limit shared by the `auto` ones. Logged
+   * once when the derived limit is set or changes: the numbers an operator needs at the fd limit.
+   */
+  #sizeBudgets(config: Config): void {
+    const { logger } = this.#deps;
+    const http = config.listeners.flatMap((l) => (l.mode === "http" && l.engine === "tenbin" ? [l] : []));
+    const live = new Set(http.map((l) => l.name));
+    for (const name of this.#budgets.keys()) if (!live.has(name)) this.#budgets.delete(name);
+    const fdLimit = this.#fdLimit;
+    const tcpUnlimited = config.listeners.some((l) => l.mode === "tcp" && l.max_conns === 0);
+    if (fdLimit !== undefined && (tcpUnlimited || http.some((l) => l.max_conns === "auto"))) {
+      const reserve = fdReserve({
+        listeners: config.listeners.length + 1,
+        servers: Object.values(config.pools).reduce((n, p) => n + p.servers.length, 0),
+        accessLogs: new Set(http.flatMap((l) => (l.access_log ? [l.access_log.path] : []))).size,
+      });
+      const limit = connectionLimitFor(fdLimit, reserve);
+      if (this.#sharedBudget?.limit !== limit) {
+        logger.info(`fd limit ${fdLimit}: HTTP listeners with max_conns auto (and TCP listeners without max_conns) take at most ${limit} client connections together (${reserve} descriptors kept for server, check and log sockets)`);
+      }
+      this.#sharedBudget ??= new ConnectionBudget(limit, (b) =>
+        logger.warn(`${b.open} client connections, at the limit of ${b.limit} derived from the fd limit ${fdLimit}; new connections are refused (HTTP: 503) until some close (set max_conns, or raise the fd limit: ulimit -n, LimitNOFILE=)`));
+      this.#sharedBudget.limit = limit;
+    }
+    for (const listener of http) {
+      const { name, max_conns } = listener;
+      if (max_conns === "auto") {
+        if (this.#sharedBudget) this.#budgets.set(name, this.#sharedBudget);
+        else this.#budgets.delete(name);
+        continue;
+      }
+      const own = this.#budgets.get(name);
+      if (own !== undefined && own !== this.#sharedBudget) own.limit = max_conns;
+      else {
+        this.#budgets.set(name, new ConnectionBudget(max_conns, (b) =>
+          logger.warn(`listener ${name}: ${b.open} client connections, at its max_conns of ${b.limit}; new connections are answered 503 until some close`)));
+      }
+    }
   }
 
   async #bind(listener: ListenerConfig, tls: ListenerTls | undefined, port = listener.listen.port): Promise<HttpServer> {
     const name = listener.name;
     // A listener new in a reload takes requests before the swap: it reads the generation being built.
     // tenbin's own server tunnels WebSocket upgrades itself (the runtime's has its upgrader).
-    const tunnels = listener.engine === "tenbin" ? new UpgradeTunnels(this.#deps.runtime.connectTcp, this.#deps.logger) : undefined;
+    const tunnels = listener.engine === "tenbin" ? new UpgradeTunnels(this.#connectTcp, this.#deps.logger) : undefined;
     const handler = createHttpHandler(() => (this.#generation?.listeners.get(name) ?? this.#pending?.listeners.get(name))!, this.#forwarder, tls ? "https" : "http", this.#websockets, tunnels, tls ? undefined : this.#acme);
     const options: HttpServeOptions = {
       hostname: listener.listen.host,
@@ -323,7 +422,11 @@ export class Tenbin {
     };
     if (listener.engine === "tenbin") {
       const proxyHeader = listener.accept_proxy ? proxyHeaderTrust(name, listener.trusted_proxies, this.#deps.logger) : undefined;
-      return await serveH1({ ...options, handler, listenTcp: this.#deps.runtime.listenTcp, idleTimeoutMs: listener.idle_timeout, proxyHeader });
+      // Refusals of the server itself reach the access log and counters of the config in force.
+      const refused = (r: RequestRefusal) =>
+        (this.#generation?.listeners.get(name) ?? this.#pending?.listeners.get(name))?.observer?.refused({ clientIp: unmapIpv4(r.client.address), status: r.status, reason: r.reason, method: r.method, path: r.target, host: r.host });
+      const connections = () => this.#budgets.get(name);
+      return await serveH1({ ...options, handler, listenTcp: this.#deps.runtime.listenTcp, idleTimeoutMs: listener.idle_timeout, proxyHeader, refused, connections });
     }
     if (!listener.accept_proxy) return await this.#deps.runtime.serveHttp(options);
     const { runtime, logger, clock } = this.#deps;
@@ -354,7 +457,7 @@ export class Tenbin {
     if (!running.reusePort) void running.server.stop();
     const server = listener.mode === "http"
       ? await this.#bind(listener, tls, running.server.port)
-      : await bindL4Listener(listener, () => this.#generation?.l4.get(name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls.serve, port: running.server.port });
+      : await bindL4Listener(listener, () => this.#generation?.l4.get(name), this.#l4Deps(), { tls: tls.serve, port: running.server.port });
     if (this.#running.get(name) !== running) {
       void server.stop(); // a reload replaced the listener meanwhile
       return;
@@ -448,7 +551,7 @@ export class Tenbin {
       logger,
       fetch: runtime.fetchUpstream,
       servers,
-      keepHealth: (s) => kept.has(s),
+      keepHealth: memberOf(kept),
       sorryPage,
       sorryServer,
       fallbackCookieKey: this.#cookieKey,
@@ -462,6 +565,15 @@ export class Tenbin {
     for (const pool of generation.pools.values()) for (const s of pool.servers) live.add(s);
     for (const [key, state] of this.#registry) if (!live.has(state)) this.#registry.delete(key);
   }
+}
+
+/**
+ * `(s) => set.has(s)`, made outside `#buildPool`: a closure made there would share its scope with
+ * the callbacks that read `previous`, and keep every earlier generation reachable through it (JSC
+ * keeps one environment per scope for all its closures): 12 KB per reload, never given back.
+ */
+function memberOf<T>(set: ReadonlySet<T>): (item: T) => boolean {
+  return (item) => set.has(item);
 }
 
 function sameServerConfig(a: ServerConfig, b: ServerConfig): boolean {

@@ -14,6 +14,9 @@ import type { AdminDeps } from "./view.ts";
 
 const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)?$/i;
 
+/** Headers a proxy adds to a request it relays (tenbin's own proxy adds the first two or three). */
+const FORWARDING_HEADERS = ["x-forwarded-for", "forwarded", "x-real-ip"] as const;
+
 /** Builds the admin app; `app.fetch` is the handler of the admin listener. */
 export function createAdminApp(deps: AdminDeps): Hono {
   const { view } = deps;
@@ -43,6 +46,14 @@ export function createAdminApp(deps: AdminDeps): Hono {
     const host = new URL(c.req.url).host;
     if (token === undefined && !LOOPBACK_HOST.test(host)) {
       return c.json({ error: `host ${JSON.stringify(host)} is not loopback; set admin.token to reach the admin from elsewhere` }, 403);
+    }
+    // Without a token, a request relayed by a proxy on this host (a pool pointing at the admin, by
+    // mistake or by design) is not the loopback client it seems to be.
+    if (token === undefined) {
+      const relayed = FORWARDING_HEADERS.find((name) => c.req.header(name) !== undefined);
+      if (relayed !== undefined) {
+        return c.json({ error: `request relayed by a proxy (it carries ${relayed}); set admin.token to reach the admin through one` }, 403);
+      }
     }
     // A web page from another origin may POST to localhost; browsers always say where they come from.
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {

@@ -73,6 +73,13 @@ export function renderMetrics(view: AdminView, info: { version: string; runtime:
   for (const [listener, stats] of metrics.listeners) {
     STATUS_CLASSES.forEach((cls, i) => out.sample("tenbin_listener_requests_total", { listener, class: cls }, stats.byClass[i]!));
   }
+  out.family("tenbin_listener_refusals_total", "counter", "Requests an HTTP listener refused itself (malformed, too large, too slow), by status and reason; also counted in tenbin_listener_requests_total");
+  for (const [listener, refusals] of metrics.refusals) {
+    for (const [key, count] of refusals) {
+      const cut = key.indexOf(" ");
+      out.sample("tenbin_listener_refusals_total", { listener, status: key.slice(0, cut), reason: key.slice(cut + 1) }, count);
+    }
+  }
   out.family("tenbin_route_requests_total", "counter", "Requests answered on a route, by status class");
   for (const [listener, route, stats] of metrics.routes()) {
     const config = view.config.listeners.find((l) => l.name === listener);

@@ -4,7 +4,8 @@
  * `{ host, port }` — the rest of the program only sees the parsed `Config`.
  */
 import { z } from "zod";
-import { parseAddress, parseDuration, parseSize } from "./units.ts";
+import { parseAddress, parseDuration, parseSize, SIZE_UNITS_NOTE } from "./units.ts";
+import { httpMaxConns, SERVER_RECEIVE_BUFFER_NOTE } from "./schema-pressure.ts";
 import { policiesSchema, routePolicyKeys } from "./policy-schema.ts";
 import { tcpRoutesSchema } from "./schema-tcp-routes.ts";
 import { acmeSchema } from "./schema-acme.ts";
@@ -29,7 +30,7 @@ export const duration = z.string().transform((text, ctx) => {
 export const size = z.union([z.number().int().nonnegative(), z.string()]).transform((value, ctx) => {
   const bytes = typeof value === "number" ? value : parseSize(value);
   if (bytes === undefined) {
-    ctx.addIssue({ code: "custom", message: `bad size "${String(value)}"; expected bytes or a number with a unit such as 64KB, 10MB or 1GiB` });
+    ctx.addIssue({ code: "custom", message: `bad size "${String(value)}"; expected bytes or a number with a unit such as 64KB, 10MB or 1GiB (${SIZE_UNITS_NOTE})` });
     return z.NEVER;
   }
   return bytes;
@@ -249,8 +250,9 @@ export const listenerSchema = z.strictObject({
   routes: z.array(routeSchema).default([]).describe("First match wins; at least one unless redirect_https is set"),
   trusted_proxies: z.array(cidr).default([]).describe("Clients whose X-Forwarded-* / Forwarded / X-Request-Id are kept (and, with accept_proxy, whose PROXY header is believed)"),
   accept_proxy: z.boolean().default(false).describe("Every connection starts with a PROXY protocol header (v1 or v2) from one of trusted_proxies; others are closed"),
-  max_body: size.prefault("100MB").describe("Largest request body; more → 413"),
+  max_body: size.prefault("100MB").describe(`Largest request body; more → 413. ${SIZE_UNITS_NOTE}`),
   idle_timeout: duration.prefault("60s").describe("Client keep-alive idle time (at most 255s)"),
+  max_conns: httpMaxConns,
   access_log: accessLogSchema.optional().describe("One line per request; off unless given (it costs a little per request)"),
   tls: listenerTlsSchema.optional().describe("Terminate TLS (https) with these certificates"),
   http2: z.boolean().optional().describe("Also speak HTTP/2 (ALPN h2 with tls; prior knowledge without). Default false; follows the runtime's maturity"),
@@ -270,7 +272,7 @@ export const tcpListenerSchema = z.strictObject({
   sni_timeout: duration.prefault("5s").describe("Routes matching sni or alpn: longest wait for the whole ClientHello; a client silent longer is closed"),
   max_hello: size.prefault("16KiB").describe("Routes matching sni or alpn: largest ClientHello read (record headers included); a larger one is closed"),
   idle_timeout: duration.prefault("15m").describe("A connection with no bytes either way for this long is closed"),
-  max_conns: z.number().int().min(0).default(0).describe("Client connections at once; more are closed at accept; 0 = unlimited"),
+  max_conns: z.number().int().min(0).default(0).describe("Client connections at once; more are closed at accept; 0: no limit of its own (the budget derived from the fd limit, shared with HTTP listeners' max_conns auto, still applies)"),
   accept_proxy: z.boolean().default(false).describe("Every connection starts with a PROXY protocol header (v1 or v2) from one of trusted_proxies; others are closed"),
   trusted_proxies: z.array(cidr).default([]).describe("Upstream balancers allowed to send a PROXY header (accept_proxy)"),
   tls: listenerTlsSchema.optional().describe("Terminate TLS with these certificates (SNI picks one, as on http listeners) and pass the decrypted bytes to the pool as plain TCP"),
@@ -294,6 +296,7 @@ export const configSchema = z.strictObject({
   pools: z.record(name, poolSchema),
   policies: policiesSchema,
   shutdown_timeout: duration.prefault("30s").describe("Longest wait for in-flight requests on SIGTERM"),
+  server_receive_buffer: z.union([z.literal("auto"), size]).prefault("16KiB").describe(SERVER_RECEIVE_BUFFER_NOTE),
   admin: adminSchema.prefault({}),
   watch: z.boolean().default(false).describe("Reload when the config file changes (debounced), as on SIGHUP"),
   workers: z.union([z.literal("auto"), z.number().int().min(1).max(64)]).default(1)

@@ -80,6 +80,37 @@ function checkAdmin(config: Config, report: Report): void {
   if (clash >= 0) {
     report(["admin", "listen"], `admin address ${q(showAddress(admin.listen))} overlaps ${q(showAddress(config.listeners[clash]!.listen))} of listeners[${clash}]; use another port`);
   }
+  // A pool that reaches the admin listener would hand its API (drain, disable, reload) to the
+  // clients of a public listener.
+  if (admin.listen.port === 0) return;
+  for (const [name, pool] of Object.entries(config.pools)) {
+    pool.servers.forEach((server, i) => {
+      const target = serverAddress(server.url);
+      if (target !== undefined && target.port === admin.listen.port && sameHost(target.host, admin.listen.host)) {
+        report(["pools", name, "servers", i, "url"], `server ${q(server.url)} is tenbin's own admin listener (${q(showAddress(admin.listen))}); a pool must not expose the admin API, remove the server or move admin.listen`);
+      }
+    });
+  }
+}
+
+/** Host and port of a server URL (default ports filled in); undefined when it cannot be read. */
+function serverAddress(url: string): Address | undefined {
+  try {
+    const u = new URL(url);
+    const port = u.port !== "" ? Number(u.port) : u.protocol === "https:" ? 443 : u.protocol === "http:" ? 80 : NaN;
+    return Number.isNaN(port) ? undefined : { host: u.hostname.replace(/^\[|\]$/g, ""), port };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a server host reaches a listener bound to `bound` (a wildcard bind is reached by any local name). */
+function sameHost(host: string, bound: string): boolean {
+  const b = bound.replace(/^\[|\]$/g, "").toLowerCase();
+  const h = host.toLowerCase();
+  if (h === b) return true;
+  if (b === "0.0.0.0" || b === "::") return isLoopback(h) || h === "0.0.0.0" || h === "::";
+  return isLoopback(h) && isLoopback(b);
 }
 
 function isLoopback(host: string): boolean {

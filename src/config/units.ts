@@ -15,7 +15,10 @@ const SIZE_UNITS: Record<string, number> = {
   b: 1, kb: 1000, mb: 1000 ** 2, gb: 1000 ** 3, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
 };
 
-/** Bytes of a size such as `512`, `64KB`, `10MiB`; undefined when malformed. */
+/** What a size unit means, for schema descriptions and error messages (decimal as on disks, binary with an `i`). */
+export const SIZE_UNITS_NOTE = "KB, MB, GB are decimal (1MB = 1,000,000 bytes); KiB, MiB, GiB are binary (1MiB = 1,048,576 bytes)";
+
+/** Bytes of a size such as `512`, `64KB`, `10MiB`; undefined when malformed (units: `SIZE_UNITS_NOTE`). */
 export function parseSize(text: string): number | undefined {
   const m = SIZE.exec(text.trim());
   if (!m) return undefined;

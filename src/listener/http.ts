@@ -82,9 +82,15 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
     if (path !== received && path !== undefined && paths!.forwardNormalized) pathAndQuery = q < 0 ? path : path + sent.slice(q);
     // tenbin's own server refused these before the handler; the runtime's lets them through.
     const refused = req.takesLight === true ? 0 : runtimeRefusal(req);
-    const route = redirect || path === undefined || refused !== 0 ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
+    // No Host (HTTP/1.0 may omit it) or two of them (the runtime's server joins them as "a, b"):
+    // which site is meant is unknown, so routing by host could pick any; refused (RFC 9112 §3.2).
+    // An HTTP/2 request has no Host but an :authority, which the runtime's server puts in the URL.
+    let host = req.headers.get("host");
+    if (host === null && req.takesLight !== true) host = new URL(req.url).host || null;
+    const badHost = host === null || host.includes(",");
+    const route = redirect || path === undefined || refused !== 0 || badHost ? undefined : snapshot.routes.catchAll ?? snapshot.routes.match({
       method: req.method,
-      host: req.headers.get("host"),
+      host,
       path: paths!.forRouting(path),
       query: q < 0 ? "" : sent.slice(q + 1),
       headers: req.headers,
@@ -106,6 +112,8 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
     const policy = route !== undefined && snapshot.policies !== undefined ? snapshot.policies[route.index] : undefined;
     let response = refused !== 0
       ? refusal(refused, requestId)
+      : badHost
+      ? errorResponse(400, requestId)
       : redirect
       ? httpsRedirectResponse(req, pathAndQuery, redirect)
       : policy ? handleWithPolicy(policy, ex, trusted, (fwd) => forwardTo(snapshot, route!, fwd, forwarder, websockets, upgrader, tunnels))

@@ -2,6 +2,7 @@
  * Binds a `mode: tcp` or `mode: udp` listener for the composition root, which keeps one
  * `L4Snapshot` per listener and config generation and passes a getter for the one in force.
  */
+import type { ConnectionBudget } from "./connection-budget.ts";
 import type { TcpListenerConfig, UdpListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
@@ -37,6 +38,8 @@ export interface L4Deps {
   clock: Clock;
   /** Bind TCP listeners with reusePort, so worker processes share the port (`workers`). */
   reusePort?: boolean | undefined;
+  /** The connection budget derived from the fd limit, for TCP listeners without `max_conns`. */
+  connectionBudget?: (() => ConnectionBudget | undefined) | undefined;
 }
 
 /** Per-bind settings that are not in the listener's config. */
@@ -53,6 +56,7 @@ export async function bindL4Listener(listener: TcpListenerConfig | UdpListenerCo
   if (listener.mode === "tcp") {
     return await TcpProxy.bind({
       ...base,
+      budget: deps.connectionBudget,
       reusePort: deps.reusePort,
       tls: bind.tls,
       current: () => {

@@ -3,6 +3,7 @@
  * and hands each one to a `TcpSession` bound to the pool of the config in force at accept. A reload
  * swaps the snapshot; connections already open keep the pool they started with.
  */
+import type { ConnectionBudget } from "./connection-budget.ts";
 import type { TcpListenerConfig } from "../config/schema.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
@@ -37,6 +38,11 @@ export interface TcpProxyOptions {
   clock?: Clock;
   /** See `SessionContext.onBackendOpen` (the PROXY front of HTTP listeners uses it). */
   onBackendOpen?: SessionContext["onBackendOpen"];
+  /**
+   * The budget derived from the fd limit, for a listener without `max_conns` (read at each accept):
+   * beyond it a connection is closed at accept, so the runtime never spins on EMFILE.
+   */
+  budget?: (() => ConnectionBudget | undefined) | undefined;
 }
 
 const IGNORE: TcpEvents = { data() {}, drain() {}, end() {}, close() {} };
@@ -116,7 +122,14 @@ export class TcpProxy {
       conn.destroy();
       return IGNORE;
     }
+    const budget = config.max_conns > 0 ? undefined : this.#options.budget?.();
+    if (budget !== undefined && !budget.take()) {
+      this.stats.refused++;
+      conn.destroy();
+      return IGNORE;
+    }
     if (config.accept_proxy && !this.#isTrusted(config, conn.remoteAddress)) {
+      budget?.release();
       this.stats.refused++;
       logger.warn(`listener ${config.name}: closed connection from ${conn.remoteAddress}: not in trusted_proxies, so its PROXY header cannot be believed`);
       conn.destroy();
@@ -132,6 +145,7 @@ export class TcpProxy {
       stats: this.stats,
       onBackendOpen: this.#options.onBackendOpen,
       onClose: (s) => {
+        budget?.release();
         this.#sessions.delete(s);
         if (this.#sessions.size === 0) this.#idle?.();
       },

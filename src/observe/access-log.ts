@@ -31,7 +31,12 @@ export interface AccessEntry {
   policy?: string | undefined;
   referer: string;
   userAgent: string;
+  /** Why the server refused the request itself (the request is then `<BADREQ>`, as HAProxy logs it). */
+  reason?: string | undefined;
 }
+
+/** The method of an access log entry for a request the server refused before it was whole (HAProxy's word). */
+export const BADREQ = "<BADREQ>";
 
 /** `json` or Apache/nginx `combined` (with tenbin's fields appended as key="value"). */
 export type AccessLogFormat = "json" | "combined";
@@ -55,13 +60,16 @@ export function formatAccessEntry(format: AccessLogFormat, e: AccessEntry): stri
       request_id: e.requestId,
       retries: e.retries,
       ...(e.policy === undefined ? {} : { policy: e.policy }),
+      ...(e.reason === undefined ? {} : { reason: e.reason }),
     }) + "\n";
   }
   const bytes = e.bytes < 0 ? "-" : String(e.bytes);
-  const request = `${e.method} ${e.path} HTTP/1.1`;
+  const request = e.method === BADREQ ? BADREQ : `${e.method} ${e.path} HTTP/1.1`;
   return `${e.client || "-"} - - [${clfTime(e.time)}] ${quote(request)} ${e.status} ${bytes} ${quote(e.referer || "-")} ${quote(e.userAgent || "-")}` +
     ` host=${quote(e.host)} duration=${(e.durationMs / 1000).toFixed(6)} listener=${quote(e.listener)} route=${quote(e.route)}` +
-    ` pool=${quote(e.pool)} server=${quote(e.server)} request_id=${quote(e.requestId)} retries=${e.retries}${e.policy === undefined ? "" : ` policy=${quote(e.policy)}`}\n`;
+    ` pool=${quote(e.pool)} server=${quote(e.server)} request_id=${quote(e.requestId)} retries=${e.retries}` +
+    (e.policy === undefined ? "" : ` policy=${quote(e.policy)}`) +
+    (e.reason === undefined ? "\n" : ` reason=${quote(e.reason)}\n`);
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

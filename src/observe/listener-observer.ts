@@ -5,7 +5,7 @@
  */
 import type { ServerState } from "../pool/server-state.ts";
 import type { ProxyRequest, ProxyResponse } from "../runtime/types.ts";
-import { type AccessLogFormat, type AccessLogs, type AccessLogWriter, formatAccessEntry } from "./access-log.ts";
+import { type AccessLogFormat, type AccessLogs, type AccessLogWriter, BADREQ, formatAccessEntry } from "./access-log.ts";
 import type { ListenerStats, MetricsRegistry } from "./metrics.ts";
 
 /** What the observer reads of one exchange (the proxy's `Exchange` fits). */
@@ -20,6 +20,16 @@ export interface ObservedExchange {
   readonly attempts?: number | undefined;
   /** The policy that answered instead of the pool (set by the route's policies). */
   readonly policy?: string | undefined;
+}
+
+/** A request the listener's server refused itself; `method`, `path` and `host` when its head was read. */
+export interface Refusal {
+  clientIp: string;
+  status: number;
+  reason: string;
+  method?: string | undefined;
+  path?: string | undefined;
+  host?: string | undefined;
 }
 
 /** The route an exchange took, as far as the observer cares. */
@@ -60,6 +70,38 @@ export class ListenerObserver {
       this.#record(res, ex, route, started);
       return res;
     });
+  }
+
+  /**
+   * The listener's server refused a request itself (400, 408, 431, 501, 505...): counted with the
+   * listener's answers and by reason, and logged as HAProxy logs it (`<BADREQ>` with the reason).
+   */
+  refused(refusal: Refusal): void {
+    const stats = this.#stats;
+    stats.listener.count(refusal.status);
+    const key = `${refusal.status} ${refusal.reason}`;
+    stats.refusals.set(key, (stats.refusals.get(key) ?? 0) + 1);
+    const log = this.#log;
+    if (log === undefined) return;
+    log.writer.write(formatAccessEntry(log.format, {
+      time: Date.now(),
+      client: refusal.clientIp,
+      method: refusal.method ?? BADREQ,
+      host: refusal.host ?? "",
+      path: refusal.path ?? "",
+      status: refusal.status,
+      bytes: -1,
+      durationMs: 0,
+      listener: this.#name,
+      route: "",
+      pool: "",
+      server: "",
+      requestId: "",
+      retries: 0,
+      referer: "",
+      userAgent: "",
+      reason: refusal.reason,
+    }));
   }
 
   #record(res: ProxyResponse, ex: ObservedExchange, route: ObservedRoute | undefined, started: number): void {

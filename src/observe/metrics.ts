@@ -49,9 +49,14 @@ export class RequestStats {
 
   /** Counts one answered request. */
   record(status: number, ms: number): void {
+    this.count(status);
+    this.latency.observe(ms);
+  }
+
+  /** Counts one answer without a response time (a request the server refused before it was whole). */
+  count(status: number): void {
     const c = status >= 500 ? 4 : status >= 400 ? 3 : status >= 300 ? 2 : status >= 200 ? 1 : 0;
     this.byClass[c]!++;
-    this.latency.observe(ms);
   }
 
   /** Requests of every class. */
@@ -68,6 +73,8 @@ export interface ListenerStats {
   readonly routes: readonly RequestStats[];
   /** The pool of each route, indexed by route index. */
   readonly routePools: readonly (RequestStats | undefined)[];
+  /** Requests the listener's server refused itself (malformed, too large, too slow), by `status reason`. */
+  readonly refusals: Map<string, number>;
 }
 
 /** Outcome counts of config reloads. */
@@ -85,6 +92,7 @@ export class MetricsRegistry {
   readonly #listeners = new Map<string, RequestStats>();
   readonly #routes = new Map<string, RequestStats>();
   readonly #pools = new Map<string, RequestStats>();
+  readonly #refusals = new Map<string, Map<string, number>>();
   readonly reloads: ReloadCounts = { succeeded: 0, failed: 0 };
   /** Outcome counters of the routes' edge policies. */
   readonly policies = new PolicyMetrics();
@@ -112,7 +120,13 @@ export class MetricsRegistry {
       listener: this.listener(listener),
       routes: routes.map((r) => this.route(listener, r.name)),
       routePools: routes.map((r) => (knownPools.has(r.pool) ? this.pool(r.pool) : undefined)),
+      refusals: getOrCreate(this.#refusals, listener, () => new Map<string, number>()),
     };
+  }
+
+  /** Refusals of each listener by `status reason` (see `ListenerStats.refusals`). */
+  get refusals(): ReadonlyMap<string, ReadonlyMap<string, number>> {
+    return this.#refusals;
   }
 
   /** Listener counters by name. */
@@ -141,6 +155,7 @@ export class MetricsRegistry {
   /** Forgets the counters of listeners, routes and pools the config in force no longer has. */
   prune(live: { listeners: ReadonlySet<string>; routes: ReadonlySet<string>; pools: ReadonlySet<string> }): void {
     for (const name of this.#listeners.keys()) if (!live.listeners.has(name)) this.#listeners.delete(name);
+    for (const name of this.#refusals.keys()) if (!live.listeners.has(name)) this.#refusals.delete(name);
     for (const key of this.#routes.keys()) if (!live.routes.has(key)) this.#routes.delete(key);
     for (const name of this.#pools.keys()) if (!live.pools.has(name)) this.#pools.delete(name);
     this.policies.prune(live.routes);

@@ -123,7 +123,8 @@ export class Forwarder {
           return { kind: "failed", failure: "sent", reason: `status ${response.status}`, retry: true, fallback: response };
         }
         const failure = tried.failure!;
-        const retry = failure === "connect" ? replayable : failure !== "client" && idempotent && replayable;
+        // Out of file descriptors (`local`): another server would fail the same way.
+        const retry = failure === "local" ? false : failure === "connect" ? replayable : failure !== "client" && idempotent && replayable;
         if (retry && !req.signal.aborted) this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: tried.reason, request_id: requestId });
         return { kind: "failed", failure, reason: tried.reason, retry };
       },
@@ -144,7 +145,7 @@ export class Forwarder {
     if (last.fallback !== undefined) return last.fallback;
     // Every try was refused before anything was sent: no server could take it, as when all are down.
     if (last.failure === "connect" && (pool.sorryPage || pool.sorryServer)) return this.#sorry(ex, pool, headers, forwarding, requestId, body);
-    return errorResponse(last.failure === "timeout" ? 504 : 502, requestId);
+    return errorResponse(last.failure === "timeout" ? 504 : last.failure === "local" ? 503 : 502, requestId);
   }
 
   async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: HeaderMap, forwarding: string | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
@@ -209,7 +210,7 @@ export class Forwarder {
       const { failure, reason } = ex.bodyTooLarge
         ? { failure: "client" as const, reason: "request body over max_body" }
         : classifyFailure(error, controller);
-      if (failure !== "client") {
+      if (failure !== "client" && failure !== "local") {
         failed(pool, server, reason);
         // During an outage every request fails the same way: one line per server and second is enough.
         const now = performance.now();

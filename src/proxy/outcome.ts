@@ -1,9 +1,13 @@
 /** What became of one attempt to forward a request, and which failures may be retried. */
 
 import type { ProxyResponse } from "../runtime/types.ts";
+import { outOfFileDescriptors } from "../runtime/fd-limit.ts";
 
-/** `connect`: the request never reached the server; `sent`: it may have; `timeout`: no answer in time. */
-export type FailureKind = "connect" | "sent" | "timeout" | "client";
+/**
+ * `connect`: the request never reached the server; `sent`: it may have; `timeout`: no answer in
+ * time; `local`: tenbin is out of file descriptors (not the server's fault, not worth a retry).
+ */
+export type FailureKind = "connect" | "sent" | "timeout" | "client" | "local";
 
 /** One forwarding attempt: a response, or a failure and its reason. */
 export interface Attempt {
@@ -38,6 +42,9 @@ export function classifyFailure(error: unknown, signal: { readonly aborted: bool
   if (e?.name === "TimeoutError") return { failure: "timeout", reason: "timeout" };
   const message = typeof e?.message === "string" ? e.message.split("\n")[0]! : String(error);
   if (CONNECT_CODES.has(code) || /connection refused|unable to connect/i.test(message)) {
+    // At the fd limit Bun reports a failed connect as ECONNREFUSED: ask whether we are out.
+    const shortage = outOfFileDescriptors();
+    if (shortage !== undefined) return { failure: "local", reason: `tenbin is out of file descriptors (${shortage})` };
     return { failure: "connect", reason: message.startsWith(code) ? `connect ${message}` : `connect ${code || "failed"}: ${message}` };
   }
   return { failure: "sent", reason: code ? `${code}: ${message}` : message };

@@ -10,6 +10,9 @@
  * - Every socket already has TCP_NODELAY (seen with strace on connect and accept).
  */
 import { bunListenTls } from "./bun-tls.ts";
+import { loadSockopt, setReceiveBuffer } from "./bun-sockopt.ts";
+
+await loadSockopt();
 import { nodeSockets } from "./node-sockets.ts";
 import type { TcpClientTls, TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
 
@@ -255,6 +258,8 @@ async function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
       },
     } as Bun.SocketHandler<SocketState>,
   });
+  // Bun reads up to 512 KB per readable event: the kernel's buffer bounds what one read brings in.
+  if (options.receiveBuffer !== undefined) setReceiveBuffer((socket as unknown as { fd: number }).fd, options.receiveBuffer);
   if (handshake) await handshake;
   return socket.data.conn ?? new BunTcpConn(socket);
 }

@@ -125,6 +125,9 @@ export const bunRuntime: Runtime = {
   parseYaml: (text) => Bun.YAML.parse(text),
   verifyPassword: (password, hash) => Bun.password.verify(password, hash),
   hashPassword: (password, algorithm) => Bun.password.hash(password, algorithm === "bcrypt" ? { algorithm: "bcrypt", cost: 10 } : { algorithm: "argon2id" }),
+  // A full collection lets the allocator give freed pages back (measured: after 200 slow readers
+  // left, RSS stayed 24 % above idle without it, 8 % with it).
+  releaseMemory: () => Bun.gc(true),
   env: (name) => process.env[name],
   envAll: () => process.env,
   args: () => process.argv.slice(2),

@@ -89,6 +89,11 @@ export interface TcpConnectOptions {
   events: TcpEvents;
   /** Speak TLS: the connection is handed over once the handshake (and the verification) succeeded. */
   tls?: TcpClientTls | undefined;
+  /**
+   * SO_RCVBUF in bytes (`server_receive_buffer`): bounds how much one read brings into memory while
+   * the other side is slow. Undefined: the kernel's autotuning. Ignored where it cannot be set (Deno).
+   */
+  receiveBuffer?: number | undefined;
 }
 
 /** A bound UDP socket. */

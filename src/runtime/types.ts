@@ -60,6 +60,8 @@ export interface HttpServeOptions {
 export interface HttpServer {
   readonly hostname: string;
   readonly port: number;
+  /** Client connections open now, where the server counts them (tenbin's own). */
+  readonly connectionCount?: number;
   /** Whether the socket was bound with reusePort (a runtime may have to refuse it); default false. */
   readonly reusePort?: boolean;
   /**
@@ -181,6 +183,11 @@ export interface Runtime {
   verifyPassword?(password: string, hash: string): Promise<boolean>;
   /** Hashes a password for the config (`tenbin hash-password`); absent as `verifyPassword` is. */
   hashPassword?(password: string, algorithm: "bcrypt" | "argon2id"): Promise<string>;
+  /**
+   * Collects garbage now, so memory held by a burst of connections goes back to the system once
+   * they are gone. Absent where the runtime has no such call (Deno).
+   */
+  releaseMemory?(): void;
   readTextFile(path: string): Promise<string>;
   readTextFileSync(path: string): string;
   /**

@@ -118,7 +118,7 @@ export class WorkerSupervisor {
    * Tells every worker to stop (each finishes its in-flight requests, within `shutdown_timeout`)
    * and waits for them to exit; a worker still running `graceMs` later is killed.
    */
-  async stop(graceMs = this.#options.tenbin.config.shutdown_timeout + 2000): Promise<void> {
+  async stop(graceMs = this.#options.tenbin.config.shutdown_timeout + 2000): Promise<boolean> {
     this.#stopping = true;
     this.#close();
     for (const slot of this.#slots) {
@@ -134,8 +134,14 @@ export class WorkerSupervisor {
     if (!inTime) {
       this.#options.logger.warn(`workers: still running ${graceMs}ms after the stop order; killing them`);
       for (const worker of live) worker.kill("SIGKILL");
-      await all;
     }
+    const exits = await all;
+    return inTime && exits.every((e) => e.code === 0);
+  }
+
+  /** During `stop()`: tells every worker to cut its in-flight requests now (a second SIGTERM each). */
+  hurry(): void {
+    for (const slot of this.#slots) slot.worker?.kill("SIGTERM");
   }
 
   #close(): void {

@@ -7,7 +7,7 @@
  */
 import type { LogFields, Logger } from "../observe/log.ts";
 import type { ParentChannel, Runtime } from "../runtime/types.ts";
-import { Tenbin } from "../start.ts";
+import { EXIT_REQUESTS_CUT, Tenbin } from "../start.ts";
 import { systemClock } from "../util/clock.ts";
 import { takeSnapshot } from "./counters.ts";
 import { RemoteHealth } from "./health-sync.ts";
@@ -52,13 +52,16 @@ export async function runWorker(runtime: Runtime, baseLogger: Logger, id: number
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (why: string) => {
-      if (stopping) return;
+      if (stopping) {
+        tenbin.hurry(`${why} while stopping`); // a second signal (the primary's hurry is a SIGTERM)
+        return;
+      }
       stopping = true;
       clearInterval(reporter);
       logger.info(`${why}: stopping; waiting for in-flight requests`);
-      void reloads.then(() => tenbin.stop()).then(() => {
+      void reloads.then(() => tenbin.stop()).then((clean) => {
         report(); // the last counts reach the primary if it still listens
-        resolve(0);
+        resolve(clean ? 0 : EXIT_REQUESTS_CUT);
       });
     };
     runtime.onSignal("SIGTERM", () => stop("SIGTERM"));

@@ -153,7 +153,7 @@ describe("loadConfigText: schema errors name file:line:column", () => {
     );
     expect(errorLines(text)).toEqual([
       'tenbin.yaml:3:13 listeners[0].listen: bad address "nowhere"; expected host:port such as 127.0.0.1:8080, [::1]:8080 or :8080',
-      'tenbin.yaml:5:5 listeners[0].colour: unknown key "colour"; expected one of name, listen, mode, routes, trusted_proxies, accept_proxy, max_body, idle_timeout, access_log, tls, http2, engine, redirect_https, hsts, paths',
+      'tenbin.yaml:5:5 listeners[0].colour: unknown key "colour"; expected one of name, listen, mode, routes, trusted_proxies, accept_proxy, max_body, idle_timeout, max_conns, access_log, tls, http2, engine, redirect_https, hsts, paths',
       'tenbin.yaml:8:14 pools.api.balance: unknown algorithm "fastest"; expected one of round_robin, least_conn, least_time, random_two, hash, first',
       "tenbin.yaml:9:14 pools.api.servers: a pool needs at least one server",
     ]);
@@ -289,7 +289,7 @@ describe("loadConfigText: a full config", () => {
     expect(config.shutdown_timeout).toBe(30_000);
     expect(config.listeners[0]).toEqual({
       name: "web", listen: { host: "127.0.0.1", port: 8080 }, mode: "http", routes: [{ pool: "api" }],
-      trusted_proxies: [], accept_proxy: false, max_body: 100_000_000, idle_timeout: 60_000, engine: "tenbin",
+      trusted_proxies: [], accept_proxy: false, max_body: 100_000_000, idle_timeout: 60_000, max_conns: "auto", engine: "tenbin",
       paths: { merge_slashes: true, forward: "normalized", case_insensitive: false, ignore_path_parameters: true },
     });
     const api = config.pools.api!;

@@ -480,8 +480,26 @@ describe("own HTTP/1.1 server: connection life", () => {
     await slow.write("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\n");
     for (let i = 0; i < 6; i++) await Bun.sleep(200).then(() => slow.write("x"));
     expect((await slow.answers(1))[0]?.body.toString()).toBe("late");
-    expect([idle.text.split("HTTP/1.1").length, silent.size, stalled.size, bodyError instanceof Error]).toEqual([2, 0, 0, true]);
+    expect([idle.text.split("HTTP/1.1").length, stalled.size, bodyError instanceof Error]).toEqual([2, 0, true]);
     expect(partial.text.split("\r\n", 1)[0]).toBe("HTTP/1.1 408 Request Timeout");
+    expect(silent.text.split("\r\n", 1)[0]).toBe("HTTP/1.1 408 Request Timeout");
+  });
+
+  // HAProxy's `timeout http-request`: the first request must arrive within the head limit from the
+  // accept, not within the (longer) idle limit; between keep-alive requests the idle limit applies.
+  test("a connection that sends nothing gets 408 within the head limit; a kept-alive one waits the idle limit", async () => {
+    const server = await serve(() => text("ok"), { idleTimeoutMs: 5000, headerTimeoutMs: 300 });
+    const [silent, kept] = (await Promise.all([1, 2].map(() => connect(server.port)))) as [Raw, Raw];
+    const since = performance.now();
+    await kept.write(GET());
+    expect((await kept.answers(1))[0]?.status).toBe(200);
+    await silent.untilEnded(2500);
+    expect(performance.now() - since).toBeLessThan(2500);
+    expect(silent.text.split("\r\n", 1)[0]).toBe("HTTP/1.1 408 Request Timeout");
+    await Bun.sleep(Math.max(0, 1600 - (performance.now() - since)));
+    expect(kept.ended).toBe(false);
+    await kept.write(GET());
+    expect((await kept.answers(2))[1]?.status).toBe(200);
   });
 
   // The first cause is kept: #close() after the timeout must not replace it with "connection closed".

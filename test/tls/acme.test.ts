@@ -18,7 +18,7 @@ import { HAVE_PEBBLE, type Pebble, startPebble } from "../helpers/pebble.ts";
 import { startTenbin } from "../helpers/tenbin.ts";
 
 type Running = Awaited<ReturnType<typeof startL4Tenbin>>;
-const cleanup: (() => Promise<void>)[] = [];
+const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const stop of cleanup.splice(0).reverse()) await stop();
 });

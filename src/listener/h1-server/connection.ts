@@ -14,6 +14,7 @@ import { H1Request, RequestBody } from "./request.ts";
 import { type AnswerEnd, type ResponseSink, writeResponse } from "../../http1/response-writer.ts";
 import { reasonOf } from "../../http1/status-text.ts";
 import { TunnelResponse } from "../../proxy/tunnel-response.ts";
+import type { ConnectionBudget } from "../connection-budget.ts";
 
 /** A request handler of the own server (the listener's, see listener/http.ts). */
 export type ProxyHandler = (req: ProxyRequest, client: ClientInfo) => ProxyResponse | Promise<ProxyResponse>;
@@ -28,6 +29,8 @@ export interface ConnectionHost {
   readonly proxyHeader: boolean;
   /** A connection closed for a missing or malformed PROXY header. */
   refusedProxyHeader(address: string, reason: string): void;
+  /** A request refused by this server itself (`head` when it was read whole). */
+  refusedRequest(client: ClientInfo, status: number, reason: string, head: RequestHead | undefined): void;
   closed(conn: ClientConnection): void;
 }
 
@@ -40,6 +43,8 @@ export interface ConnectionLimits {
 }
 
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n");
+const BUSY_TEXT = "service unavailable: too many connections\n";
+const BUSY = Buffer.from(`HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${BUSY_TEXT.length}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${BUSY_TEXT}`, "latin1");
 /** Pipelined bytes buffered while a request is answered, before the connection stops reading. */
 const PIPELINE_HIGH_WATER = 64 * 1024;
 
@@ -63,7 +68,11 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
   #body: RequestBody | undefined;
   #head: RequestHead | undefined;
   #continueSent = false;
-  /** When the first byte of a head still incomplete arrived (the head time limit runs from it). */
+  /**
+   * When the head time limit started: at accept for the first request (a connection that sends
+   * nothing is answered 408, as HAProxy's `timeout http-request`), else at the first byte of a
+   * later head (between keep-alive requests the idle limit applies).
+   */
   #headSince: number | undefined;
   /** An answer is being written (a late refusal must not write into it). */
   #answering = false;
@@ -75,16 +84,16 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
   #closeAfter = false;
   /** In the tunnel phase: where the connection's events go now. */
   #tunnel: TcpEvents | undefined;
+  /** The connection budget this connection is counted in (its server releases it at the close). */
+  budget: ConnectionBudget | undefined;
 
   constructor(conn: TcpConn, host: ConnectionHost) {
     this.conn = conn;
     this.#host = host;
     this.#client = { address: conn.remoteAddress, port: conn.remotePort };
     this.#since = performance.now();
-    if (host.proxyHeader) {
-      this.#proxy = new ProxyHeaderReader();
-      this.#headSince = this.#since;
-    }
+    this.#headSince = this.#since;
+    if (host.proxyHeader) this.#proxy = new ProxyHeaderReader();
   }
 
   /** True between requests (nothing read of the next one, nothing being answered). */
@@ -96,6 +105,23 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
     return this.#phase === Phase.Closed;
   }
 
+  /** The client (the peer, or the one its PROXY header named). */
+  get client(): ClientInfo {
+    return this.#client;
+  }
+
+  /**
+   * The server is at its connection limit: a 503 before any request, and the descriptor freed at
+   * once (no linger: lingering refused connections would hold the very descriptors the limit saves).
+   * `end` after the write: a destroy would reset the connection and lose the answer.
+   */
+  refuseBusy(): void {
+    this.#proxy = undefined;
+    this.conn.write(BUSY);
+    this.#close();
+    this.conn.end();
+  }
+
   data(chunk: Uint8Array): void {
     if (this.#tunnel !== undefined) return this.#tunnel.data(chunk);
     let buf = chunk instanceof Buffer ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
@@ -105,7 +131,6 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
       if (read === undefined) return;
       if ("refused" in read) return this.#refuseProxy(read.refused);
       this.#proxy = undefined;
-      this.#headSince = undefined;
       if (read.client) this.#client = read.client;
       buf = read.rest;
     }
@@ -269,6 +294,7 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
       return;
     }
     const status = error.status;
+    this.#host.refusedRequest(this.#client, status, error.message, this.#head);
     const text = `${reasonOf(status).toLowerCase() || "bad request"}: ${error.message}\n`;
     this.conn.write(Buffer.from(`HTTP/1.1 ${status} ${reasonOf(status)}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${text.length}\r\nconnection: close\r\n\r\n${text}`, "latin1"));
     this.#body?.fail(error);
@@ -297,9 +323,11 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
       case Phase.Head:
         if (this.#proxy !== undefined) {
           if (now - this.#since > limits.headerMs) this.#refuseProxy("no PROXY header in time");
-        } else if (this.#headSince !== undefined) {
-          if (now - this.#headSince > limits.headerMs) this.#refuse(new BadRequestError(408, "request head not received in time"));
-        } else if (waited > (this.#closeAfter ? STOP_QUIET_MS : limits.idleMs)) this.#linger();
+        } else if ((this.#reader === undefined || this.#reader.keptBytes === 0) && (this.#closeAfter ? waited > STOP_QUIET_MS : this.#headSince === undefined && waited > limits.idleMs)) {
+          this.#linger();
+        } else if (this.#headSince !== undefined && now - this.#headSince > limits.headerMs) {
+          this.#refuse(new BadRequestError(408, "request head not received in time"));
+        }
         break;
       case Phase.Body:
         if (!this.#paused && waited > limits.idleMs) {

@@ -6,9 +6,10 @@
  * about the same as HAProxy (bench/front-proxy.ts), so this is where the L7 gap was.
  * HTTP/1.0 and 1.1 only (no HTTP/2); WebSocket upgrades become byte tunnels (proxy/upgrade-tunnel.ts).
  */
-import type { HttpServer, ServeTls, TcpListener, TcpListenOptions } from "../../runtime/types.ts";
+import type { ClientInfo, HttpServer, ServeTls, TcpListener, TcpListenOptions } from "../../runtime/types.ts";
 import { ClientConnection, type ConnectionHost, type ConnectionLimits, type ProxyHandler } from "./connection.ts";
-import { MAX_REQUEST_HEAD } from "../../http1/request-head.ts";
+import { MAX_REQUEST_HEAD, type RequestHead } from "../../http1/request-head.ts";
+import type { ConnectionBudget } from "../connection-budget.ts";
 
 export type { ProxyHandler } from "./connection.ts";
 
@@ -42,6 +43,23 @@ export interface H1ServeOptions {
     trusted(address: string): boolean;
     refused(address: string, reason: string): void;
   } | undefined;
+  /**
+   * The budget a new connection is counted in (read at each accept, so a reload can change it);
+   * at its limit the connection is answered 503 and closed. Undefined: no limit.
+   */
+  connections?: (() => ConnectionBudget | undefined) | undefined;
+  /** Hears of each request this server refuses itself (400, 408, 431, 501, 505...), to log and count it. */
+  refused?: ((refusal: RequestRefusal) => void) | undefined;
+}
+
+/** A request the server refused itself; `method`, `target` and `host` when its head was read whole. */
+export interface RequestRefusal {
+  client: ClientInfo;
+  status: number;
+  reason: string;
+  method?: string | undefined;
+  target?: string | undefined;
+  host?: string | undefined;
 }
 
 class H1Server implements HttpServer, ConnectionHost {
@@ -52,6 +70,8 @@ class H1Server implements HttpServer, ConnectionHost {
   readonly maxHeadBytes: number;
   readonly proxyHeader: boolean;
   readonly #proxy: H1ServeOptions["proxyHeader"];
+  readonly #refused: H1ServeOptions["refused"];
+  readonly #budget: H1ServeOptions["connections"];
   readonly handler: ProxyHandler;
   #accepting = true;
   readonly #listener: TcpListener;
@@ -69,6 +89,8 @@ class H1Server implements HttpServer, ConnectionHost {
     this.maxHeadBytes = options.maxHeadBytes ?? MAX_REQUEST_HEAD;
     this.#proxy = options.proxyHeader;
     this.proxyHeader = options.proxyHeader !== undefined;
+    this.#refused = options.refused;
+    this.#budget = options.connections;
     this.handler = options.handler;
     this.#limits = limits;
   }
@@ -86,14 +108,33 @@ class H1Server implements HttpServer, ConnectionHost {
     }
     this.#connections.add(connection);
     if (this.#sweep === undefined) this.#sweepEvery(SWEEP_MS);
+    const budget = this.#budget?.();
+    if (budget === undefined) return;
+    if (budget.take()) connection.budget = budget;
+    else {
+      // At the limit: answered and closed now, not left in the kernel's queue for a busy accept loop.
+      this.refusedRequest(connection.client, 503, "connection limit reached", undefined);
+      connection.refuseBusy();
+    }
+  }
+
+  /** Client connections open now. */
+  get connectionCount(): number {
+    return this.#connections.size;
   }
 
   refusedProxyHeader(address: string, reason: string): void {
     this.#proxy?.refused(address, reason);
   }
 
+  refusedRequest(client: ClientInfo, status: number, reason: string, head: RequestHead | undefined): void {
+    this.#refused?.({ client, status, reason, method: head?.method, target: head?.target, host: head?.fields.get("host") ?? undefined });
+  }
+
   closed(connection: ClientConnection): void {
     this.#connections.delete(connection);
+    connection.budget?.release();
+    connection.budget = undefined;
     if (this.#connections.size > 0) return;
     clearInterval(this.#sweep);
     this.#sweep = undefined;

@@ -88,6 +88,8 @@ export class ActiveHealth {
   readonly poolName: string;
   readonly #config: HealthConfig;
   readonly #logger: Logger;
+  /** A probe was skipped for tenbin's own fd shortage, and that was logged. */
+  #shortLogged = false;
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #onChange: HealthChangeListener | undefined;
@@ -216,6 +218,13 @@ export class ActiveHealth {
   #record(slot: Slot, result: ProbeResult): void {
     const { server, stats } = slot;
     const now = this.#clock.now();
+    if (result.localShortage !== undefined) {
+      // tenbin's shortage says nothing about the server: no verdict, and one line per episode.
+      if (!this.#shortLogged) this.#logger.warn(`probe of ${server.name} not counted: ${result.reason}; no health verdict until descriptors are free`, { pool: this.poolName, server: server.key });
+      this.#shortLogged = true;
+      return;
+    }
+    this.#shortLogged = false;
     stats.probes++;
     stats.lastProbeAt = now;
     stats.lastLatencyMs = result.latencyMs;

@@ -3,6 +3,7 @@
  * with the probe's reason, failed with a network error's reason, or `timeout after Nms`.
  */
 import type { Clock } from "../../util/clock.ts";
+import { outOfFileDescriptors } from "../../runtime/fd-limit.ts";
 import { describeProbeError, type ProbeFn, type ProbeTarget } from "./probe-target.ts";
 
 /** The outcome of one probe. */
@@ -14,6 +15,11 @@ export interface ProbeResult {
   reason: string;
   /** True for servers no probe can reach (udp:// without a configured probe): counted as passing. */
   skipped?: boolean;
+  /**
+   * Set when the probe failed because tenbin itself is out of file descriptors (EMFILE, ENFILE):
+   * no verdict on the server, which may be fine.
+   */
+  localShortage?: string;
 }
 
 /**
@@ -43,6 +49,9 @@ export async function runProbe(
     return reason === undefined ? { ok: true, latencyMs, reason: "" } : { ok: false, latencyMs, reason };
   } catch (err) {
     const latencyMs = clock.now() - started;
+    // At the fd limit Bun reports the failed connect as ECONNREFUSED: ask whether we are out.
+    const shortage = timedOut ? undefined : outOfFileDescriptors();
+    if (shortage !== undefined) return { ok: false, latencyMs, reason: `tenbin is out of file descriptors (${shortage})`, localShortage: shortage };
     return { ok: false, latencyMs, reason: timedOut ? `timeout after ${timeoutMs}ms` : describeProbeError(err, target) };
   } finally {
     clearTimeout(timer);

@@ -19,8 +19,12 @@ import type { ProxyResponse } from "../../runtime/types.ts";
  * 2026-11-26), the garbage of a 100 KB buffer per request included.
  */
 const LIGHT_BUFFER_LIMIT = 64 * 1024;
-/** Bytes queued in a response stream before the socket is paused. */
-const STREAM_HIGH_WATER = 64 * 1024;
+/**
+ * Bytes queued in a response stream before the socket is paused: none, so the server is read only
+ * when the client's side asks for more (pull). With a slow reader the answer then holds at most the
+ * one read being written, not that read and the next (Bun reads up to 512 KB at a time).
+ */
+const STREAM_HIGH_WATER = 0;
 
 /** What a connection reports to the client that owns it. */
 export interface ConnectionOwner {

@@ -1,0 +1,50 @@
+/**
+ * Memory that follows the load: the runtime's collector is lazy, so after a crowd of connections
+ * (slow readers, a burst) leaves, the memory it used stays in the process for a long while. This
+ * asks for a full collection once the number of open client connections has moved a lot (up or
+ * down) and then held still for a tick; under steady load, however busy, it does nothing.
+ */
+
+/** How often the connection count is looked at. */
+const TICK_MS = 5000;
+/** A move smaller than this many connections is not worth a collection. */
+const MIN_MOVE = 32;
+
+/** See the file comment. */
+export class LoadFollower {
+  readonly #count: () => number;
+  readonly #release: () => void;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** The count at the last collection (or at start). */
+  #settled = 0;
+  #previous = 0;
+
+  /** `count()`: open client connections now; `release()`: the runtime's full collection. */
+  constructor(count: () => number, release: () => void) {
+    this.#count = count;
+    this.#release = release;
+  }
+
+  start(): void {
+    this.#timer ??= setInterval(() => this.tick(), TICK_MS);
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One look (the timer's; tests call it). True when it asked for a collection. */
+  tick(): boolean {
+    const now = this.#count();
+    const previous = this.#previous;
+    this.#previous = now;
+    const moved = Math.abs(now - this.#settled);
+    const still = Math.abs(now - previous) <= Math.max(2, previous * 0.1);
+    if (!still || moved < Math.max(MIN_MOVE, Math.max(now, this.#settled) / 2)) return false;
+    this.#settled = now;
+    this.#release();
+    return true;
+  }
+}
