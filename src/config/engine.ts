@@ -1,6 +1,6 @@
 /**
  * `engine: auto` (the default) made concrete: tenbin's own HTTP/1.1 server, which costs less CPU per
- * request (README, "The HTTP server: `engine`"), unless the listener needs what only the runtime's
+ * request (docs/internals.md, "The HTTP server: `engine`"), unless the listener needs what only the runtime's
  * server does: HTTP/2, or WebSocket upgrades to an https:// server (the own server tunnels upgrades
  * to http:// servers only). After this runs every HTTP listener's engine is `runtime` or `tenbin`.
  */

@@ -1,6 +1,6 @@
 /**
  * Documentation generated from the zod schema, so it cannot drift from what the loader accepts:
- * the JSON Schema editors use (`config/schema.json`) and the key reference embedded in README.md.
+ * the JSON Schema editors use (`config/schema.json`) and the key reference embedded in docs/config-reference.md.
  */
 import { z } from "zod";
 import { address, configSchema, duration, size } from "./schema.ts";
@@ -55,7 +55,7 @@ export function renderJsonSchema(): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
-/** Marker lines around the generated reference in README.md. */
+/** Marker lines around the generated reference in docs/config-reference.md. */
 export const REFERENCE_START = "<!-- config-reference:start -->";
 export const REFERENCE_END = "<!-- config-reference:end -->";
 
@@ -83,15 +83,16 @@ export function renderConfigReference(): string {
 }
 
 /**
- * README text with the region between the markers replaced by the current reference; undefined
- * when the markers are missing. The region reads: start marker, blank line, reference, end marker.
+ * Document text (docs/config-reference.md) with the region between the markers replaced by the
+ * current reference; undefined when the markers are missing. The region reads: start marker, blank
+ * line, reference, end marker.
  */
-export function embedConfigReference(readme: string): string | undefined {
-  const start = readme.indexOf(REFERENCE_START);
-  const end = readme.indexOf(REFERENCE_END);
+export function embedConfigReference(doc: string): string | undefined {
+  const start = doc.indexOf(REFERENCE_START);
+  const end = doc.indexOf(REFERENCE_END);
   if (start < 0 || end < start) return undefined;
-  const before = readme.slice(0, start + REFERENCE_START.length);
-  return `${before}\n\n${renderConfigReference()}${readme.slice(end)}`;
+  const before = doc.slice(0, start + REFERENCE_START.length);
+  return `${before}\n\n${renderConfigReference()}${doc.slice(end)}`;
 }
 
 function walk(schema: JsonSchema, path: string, required: boolean, out: string[]): void {
