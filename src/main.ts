@@ -90,8 +90,10 @@ async function main(runtime: Runtime): Promise<number> {
     case "demo": {
       const args = parseArgs(rest, CONFIG_FLAG);
       if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
-      const file = flagValue(args, "config", command === "demo" ? "config/tenbin.yaml" : "tenbin.yaml");
-      return await run(runtime, file, command === "demo");
+      const demo = command === "demo";
+      // `tenbin demo` without -c runs the built-in demo config, so the binary needs no file.
+      if (demo && !args.flags.has("config")) return await run(runtime, await embeddedDemoSource(runtime), true);
+      return await run(runtime, fileSource(runtime, flagValue(args, "config", "tenbin.yaml")), demo);
     }
     case "worker": {
       // Not for people: `tenbin run` starts these for `workers: N` (src/workers/).
@@ -105,18 +107,38 @@ async function main(runtime: Runtime): Promise<number> {
   }
 }
 
-async function run(runtime: Runtime, file: string, demo: boolean): Promise<number> {
+/** Where `run` reads its config: a file (watched, reloaded) or a built-in text (the demo's). */
+interface ConfigSource {
+  /** The file name, or the name the built-in text is reported under. */
+  name: string;
+  /** Set for a file on disk: watched with `watch: true` and handed to worker processes. */
+  file?: string;
+  load(options: LoadOptions): Promise<Config>;
+}
+
+function fileSource(runtime: Runtime, file: string): ConfigSource {
+  return { name: file, file, load: (options) => loadConfigFile(runtime, file, options) };
+}
+
+async function embeddedDemoSource(runtime: Runtime): Promise<ConfigSource> {
+  const { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } = await import("./cli/demo-config.ts");
+  const { loadConfigText } = await import("./config/load.ts");
+  return { name: DEMO_CONFIG_NAME, load: async (options) => loadConfigText(DEMO_CONFIG_YAML, DEMO_CONFIG_NAME, runtime.envAll(), options) };
+}
+
+async function run(runtime: Runtime, source: ConfigSource, demo: boolean): Promise<number> {
   const logger = createLogger({ write: runtime.stderr, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
   const onWarning = (w: ConfigIssue) => logger.warn(formatConfigIssue(w));
-  const config = await loadConfigFile(runtime, file, { onWarning });
+  const file = source.file ?? source.name;
+  const config = await source.load({ onWarning });
   const backends: HttpServer[] = demo ? await (await import("./cli/demo.ts")).startDemoBackends(config, runtime) : [];
   const processes = plannedProcesses(config.workers, runtime, logger);
   const tenbin = await Tenbin.start(config, {
     runtime,
     logger,
     reusePort: processes > 1,
-    loadConfig: () => loadConfigFile(runtime, file, { onWarning }),
-    configSource: file,
+    loadConfig: () => source.load({ onWarning }),
+    configSource: source.name,
   });
   if (demo) {
     const first = tenbin.listeners[0];
@@ -131,7 +153,7 @@ async function run(runtime: Runtime, file: string, demo: boolean): Promise<numbe
   // not watching otherwise keeps fs.watch, a few ms, off the start of configs without it.
   let watcher: ConfigWatch | undefined;
   const followWatch = (current: Config) => {
-    if (current.watch && !watcher) {
+    if (current.watch && !watcher && source.file !== undefined) {
       watcher = watchConfigFile(file, () => {
         if (tenbin.config.watch) void tenbin.reloadFromSource("watch");
       }, { onError: (message) => tenbin.config.watch && logger.warn(message) });
