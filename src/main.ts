@@ -3,16 +3,19 @@
  */
 // Only what `run` needs before its first request is imported here; the other commands, the demo
 // backends and the worker processes load their modules when used (start-up time, bench/startup.ts).
-import { flagValue, parseArgs, UsageError, type FlagSpec } from "./cli/args.ts";
+import process from "node:process";
+import { text } from "node:stream/consumers";
+import { listOption, parseCommandArgs, stringOption, UsageError, type CommandSpec } from "./cli/args.ts";
 import { ConfigError, formatConfigIssue, type ConfigIssue } from "./config/config-error.ts";
 import { loadConfigFileFast } from "./config/fast-load.ts";
 import type { LoadOptions } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { parseDuration } from "./config/units.ts";
 import { type ConfigWatch, watchConfigFile } from "./admin/watch.ts";
-import { createLogger } from "./observe/log.ts";
+import { createLogger, isLogLevel, type LogLevel } from "./observe/log.ts";
 import { loadRuntime } from "./runtime/index.ts";
 import type { HttpServer, Runtime } from "./runtime/types.ts";
+import { announceReady } from "./cli/ready.ts";
 import { Tenbin } from "./start.ts";
 import { VERSION } from "./version.ts";
 import { plannedProcesses } from "./workers/worker-config.ts";
@@ -20,90 +23,181 @@ import { plannedProcesses } from "./workers/worker-config.ts";
 const USAGE = `tenbin ${VERSION} — a load balancer for HTTP, HTTPS, TCP and UDP
 
 Usage:
-  tenbin run [-c FILE]              run the balancer (default config ./tenbin.yaml)
-  tenbin check [-c] FILE            validate a config; exit 0 when valid, 1 with its errors
-  tenbin route -c FILE METHOD URL [-H 'Name: value']...
+  tenbin run [-c FILE] [--ready-file FILE] [--log-level LEVEL]
+                                    run the balancer (default config ./tenbin.yaml)
+  tenbin check [--json] FILE...     validate configs (- reads standard input); exit 1 if any is invalid
+  tenbin route -c FILE [--json] [--expect-pool NAME] METHOD URL [-H 'Name: value']...
                                     show the listener, route, pool and next server of a request
-  tenbin probe -c FILE [--all] [--wait 30s]
+  tenbin probe -c FILE [--all] [--wait 30s] [--json]
                                     probe every server once; exit 0 when each pool has a healthy one
-  tenbin demo [-c FILE]             start demo backends for the config's loopback servers, then run
+  tenbin demo [-c FILE]             run the built-in demo: backends and config included
   tenbin schema                     print the config's JSON Schema
-  tenbin version                    print the version
-  tenbin help                       print this text
+  tenbin version, -V                print the version
+  tenbin COMMAND --help             the options of one command
 
 Signals: SIGHUP reloads the config, SIGUSR1 reopens access logs, SIGTERM/SIGINT stop gracefully.
+Environment: TENBIN_LOG_LEVEL (debug, info, warn, error), TENBIN_LOG_FORMAT=json.
 `;
 
-const CONFIG_FLAG: FlagSpec = { config: { value: true, alias: "c" } };
+const RUN_USAGE = `Usage: tenbin run [-c FILE] [options]
+
+Runs the balancer until SIGTERM or SIGINT.
+
+  -c, --config FILE       the config (default ./tenbin.yaml)
+  --ready-file FILE       once ready, write {"listeners": {NAME: URL}, "admin": URL} to FILE as JSON
+                          (written whole, by rename); listeners may use port 0
+  --ready-when WHEN       bound (default): every listener is bound; healthy: also every pool has a
+                          usable server and each probed server had its first probe
+  --log-level LEVEL       debug, info (default), warn or error; also TENBIN_LOG_LEVEL
+  -h, --help              this text
+
+Under systemd with Type=notify, READY=1 is sent at the same moment (see docs/operations.md).
+`;
+
+const COMMANDS = {
+  run: {
+    usage: RUN_USAGE,
+    options: {
+      config: { type: "string", short: "c" },
+      "ready-file": { type: "string" },
+      "ready-when": { type: "string" },
+      "log-level": { type: "string" },
+    },
+    positionals: [0, 0],
+  },
+  demo: {
+    usage: `Usage: tenbin demo [-c FILE] [options]\n\nStarts a small backend on each loopback server of the config, then runs it. Without -c, the\nbuilt-in demo config (config/tenbin.yaml): TENBIN_PORT (8080), TENBIN_ADMIN_PORT (9090) and\nTENBIN_DEMO_PORT_1..3 (9101-9103) move its ports. Takes the options of run.\n`,
+    options: {
+      config: { type: "string", short: "c" },
+      "ready-file": { type: "string" },
+      "ready-when": { type: "string" },
+      "log-level": { type: "string" },
+    },
+    positionals: [0, 0],
+  },
+  check: {
+    usage: `Usage: tenbin check [--json] [-c FILE]... FILE...\n\nValidates each config (- reads standard input) and prints every error as\nfile:line:column key.path: what; fix. Exit 0 when all are valid, 1 otherwise.\n\n  -c, --config FILE   a config to check (repeatable; same as naming it)\n  --json              one JSON object on standard output: {"ok", "files": [{"file", "ok", "errors", "warnings"}]}\n  -h, --help          this text\n`,
+    options: { config: { type: "string", short: "c", multiple: true }, json: { type: "boolean" } },
+    positionals: [0, Number.MAX_SAFE_INTEGER],
+  },
+  route: {
+    usage: `Usage: tenbin route -c FILE [options] METHOD URL\n\nShows the listener, route, pool and the server the pool would pick next for a request; sends\nnothing. Exit 1 when no listener or no route takes it, or an --expect flag does not hold.\n\n  -c, --config FILE       the config (default ./tenbin.yaml)\n  -H, --header 'N: v'     a request header (repeatable); Cookie: counts for the sticky cookie\n  --listener NAME         the listener to ask (default: the one on the URL's port)\n  --expect-pool NAME      exit 1 unless the request goes to this pool\n  --expect-status CODE    exit 1 unless tenbin itself answers with CODE (404: no route, 503: no server)\n  --json                  the answer as one JSON object\n  -h, --help              this text\n`,
+    options: {
+      config: { type: "string", short: "c" },
+      header: { type: "string", short: "H", multiple: true },
+      listener: { type: "string" },
+      "expect-pool": { type: "string" },
+      "expect-status": { type: "string" },
+      json: { type: "boolean" },
+    },
+    positionals: [2, 2],
+  },
+  probe: {
+    usage: `Usage: tenbin probe -c FILE [--all] [--wait 30s] [--json]\n\nProbes every server once, as the running balancer would, and prints a table. Exit 0 when every\npool has a healthy server (--all: every server is healthy), 1 otherwise.\n\n  -c, --config FILE   the config (default ./tenbin.yaml)\n  --all               require every server healthy\n  --wait DURATION     probe again every 500ms until healthy or the time is up (a line per round on stderr)\n  --json              the result as one JSON object\n  -h, --help          this text\n`,
+    options: { config: { type: "string", short: "c" }, all: { type: "boolean" }, wait: { type: "string" }, json: { type: "boolean" } },
+    positionals: [0, 0],
+  },
+  schema: { usage: "Usage: tenbin schema\n\nPrints the JSON Schema of the config (for editors).\n", options: {}, positionals: [0, 0] },
+  version: { usage: "Usage: tenbin version\n\nPrints the version and the runtime.\n", options: {}, positionals: [0, 0] },
+  worker: { usage: "Not for people: `tenbin run` starts these for `workers: N`.\n", options: { config: { type: "string", short: "c" }, id: { type: "string" } }, positionals: [0, 0] },
+} satisfies Record<string, CommandSpec>;
+
+type CommandName = keyof typeof COMMANDS;
 
 /** Loads the config file with the runtime's native YAML parser where it has one (src/config/fast-load.ts). */
 function loadConfigFile(runtime: Runtime, file: string, options: LoadOptions = {}): Promise<Config> {
   return loadConfigFileFast(file, runtime.envAll(), { ...options, parseYaml: runtime.parseYaml });
 }
 
+/** The log level from --log-level or TENBIN_LOG_LEVEL; a bad value is a usage error. */
+function logLevel(runtime: Runtime, flag: string | undefined): LogLevel {
+  const value = flag ?? runtime.env("TENBIN_LOG_LEVEL") ?? "info";
+  if (!isLogLevel(value)) throw new UsageError(`bad log level "${value}"; expected debug, info, warn or error`);
+  return value;
+}
+
+function makeLogger(runtime: Runtime, level: LogLevel) {
+  return createLogger({ write: runtime.stderr, level, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
+}
+
 async function main(runtime: Runtime): Promise<number> {
-  const [command = "help", ...rest] = runtime.args();
+  const [first = "help", ...rest] = runtime.args();
   const out = (text: string) => runtime.stdout(text);
-  switch (command) {
-    case "help":
-    case "--help":
-    case "-h":
-      out(USAGE);
-      return 0;
+  if (first === "help" || first === "--help" || first === "-h") {
+    const topic = rest[0];
+    out(topic !== undefined && topic in COMMANDS ? COMMANDS[topic as CommandName].usage : USAGE);
+    return 0;
+  }
+  const command = first === "--version" || first === "-V" ? "version" : first;
+  if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"`);
+  const name = command as CommandName;
+  const args = parseCommandArgs(name, rest, COMMANDS[name]);
+  if (args.help) {
+    out(COMMANDS[name].usage);
+    return 0;
+  }
+  switch (name) {
     case "version":
-    case "--version":
       out(`tenbin ${VERSION} (${runtime.name} ${runtime.version})\n`);
       return 0;
     case "schema":
-      parseArgs(rest, {});
       out((await import("./config/reference.ts")).renderJsonSchema());
       return 0;
     case "check": {
-      const args = parseArgs(rest, CONFIG_FLAG);
-      const file = flagValue(args, "config", args.positional[0] ?? "tenbin.yaml");
-      // Warnings (an expired certificate) do not fail the check; they go to standard error.
-      const onWarning = (w: ConfigIssue) => runtime.stderr(`${formatConfigIssue({ ...w, message: `warning: ${w.message}` })}\n`);
-      const config = await loadConfigFile(runtime, file, { onWarning });
-      out(`${file}: ok (${config.listeners.length} listeners, ${Object.keys(config.pools).length} pools)\n`);
-      return 0;
+      const files = [...listOption(args, "config"), ...args.positionals];
+      const { runCheckCommand } = await import("./cli/check.ts");
+      return await runCheckCommand(files.length > 0 ? files : ["tenbin.yaml"], {
+        json: args.values.json === true,
+        load: (file, options) => loadConfigFile(runtime, file, options),
+        loadText: async (text, file, options) => (await import("./config/load.ts")).loadConfigText(text, file, runtime.envAll(), options),
+        readStdin: () => text(process.stdin),
+        stdout: out,
+        stderr: runtime.stderr,
+      });
     }
     case "route": {
-      const args = parseArgs(rest, { ...CONFIG_FLAG, header: { value: true, alias: "H" } });
-      const [method, url] = args.positional;
-      if (!method || !url || args.positional.length > 2) throw new UsageError("route needs METHOD and URL");
-      const config = await loadConfigFile(runtime, flagValue(args, "config", "tenbin.yaml"));
-      const { explainRoute } = await import("./cli/route.ts");
-      out(explainRoute(config, method, url, args.flags.get("header") ?? []));
-      return 0;
+      const [method, url] = args.positionals as [string, string];
+      const config = await loadConfigFile(runtime, stringOption(args, "config", "tenbin.yaml"));
+      const { explainRoute, formatRouteAnswer, routeMismatches } = await import("./cli/route.ts");
+      const rawStatus = stringOption(args, "expect-status");
+      const status = rawStatus === undefined ? undefined : Number(rawStatus);
+      if (status !== undefined && !(Number.isInteger(status) && status >= 100 && status <= 599)) {
+        throw new UsageError(`bad status "${rawStatus}" for --expect-status; expected a number such as 404`, "route");
+      }
+      const answer = explainRoute(config, { method, url, headers: listOption(args, "header"), listener: stringOption(args, "listener") });
+      const mismatches = routeMismatches(answer, { pool: stringOption(args, "expect-pool"), status });
+      if (args.values.json === true) out(`${JSON.stringify({ ...answer, ok: answer.error === undefined && mismatches.length === 0, mismatches })}\n`);
+      else out(formatRouteAnswer(answer));
+      for (const m of mismatches) runtime.stderr(`tenbin route: ${m}\n`);
+      // "No route" is the answer a --expect-status 404 asks for; otherwise no listener or route fails.
+      const expectedError = answer.status !== null && status === answer.status;
+      return mismatches.length > 0 || (answer.error !== undefined && !expectedError) ? 1 : 0;
     }
     case "probe": {
-      const args = parseArgs(rest, { ...CONFIG_FLAG, all: { value: false }, wait: { value: true } });
-      if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
-      const wait = flagValue(args, "wait", "0s");
+      const wait = stringOption(args, "wait", "0s");
       const waitMs = parseDuration(wait);
-      if (waitMs === undefined) throw new UsageError(`bad duration "${wait}" for --wait; expected e.g. 30s`);
-      const config = await loadConfigFile(runtime, flagValue(args, "config", "tenbin.yaml"));
+      if (waitMs === undefined) throw new UsageError(`bad duration "${wait}" for --wait; expected e.g. 30s`, "probe");
+      const config = await loadConfigFile(runtime, stringOption(args, "config", "tenbin.yaml"));
       const { runProbeCommand } = await import("./cli/probe.ts");
-      return await runProbeCommand(config, { all: args.flags.has("all"), waitMs, fetch: runtime.fetchUpstream, write: out });
+      return await runProbeCommand(config, { all: args.values.all === true, json: args.values.json === true, waitMs, fetch: runtime.fetchUpstream, write: out, progress: runtime.stderr });
     }
     case "run":
     case "demo": {
-      const args = parseArgs(rest, CONFIG_FLAG);
-      if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
-      const demo = command === "demo";
+      const level = logLevel(runtime, stringOption(args, "log-level"));
+      // Worker processes inherit the environment: they log at the same level.
+      process.env.TENBIN_LOG_LEVEL = level;
+      const readyWhen = stringOption(args, "ready-when", "bound");
+      if (readyWhen !== "bound" && readyWhen !== "healthy") throw new UsageError(`bad value "${readyWhen}" for --ready-when; expected bound or healthy`, name);
+      const options: RunOptions = { demo: name === "demo", level, readyFile: stringOption(args, "ready-file"), readyWhen };
       // `tenbin demo` without -c runs the built-in demo config, so the binary needs no file.
-      if (demo && !args.flags.has("config")) return await run(runtime, await embeddedDemoSource(runtime), true);
-      return await run(runtime, fileSource(runtime, flagValue(args, "config", "tenbin.yaml")), demo);
+      if (name === "demo" && args.values.config === undefined) return await run(runtime, await embeddedDemoSource(runtime), options);
+      return await run(runtime, fileSource(runtime, stringOption(args, "config", "tenbin.yaml")), options);
     }
     case "worker": {
-      // Not for people: `tenbin run` starts these for `workers: N` (src/workers/).
-      const args = parseArgs(rest, { ...CONFIG_FLAG, id: { value: true } });
-      const logger = createLogger({ write: runtime.stderr, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
+      const logger = makeLogger(runtime, logLevel(runtime, undefined));
       const { runWorker } = await import("./workers/worker-process.ts");
-      return await runWorker(runtime, logger, Number(flagValue(args, "id", "1")), flagValue(args, "config", "tenbin.yaml"));
+      return await runWorker(runtime, logger, Number(stringOption(args, "id", "1")), stringOption(args, "config", "tenbin.yaml"));
     }
-    default:
-      throw new UsageError(`unknown command "${command}"`);
   }
 }
 
@@ -126,8 +220,17 @@ async function embeddedDemoSource(runtime: Runtime): Promise<ConfigSource> {
   return { name: DEMO_CONFIG_NAME, load: async (options) => loadConfigText(DEMO_CONFIG_YAML, DEMO_CONFIG_NAME, runtime.envAll(), options) };
 }
 
-async function run(runtime: Runtime, source: ConfigSource, demo: boolean): Promise<number> {
-  const logger = createLogger({ write: runtime.stderr, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
+/** How `run` was asked to run. */
+interface RunOptions {
+  demo: boolean;
+  level: LogLevel;
+  readyFile: string | undefined;
+  readyWhen: "bound" | "healthy";
+}
+
+async function run(runtime: Runtime, source: ConfigSource, options: RunOptions): Promise<number> {
+  const { demo } = options;
+  const logger = makeLogger(runtime, options.level);
   const onWarning = (w: ConfigIssue) => logger.warn(formatConfigIssue(w));
   const file = source.file ?? source.name;
   const config = await source.load({ onWarning });
@@ -165,11 +268,14 @@ async function run(runtime: Runtime, source: ConfigSource, demo: boolean): Promi
   followWatch(config);
   tenbin.onReload(followWatch);
   const workers = processes > 1 ? (await import("./workers/supervisor.ts")).WorkerSupervisor.start({ runtime, logger, tenbin, configFile: file, processes }) : undefined;
+  const readiness = new AbortController();
+  void announceReady(tenbin, { runtime, logger, file: options.readyFile, when: options.readyWhen, signal: readiness.signal });
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
+      readiness.abort();
       watcher?.close();
       logger.info(`${signal}: stopping; waiting for in-flight requests`);
       void Promise.all([tenbin.stop(), workers?.stop()]).then(async () => {
@@ -194,7 +300,8 @@ try {
   runtime.exit(await main(runtime));
 } catch (error) {
   if (error instanceof UsageError) {
-    runtime.stderr(`tenbin: ${error.message}\n\n${USAGE}`);
+    const usage = error.command !== undefined && error.command in COMMANDS ? COMMANDS[error.command as CommandName].usage : USAGE;
+    runtime.stderr(`tenbin: ${error.message}\n\n${usage}`);
     runtime.exit(2);
   }
   if (error instanceof ConfigError) {

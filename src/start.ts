@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import type { Config, HealthConfig, ListenerConfig, PoolConfig, ServerConfig } from "./config/schema.ts";
+import { formatAddress } from "./admin/format.ts";
 import { AdminPlane } from "./admin/plane.ts";
 import type { ReloadResult } from "./admin/reloader.ts";
 import type { WorkerStatusJson } from "./admin/status.ts";
@@ -65,13 +66,17 @@ interface RunningListener {
   listen: string;
   /** Bound with reusePort (TLS listeners, workers), so a successor can bind beside it. */
   reusePort?: boolean;
+  /** The bound address as a URL (BoundListener.url). */
+  url: string;
 }
 
-/** A bound listener, for logs and tests. */
+/** A bound listener, for logs, the ready file and tests. */
 export interface BoundListener {
   name: string;
   hostname: string;
   port: number;
+  /** `http://127.0.0.1:8080`, `https://…`, `tcp://…`, `tls://…` or `udp://…` with the bound port. */
+  url: string;
 }
 
 export class Tenbin {
@@ -175,7 +180,7 @@ export class Tenbin {
 
   /** Bound listeners with their real ports (a config may ask for port 0). */
   get listeners(): BoundListener[] {
-    return [...this.#running].map(([name, r]) => ({ name, hostname: r.server.hostname, port: r.server.port }));
+    return [...this.#running].map(([name, r]) => ({ name, hostname: r.server.hostname, port: r.server.port, url: r.url }));
   }
 
   /** Counters of the TCP and UDP listeners by name: connections, bytes, flows, drops. */
@@ -215,9 +220,11 @@ export class Tenbin {
           ? await this.#bind(listener, tls, samePort)
           : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls?.serve, port: samePort });
         const old = this.#running.get(listener.name);
-        this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true });
+        const scheme = tls ? (listener.mode === "http" ? "https" : "tls") : listener.mode;
+        const url = `${scheme}://${formatAddress({ host: server.hostname, port: server.port })}`;
+        this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true, url });
         if (old) void old.server.stop();
-        this.#deps.logger.info(`listener ${listener.name} listening on ${tls ? (listener.mode === "http" ? "https" : "tls") : listener.mode}://${server.hostname}:${server.port}`);
+        this.#deps.logger.info(`listener ${listener.name} listening on ${url}`, { listener: listener.name, url });
       }
       await this.#admin.apply(config, previous === undefined);
     } catch (error) {
@@ -328,7 +335,7 @@ export class Tenbin {
       void server.stop(); // a reload replaced the listener meanwhile
       return;
     }
-    this.#running.set(name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true });
+    this.#running.set(name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true, url: running.url });
     if (running.reusePort) void running.server.stop();
     logger.info(`listener ${name}: certificates reloaded; new handshakes on ${listener.mode === "http" ? "https" : "tls"}://${server.hostname}:${server.port} use them`);
   }

@@ -1,7 +1,9 @@
 /**
  * YAML text → validated `Config`, in four passes that each report every problem they find, with
  * file:line:column: YAML syntax, `${NAME}` expansion, the zod schema, then cross-section checks.
- * A pass runs only when the one before it passed, so one mistake is not reported three times.
+ * A pass runs only when the one before it passed, so one mistake is not reported three times; the
+ * cross-section checks are the exception: they also run, on what the schema accepted, after a
+ * schema error (semantic-despite.ts).
  */
 import { readFile } from "node:fs/promises";
 import { LineCounter, parseDocument, type YAMLError } from "yaml";
@@ -11,6 +13,7 @@ import { describeIssues, leafMessage } from "./issues.ts";
 import { configSchema, type Config } from "./schema.ts";
 import { resolveEngines } from "./engine.ts";
 import { checkSemantics } from "./semantic.ts";
+import { semanticIssuesDespite } from "./semantic-despite.ts";
 import { YamlSource, type PathIssue } from "./yaml-source.ts";
 
 /** Environment variables as `${NAME}` expansion sees them. */
@@ -64,7 +67,9 @@ export function loadConfigText(text: string, file: string, env: ConfigEnv, optio
 
   const parsed = configSchema.safeParse(data, { error: leafMessage, reportInput: true });
   if (!parsed.success) {
-    throw new ConfigError(describeIssues(parsed.error.issues, configSchema).map((issue) => source.issueAt(issue)));
+    // The cross-section checks still run on what the schema accepted, so one error does not hide another.
+    const issues = [...describeIssues(parsed.error.issues, configSchema), ...semanticIssuesDespite(data, parsed.error.issues)];
+    throw new ConfigError(issues.map((issue) => source.issueAt(issue)));
   }
   const warnings: PathIssue[] = [];
   const problems = checkSemantics(parsed.data, warnings);

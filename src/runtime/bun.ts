@@ -1,4 +1,6 @@
 /** `Runtime` on Bun: Bun.serve accepts, fetch forwards with Bun's proxy-relevant options. */
+import { sendNotify } from "./sd-notify.ts";
+import { bunDatagramLibc } from "./sd-notify-bun.ts";
 import type { ClientInfo, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
 import { QuietStop } from "./quiet-stop.ts";
 import { readFileSync, writeSync } from "node:fs";
@@ -123,6 +125,7 @@ export const bunRuntime: Runtime = {
   readTextFile: (path) => Bun.file(path).text(),
   readTextFileSync: (path) => readFileSync(path, "utf8"),
   parseYaml: (text) => Bun.YAML.parse(text),
+  notifySystemd: (state) => sendNotify(process.env.NOTIFY_SOCKET, state, bunDatagramLibc),
   env: (name) => process.env[name],
   envAll: () => process.env,
   args: () => process.argv.slice(2),

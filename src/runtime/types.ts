@@ -220,6 +220,11 @@ export interface Runtime {
    * one: config loading tries it first and falls back to the `yaml` package (src/config/fast-load.ts).
    */
   parseYaml?(text: string): unknown;
+  /**
+   * Sends an sd_notify state (`READY=1`, `RELOADING=1`, `STOPPING=1`) to systemd when NOTIFY_SOCKET
+   * is set; true when it was sent.
+   */
+  notifySystemd?(state: string): boolean;
   env(name: string): string | undefined;
   /** Environment as a plain object (for `${NAME}` expansion). */
   envAll(): Record<string, string | undefined>;
