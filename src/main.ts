@@ -269,13 +269,13 @@ async function run(runtime: Runtime, source: ConfigSource, options: RunOptions):
   tenbin.onReload(followWatch);
   const workers = processes > 1 ? (await import("./workers/supervisor.ts")).WorkerSupervisor.start({ runtime, logger, tenbin, configFile: file, processes }) : undefined;
   const readiness = new AbortController();
-  void announceReady(tenbin, { runtime, logger, file: options.readyFile, when: options.readyWhen, signal: readiness.signal });
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       readiness.abort();
+      runtime.notifySystemd?.("STOPPING=1");
       watcher?.close();
       logger.info(`${signal}: stopping; waiting for in-flight requests`);
       void Promise.all([tenbin.stop(), workers?.stop()]).then(async () => {
@@ -292,6 +292,9 @@ async function run(runtime: Runtime, source: ConfigSource, options: RunOptions):
       tenbin.reopenLogs();
       workers?.reopenLogs();
     });
+    // Announced only now that the signal handlers are in place: a SIGTERM sent the moment the
+    // ready file appears stops tenbin gracefully.
+    void announceReady(tenbin, { runtime, logger, file: options.readyFile, when: options.readyWhen, signal: readiness.signal });
   });
 }
 
