@@ -70,6 +70,13 @@ interface RunningListener {
   url: string;
 }
 
+/** Open client connections of a bound listener (UDP: flows), where its server keeps the count. */
+function openConnectionsOf(server: object): number | undefined {
+  const s = server as { openConnections?: unknown; active?: unknown; flows?: unknown };
+  const count = s.openConnections ?? s.active ?? s.flows;
+  return typeof count === "number" ? count : undefined;
+}
+
 /** A bound listener, for logs, the ready file and tests. */
 export interface BoundListener {
   name: string;
@@ -77,6 +84,8 @@ export interface BoundListener {
   port: number;
   /** `http://127.0.0.1:8080`, `https://…`, `tcp://…`, `tls://…` or `udp://…` with the bound port. */
   url: string;
+  /** Client connections open now (UDP: flows); undefined where the server does not tell. */
+  openConnections: number | undefined;
 }
 
 export class Tenbin {
@@ -180,7 +189,7 @@ export class Tenbin {
 
   /** Bound listeners with their real ports (a config may ask for port 0). */
   get listeners(): BoundListener[] {
-    return [...this.#running].map(([name, r]) => ({ name, hostname: r.server.hostname, port: r.server.port, url: r.url }));
+    return [...this.#running].map(([name, r]) => ({ name, hostname: r.server.hostname, port: r.server.port, url: r.url, openConnections: openConnectionsOf(r.server) }));
   }
 
   /** Counters of the TCP and UDP listeners by name: connections, bytes, flows, drops. */

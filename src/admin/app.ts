@@ -3,6 +3,7 @@
  * run-time server changes, reload, Prometheus metrics and the dashboard page. Served on its own
  * listener (start.ts), never on a traffic listener, so Hono stays off the request path.
  */
+import { processStartedAt } from "../observe/process-metrics.ts";
 import { Hono, type Context } from "hono";
 import { applyServerAction, applyServerWeight, findServer, isServerAction, parseWeight } from "./actions.ts";
 import { authorized } from "./auth.ts";
@@ -17,7 +18,8 @@ const LOOPBACK_HOST = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d+)
 export function createAdminApp(deps: AdminDeps): Hono {
   const { view } = deps;
   const now = deps.now ?? Date.now;
-  const startedAt = deps.startedAt ?? now();
+  // Uptime counts from the process's start: the app itself is built on the first admin request.
+  const startedAt = deps.startedAt ?? processStartedAt();
   const info = { version: deps.version, runtime: deps.runtime };
   const app = new Hono();
 

@@ -101,6 +101,8 @@ export interface HttpServer {
   readonly port: number;
   /** Whether the socket was bound with reusePort (a runtime may have to refuse it); default false. */
   readonly reusePort?: boolean;
+  /** Client connections open now, where the server knows (tenbin's own server; not Bun.serve). */
+  readonly openConnections?: number;
   /**
    * Stops accepting; resolves when in-flight requests finished (or at once with `force`). Without
    * `force`, a keep-alive connection used in the last `STOP_QUIET_MS` is not closed under a request
