@@ -43,7 +43,8 @@ export async function loadConfigFile(path: string, env: ConfigEnv, options: Load
 export function loadConfigText(text: string, file: string, env: ConfigEnv, options: LoadOptions = {}): Config {
   const lines = new LineCounter();
   const protectedText = protectReferences(text);
-  const doc = parseDocument(protectedText, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // `merge`: YAML 1.1 merge keys (`<<: *defaults`), the docker-compose habit for reuse.
+  const doc = parseDocument(protectedText, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   const source = new YamlSource(file, doc, lines);
 
   if (doc.errors.length > 0) {
@@ -65,6 +66,7 @@ export function loadConfigText(text: string, file: string, env: ConfigEnv, optio
     throw new ConfigError([{ file, line: 1, column: 1, path: "", message: `cannot expand the YAML aliases: ${(error as Error).message}` }]);
   }
 
+  data = withoutExtensions(data);
   const parsed = configSchema.safeParse(data, { error: leafMessage, reportInput: true });
   if (!parsed.success) {
     // The cross-section checks still run on what the schema accepted, so one error does not hide another.
@@ -76,6 +78,15 @@ export function loadConfigText(text: string, file: string, env: ConfigEnv, optio
   if (problems.length > 0) throw new ConfigError(problems.map((issue) => source.issueAt(issue)));
   for (const warning of warnings) options.onWarning?.(source.issueAt(warning));
   return resolveEngines(parsed.data);
+}
+
+/**
+ * The data without its top-level `x-` keys: extension fields (as in docker-compose), where anchors
+ * for reuse live. Only at the top: below it, names such as a pool called `x-api` are the user's.
+ */
+export function withoutExtensions(data: unknown): unknown {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith("x-")));
 }
 
 function yamlIssue(source: YamlSource, text: string, error: YAMLError): ConfigIssue {

@@ -139,6 +139,11 @@ function checkPool(at: KeySegment[], pool: PoolConfig, servesHttp: boolean, repo
     } else if (!servesHttp && !["http:", "https:", "tcp:", "udp:"].includes(url.protocol)) {
       report([...where, "url"], `unsupported scheme in url ${q(server.url)}; expected http://, https://, tcp:// or udp://`);
     }
+    // The request's own path goes to the server: a path here would be silently dropped.
+    const http = url.protocol === "http:" || url.protocol === "https:";
+    if (http && ((url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "")) {
+      report([...where, "url"], `server url ${q(server.url)} has a path or query, which tenbin would not send (a request goes with its own path); write ${url.protocol}//${hostPort(url)}`);
+    }
     const key = `${url.protocol}//${hostPort(url)}${url.pathname === "/" ? "" : url.pathname}`;
     const firstUrl = urls.get(key);
     if (firstUrl !== undefined) report([...where, "url"], `server url ${q(server.url)} is already used by servers[${firstUrl}]; list each server once`);

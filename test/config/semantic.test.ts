@@ -119,6 +119,20 @@ describe("checkSemantics through loadConfigText", () => {
     ]);
   });
 
+  test("a server url with a path or query is refused: tenbin would drop it", () => {
+    const text = yaml(
+      "listeners:",
+      "  - { name: a, listen: :8080, routes: [{ pool: api }] }",
+      "pools:",
+      "  api:",
+      "    servers: [{ url: 'http://10.0.0.1:8080/sub' }, { url: 'https://10.0.0.2?x=1' }, { url: 'http://10.0.0.3:80/' }]",
+    );
+    expect(errorLines(text)).toEqual([
+      'tenbin.yaml:5:22 pools.api.servers[0].url: server url "http://10.0.0.1:8080/sub" has a path or query, which tenbin would not send (a request goes with its own path); write http://10.0.0.1:8080',
+      'tenbin.yaml:5:59 pools.api.servers[1].url: server url "https://10.0.0.2?x=1" has a path or query, which tenbin would not send (a request goes with its own path); write https://10.0.0.2:443',
+    ]);
+  });
+
   test("an empty sticky cookie key", () => {
     const text = yaml(
       "listeners:",
