@@ -52,6 +52,9 @@ export function formatAccessEntry(format: AccessLogFormat, e: AccessEntry): stri
       server: e.server,
       request_id: e.requestId,
       retries: e.retries,
+      // What the combined format has as well; null when the request had none.
+      referer: e.referer || null,
+      user_agent: e.userAgent || null,
     }) + "\n";
   }
   const bytes = e.bytes < 0 ? "-" : String(e.bytes);
