@@ -182,3 +182,24 @@ describe("checkSemantics through loadConfigText", () => {
     ]);
   });
 });
+
+describe("admin token warnings", () => {
+  const warningsOf = (token: string) => {
+    const warnings: string[] = [];
+    loadConfigText(`admin: { token: "${token}" }\nlisteners: [{ name: web, listen: 127.0.0.1:0, routes: [{ pool: api }] }]\npools: { api: { servers: [{ url: "http://127.0.0.1:9001" }] } }\n`, "tenbin.yaml", {}, {
+      onWarning: (w) => void warnings.push(`${w.line}:${w.column} ${w.path}: ${w.message}`),
+    });
+    return warnings;
+  };
+
+  test("a placeholder token such as the examples' change-me is warned about, with its line", () => {
+    expect(warningsOf("change-me")).toEqual([
+      '1:17 admin.token: admin.token is the well-known placeholder "change-me"; set a random one (openssl rand -hex 24), e.g. through ${TENBIN_ADMIN_TOKEN}',
+    ]);
+  });
+
+  test("a short token is warned about; a long random one is not", () => {
+    expect(warningsOf("abc123")[0]).toContain("admin.token is 6 characters long; use at least 16");
+    expect(warningsOf("9f2c4e1a7b3d5f60a8c2e4b6")).toEqual([]);
+  });
+});
