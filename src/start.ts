@@ -11,6 +11,7 @@ import type { ReloadResult } from "./admin/reloader.ts";
 import type { WorkerStatusJson } from "./admin/status.ts";
 import { createHttpHandler, type ListenerSnapshot } from "./listener/http.ts";
 import { UpgradeTunnels } from "./proxy/upgrade-tunnel.ts";
+import { bindError } from "./listener/bind-error.ts";
 import { bindL4Listener, type L4Snapshot, type L4Stats, l4StatsOf } from "./listener/l4.ts";
 import { proxyHeaderTrust, serveHttpBehindProxyHeader } from "./listener/proxy-front.ts";
 import { serveH1 } from "./listener/h1/server.ts";
@@ -48,6 +49,8 @@ export interface TenbinDeps {
    * with a `health` section takes its state from this as its pool is built (src/workers/).
    */
   remoteHealth?: (pool: string, server: ServerState, health: HealthConfig) => void;
+  /** Set in a worker process: its listeners join ports the primary holds (no check that they are free). */
+  joinsPorts?: boolean;
 }
 
 /** One config's worth of built parts; requests read the one in force when they arrive. */
@@ -225,9 +228,19 @@ export class Tenbin {
           this.#running.delete(listener.name); // the two cannot share the port: free it first
           void running.server.stop();
         }
-        const server = listener.mode === "http"
-          ? await this.#bind(listener, tls, samePort)
-          : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls?.serve, port: samePort });
+        // A socket shared with reusePort would bind beside another tenbin's: a new address is
+        // first bound alone, so a taken port is refused as for any listener (worker processes
+        // join the ports their primary holds).
+        const sharesPort = shareable || (listener.mode === "tcp" && this.#deps.reusePort === true);
+        let server: Awaited<ReturnType<typeof bindL4Listener>> | HttpServer;
+        try {
+          if (samePort === undefined && sharesPort && listener.listen.port !== 0 && !this.#deps.joinsPorts) await this.#ensureFree(listener.listen);
+          server = listener.mode === "http"
+            ? await this.#bind(listener, tls, samePort)
+            : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), { ...this.#deps, clock: this.#deps.clock }, { tls: tls?.serve, port: samePort });
+        } catch (error) {
+          throw bindError(listener.name, listener.listen.host, samePort ?? listener.listen.port, error);
+        }
         const old = this.#running.get(listener.name);
         const scheme = tls ? (listener.mode === "http" ? "https" : "tls") : listener.mode;
         const url = `${scheme}://${formatAddress({ host: server.hostname, port: server.port })}`;
@@ -282,6 +295,22 @@ export class Tenbin {
     this.#upstream.close();
     await this.#admin.stop();
     await this.#accessLogs.closeAll();
+  }
+
+  /** Binds `address` without reusePort and lets it go: throws when another socket holds it. */
+  async #ensureFree(address: { host: string; port: number }): Promise<void> {
+    // A port this process holds (a listener given its picked port in a reload) is ours to share.
+    for (const running of this.#running.values()) if (running.server.port === address.port) return;
+    const probe = await this.#deps.runtime.listenTcp({
+      hostname: address.host,
+      port: address.port,
+      reusePort: false,
+      accept: (conn) => {
+        conn.destroy();
+        return { data() {}, drain() {}, end() {}, close() {} };
+      },
+    });
+    probe.stop();
   }
 
   async #bind(listener: ListenerConfig, tls: ListenerTls | undefined, port = listener.listen.port): Promise<HttpServer> {

@@ -40,7 +40,7 @@ export async function runWorker(runtime: Runtime, baseLogger: Logger, id: number
   const health = new RemoteHealth(systemClock);
   health.apply(init.health, undefined);
   // Messages that arrive while the listeners bind wait in the inbox, in order.
-  const tenbin = await Tenbin.start(init.config, { runtime, logger, reusePort: true, remoteHealth: health.seed, configSource: configFile });
+  const tenbin = await Tenbin.start(init.config, { runtime, logger, reusePort: true, joinsPorts: true, remoteHealth: health.seed, configSource: configFile });
   send({ type: "ready", pid: process.pid });
 
   const report = () => send({ type: "counters", snapshot: takeSnapshot(tenbin) });
