@@ -2,7 +2,8 @@
  * `npm run release` as a user gets it: the linux-x64 build runs natively, the linux-arm64 one under
  * qemu-user (`qemu-aarch64 -L /usr/aarch64-linux-gnu`; Debian's qemu-user, libc6-arm64-cross and
  * libstdc++6-arm64-cross). Each runs `version`, `check` and proxies a request; SHA256SUMS checks out;
- * the x64 one runs `tenbin demo` in an empty directory. Only these two targets are built here (about
+ * the x64 one runs `tenbin demo` in an empty directory and tells a fake systemd it is ready (libc
+ * through FFI from the compiled binary). Only these two targets are built here (about
  * 110 MB and a few seconds each); the others are built by `npm run release`, not tested.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -141,3 +142,35 @@ test.skipIf(!isLinuxX64)("tenbin demo runs from the binary alone, in an empty di
     rmSync(empty, { recursive: true, force: true });
   }
 }, 40_000);
+
+const PYTHON = Bun.which("python3");
+
+test.skipIf(!isLinuxX64 || PYTHON === null)("the binary sends READY=1 to NOTIFY_SOCKET (sd_notify through FFI)", async () => {
+  const socket = join(outdir, "notify.sock");
+  // A fake systemd: prints the first datagram and exits (bounded: 20 s).
+  const receiver = Bun.spawn([PYTHON!, "-c", [
+    "import socket, sys",
+    "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(20)",
+    "print('bound', flush=True); print(repr(s.recv(4096).decode()), flush=True)",
+  ].join("\n"), socket], { stdout: "pipe" });
+  const reader = receiver.stdout.getReader();
+  let out = "";
+  for (let chunk = await reader.read(); !chunk.done; chunk = out.includes("bound\n") ? { done: true, value: undefined } : await reader.read()) {
+    out += new TextDecoder().decode(chunk.value);
+  }
+  expect(out).toContain("bound\n");
+  const file = writeConfig(CONFIG(9));
+  const proc = Bun.spawn([...commandFor("linux-x64"), "run", "-c", file], { stdin: "ignore", stdout: "ignore", stderr: "ignore", env: { ...process.env, NOTIFY_SOCKET: socket } });
+  try {
+    while (!out.includes("READY")) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      out += new TextDecoder().decode(value);
+    }
+    expect(out).toContain("'READY=1\\nSTATUS=serving'");
+  } finally {
+    proc.kill("SIGTERM");
+    receiver.kill();
+    await proc.exited;
+  }
+}, 30_000);
