@@ -1,8 +1,8 @@
 /**
  * Builds the single-file executable: `bun build.ts` (or `npm run build`) → dist/tenbin.
  *
- * Host target only: cross targets make Bun download another runtime, which these machines cannot.
- * The binary ignores `.env` and `bunfig.toml` in the directory it runs from, so a stray file there
+ * Host target by default; `target` cross-compiles (release.ts builds every release target that way;
+ * Bun fetches the target's runtime from the npm registry once and caches it). The binary ignores `.env` and `bunfig.toml` in the directory it runs from, so a stray file there
  * cannot change how a production balancer behaves. The version comes from package.json and is
  * stamped as the `TENBIN_VERSION` constant that src/version.ts reads.
  *
@@ -24,6 +24,8 @@ export interface BuildOptions {
   version?: string;
   /** Precompile to JavaScriptCore bytecode (faster start); on by default. */
   bytecode?: boolean;
+  /** A `bun build --target` such as `bun-linux-arm64`; the host's by default. */
+  target?: Bun.Build.CompileTarget;
 }
 
 /** What a finished build produced. */
@@ -43,7 +45,7 @@ export function packageVersion(): string {
   return pkg.version;
 }
 
-/** Compiles `entry` into a standalone executable for the host. */
+/** Compiles `entry` into a standalone executable for the host, or for `options.target`. */
 export async function buildBinary(options: BuildOptions = {}): Promise<BuildResult> {
   const started = performance.now();
   const entry = resolve(ROOT, options.entry ?? "src/main.ts");
@@ -59,7 +61,7 @@ export async function buildBinary(options: BuildOptions = {}): Promise<BuildResu
     // With `compile`, "linked" embeds the map in the executable: stack traces name src/ lines.
     sourcemap: "linked",
     define: { TENBIN_VERSION: JSON.stringify(version) },
-    compile: { outfile, autoloadDotenv: false, autoloadBunfig: false },
+    compile: { outfile, autoloadDotenv: false, autoloadBunfig: false, ...(options.target ? { target: options.target } : {}) },
     throw: false,
   });
   if (!result.success) {
@@ -68,7 +70,9 @@ export async function buildBinary(options: BuildOptions = {}): Promise<BuildResu
   }
   // The map is embedded in the executable too; the side file would only be a second artefact to ship.
   rmSync(`${outfile}.map`, { force: true });
-  return { outfile, version, bytes: statSync(outfile).size, ms: Math.round(performance.now() - started) };
+  // Bun adds .exe for windows targets when the name lacks it.
+  const written = options.target?.includes("windows") && !outfile.endsWith(".exe") ? `${outfile}.exe` : outfile;
+  return { outfile: written, version, bytes: statSync(written).size, ms: Math.round(performance.now() - started) };
 }
 
 function parseArgs(argv: string[]): BuildOptions {

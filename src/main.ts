@@ -3,144 +3,182 @@
  */
 // Only what `run` needs before its first request is imported here; the other commands, the demo
 // backends and the worker processes load their modules when used (start-up time, bench/startup.ts).
-import { flagValue, parseArgs, UsageError, type FlagSpec } from "./cli/args.ts";
+import process from "node:process";
+import { listOption, parseCommandArgs, stringOption, UsageError } from "./cli/args.ts";
+import { type CommandName, COMMANDS, USAGE } from "./cli/commands.ts";
 import { ConfigError, formatConfigIssue, type ConfigIssue } from "./config/config-error.ts";
 import { loadConfigFileFast } from "./config/fast-load.ts";
 import type { LoadOptions } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { parseDuration } from "./config/units.ts";
 import { type ConfigWatch, watchConfigFile } from "./admin/watch.ts";
-import { createLogger } from "./observe/log.ts";
+import { createLogger, isLogLevel, type LogLevel } from "./observe/log.ts";
 import { loadRuntime } from "./runtime/index.ts";
 import type { HttpServer, Runtime } from "./runtime/types.ts";
+import { announceReady } from "./cli/ready-file.ts";
 import { EXIT_REQUESTS_CUT, Tenbin } from "./start.ts";
 import { VERSION } from "./version.ts";
 import { plannedProcesses } from "./workers/worker-config.ts";
 
-const USAGE = `tenbin ${VERSION} — a load balancer for HTTP, HTTPS, TCP and UDP
-
-Usage:
-  tenbin run [-c FILE]              run the balancer (default config ./tenbin.yaml)
-  tenbin check [-c] FILE            validate a config; exit 0 when valid, 1 with its errors
-  tenbin route -c FILE METHOD URL [-H 'Name: value']...
-                                    show the listener, route, pool and next server of a request
-  tenbin probe -c FILE [--all] [--wait 30s]
-                                    probe every server once; exit 0 when each pool has a healthy one
-  tenbin ready [-c FILE | --admin HOST:PORT] [--pools] [--timeout 1s]
-                                    ask a running tenbin if it is ready: exit 0 ready, 1 not ready
-  tenbin ha keepalived|bird|announce|track ...
-                                    setup help for a pair: keepalived, BIRD (tenbin ha help)
-  tenbin demo [-c FILE]             start demo backends for the config's loopback servers, then run
-  tenbin hash-password [--algorithm bcrypt|argon2id]
-                                    hash the password on standard input for basic_auth
-  tenbin schema                     print the config's JSON Schema
-  tenbin version                    print the version
-  tenbin help                       print this text
-
-Signals: SIGHUP reloads the config, SIGUSR1 reopens access logs, SIGTERM/SIGINT stop gracefully.
-`;
-
-const CONFIG_FLAG: FlagSpec = { config: { value: true, alias: "c" } };
 
 /** Loads the config file with the runtime's native YAML parser where it has one (src/config/fast-load.ts). */
 function loadConfigFile(runtime: Runtime, file: string, options: LoadOptions = {}): Promise<Config> {
   return loadConfigFileFast(file, runtime.envAll(), { ...options, parseYaml: runtime.parseYaml });
 }
 
+/** The log level from --log-level or TENBIN_LOG_LEVEL; a bad value is a usage error. */
+function logLevel(runtime: Runtime, flag: string | undefined): LogLevel {
+  const value = flag ?? runtime.env("TENBIN_LOG_LEVEL") ?? "info";
+  if (!isLogLevel(value)) throw new UsageError(`bad log level "${value}"; expected debug, info, warn or error`);
+  return value;
+}
+
+function makeLogger(runtime: Runtime, level: LogLevel) {
+  return createLogger({ write: runtime.stderr, level, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
+}
+
 async function main(runtime: Runtime): Promise<number> {
-  const [command = "help", ...rest] = runtime.args();
+  const [first = "help", ...rest] = runtime.args();
   const out = (text: string) => runtime.stdout(text);
-  switch (command) {
-    case "help":
-    case "--help":
-    case "-h":
-      out(USAGE);
-      return 0;
+  if (first === "help" || first === "--help" || first === "-h") {
+    const topic = rest[0];
+    out(topic !== undefined && topic in COMMANDS ? COMMANDS[topic as CommandName].usage : USAGE);
+    return 0;
+  }
+  const command = first === "--version" || first === "-V" ? "version" : first;
+  if (!(command in COMMANDS)) throw new UsageError(`unknown command "${command}"`);
+  const name = command as CommandName;
+  // `ready` and `ha` (with its subcommands) parse their own flags.
+  if (name === "ready") {
+    const { readyCommand } = await import("./cli/ready.ts");
+    return await readyCommand(rest, { write: out, loadConfig: (file) => loadConfigFile(runtime, file) });
+  }
+  if (name === "ha") {
+    const { haCommand } = await import("./cli/ha.ts");
+    return await haCommand(rest, runtime);
+  }
+  const args = parseCommandArgs(name, rest, COMMANDS[name]);
+  if (args.help) {
+    out(COMMANDS[name].usage);
+    return 0;
+  }
+  switch (name) {
     case "version":
-    case "--version":
       out(`tenbin ${VERSION} (${runtime.name} ${runtime.version})\n`);
       return 0;
     case "schema":
-      parseArgs(rest, {});
       out((await import("./config/reference.ts")).renderJsonSchema());
       return 0;
     case "check": {
-      const args = parseArgs(rest, CONFIG_FLAG);
-      const file = flagValue(args, "config", args.positional[0] ?? "tenbin.yaml");
-      // Warnings (an expired certificate) do not fail the check; they go to standard error.
-      const onWarning = (w: ConfigIssue) => runtime.stderr(`${formatConfigIssue({ ...w, message: `warning: ${w.message}` })}\n`);
-      const config = await loadConfigFile(runtime, file, { onWarning });
-      const { bindWarnings, hostBindFacts } = await import("./cli/check-bind.ts");
-      const facts = hostBindFacts();
-      for (const warning of facts ? bindWarnings(config, facts) : []) runtime.stderr(`${file}: warning: ${warning}\n`);
-      out(`${file}: ok (${config.listeners.length} listeners, ${Object.keys(config.pools).length} pools)\n`);
+      const files = [...listOption(args, "config"), ...args.positionals];
+      const { runCheckCommand } = await import("./cli/check.ts");
+      return await runCheckCommand(files.length > 0 ? files : ["tenbin.yaml"], {
+        json: args.values.json === true,
+        load: (file, options) => loadConfigFile(runtime, file, options),
+        loadText: async (text, file, options) => (await import("./config/load.ts")).loadConfigText(text, file, runtime.envAll(), options),
+        readStdin: async () => (await import("node:stream/consumers")).text(process.stdin),
+        // What breaks an HA pair on this host: a listener on an address it lacks, without nonlocal bind.
+        hostWarnings: async (config) => {
+          const { bindWarnings, hostBindFacts } = await import("./cli/check-bind.ts");
+          const facts = hostBindFacts();
+          return facts ? bindWarnings(config, facts) : [];
+        },
+        stdout: out,
+        stderr: runtime.stderr,
+      });
+    }
+    case "hash-password": {
+      const { hashPasswordCommand } = await import("./cli/hash-password.ts");
+      out(await hashPasswordCommand(runtime, stringOption(args, "algorithm", "bcrypt")));
       return 0;
     }
     case "route": {
-      const args = parseArgs(rest, { ...CONFIG_FLAG, header: { value: true, alias: "H" } });
-      const [method, url] = args.positional;
-      if (!method || !url || args.positional.length > 2) throw new UsageError("route needs METHOD and URL");
-      const config = await loadConfigFile(runtime, flagValue(args, "config", "tenbin.yaml"));
-      const { explainRoute } = await import("./cli/route.ts");
-      out(explainRoute(config, method, url, args.flags.get("header") ?? []));
-      return 0;
-    }
-    case "hash-password": {
-      const args = parseArgs(rest, { algorithm: { value: true } });
-      if (args.positional.length > 0) throw new UsageError("hash-password reads the password from standard input, not from the command line");
-      const { hashPasswordCommand } = await import("./cli/hash-password.ts");
-      out(await hashPasswordCommand(runtime, flagValue(args, "algorithm", "bcrypt")));
-      return 0;
+      const [method, url] = args.positionals as [string, string];
+      const config = await loadConfigFile(runtime, stringOption(args, "config", "tenbin.yaml"));
+      const { explainRoute, formatRouteAnswer, routeMismatches } = await import("./cli/route.ts");
+      const rawStatus = stringOption(args, "expect-status");
+      const status = rawStatus === undefined ? undefined : Number(rawStatus);
+      if (status !== undefined && !(Number.isInteger(status) && status >= 100 && status <= 599)) {
+        throw new UsageError(`bad status "${rawStatus}" for --expect-status; expected a number such as 404`, "route");
+      }
+      const answer = explainRoute(config, { method, url, headers: listOption(args, "header"), listener: stringOption(args, "listener") });
+      const mismatches = routeMismatches(answer, { pool: stringOption(args, "expect-pool"), status });
+      if (args.values.json === true) out(`${JSON.stringify({ ...answer, ok: answer.error === undefined && mismatches.length === 0, mismatches })}\n`);
+      else out(formatRouteAnswer(answer));
+      for (const m of mismatches) runtime.stderr(`tenbin route: ${m}\n`);
+      // "No route" is the answer a --expect-status 404 asks for; otherwise no listener or route fails.
+      const expectedError = answer.status !== null && status === answer.status;
+      return mismatches.length > 0 || (answer.error !== undefined && !expectedError) ? 1 : 0;
     }
     case "probe": {
-      const args = parseArgs(rest, { ...CONFIG_FLAG, all: { value: false }, wait: { value: true } });
-      if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
-      const wait = flagValue(args, "wait", "0s");
+      const wait = stringOption(args, "wait", "0s");
       const waitMs = parseDuration(wait);
-      if (waitMs === undefined) throw new UsageError(`bad duration "${wait}" for --wait; expected e.g. 30s`);
-      const config = await loadConfigFile(runtime, flagValue(args, "config", "tenbin.yaml"));
+      if (waitMs === undefined) throw new UsageError(`bad duration "${wait}" for --wait; expected e.g. 30s`, "probe");
+      const config = await loadConfigFile(runtime, stringOption(args, "config", "tenbin.yaml"));
       const { runProbeCommand } = await import("./cli/probe.ts");
-      return await runProbeCommand(config, { all: args.flags.has("all"), waitMs, fetch: runtime.fetchUpstream, write: out });
-    }
-    case "ready": {
-      const { readyCommand } = await import("./cli/ready.ts");
-      return await readyCommand(rest, { write: out, loadConfig: (file) => loadConfigFile(runtime, file) });
-    }
-    case "ha": {
-      const { haCommand } = await import("./cli/ha.ts");
-      return await haCommand(rest, runtime);
+      return await runProbeCommand(config, { all: args.values.all === true, json: args.values.json === true, waitMs, fetch: runtime.fetchUpstream, write: out, progress: runtime.stderr });
     }
     case "run":
     case "demo": {
-      const args = parseArgs(rest, CONFIG_FLAG);
-      if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
-      const file = flagValue(args, "config", command === "demo" ? "config/tenbin.yaml" : "tenbin.yaml");
-      return await run(runtime, file, command === "demo");
+      const level = logLevel(runtime, stringOption(args, "log-level"));
+      // Worker processes inherit the environment: they log at the same level.
+      process.env.TENBIN_LOG_LEVEL = level;
+      const readyWhen = stringOption(args, "ready-when", "bound");
+      if (readyWhen !== "bound" && readyWhen !== "healthy") throw new UsageError(`bad value "${readyWhen}" for --ready-when; expected bound or healthy`, name);
+      const options: RunOptions = { demo: name === "demo", level, readyFile: stringOption(args, "ready-file"), readyWhen };
+      // `tenbin demo` without -c runs the built-in demo config, so the binary needs no file.
+      if (name === "demo" && args.values.config === undefined) return await run(runtime, await embeddedDemoSource(runtime), options);
+      return await run(runtime, fileSource(runtime, stringOption(args, "config", "tenbin.yaml")), options);
     }
     case "worker": {
-      // Not for people: `tenbin run` starts these for `workers: N` (src/workers/).
-      const args = parseArgs(rest, { ...CONFIG_FLAG, id: { value: true } });
-      const logger = createLogger({ write: runtime.stderr, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
+      const logger = makeLogger(runtime, logLevel(runtime, undefined));
       const { runWorker } = await import("./workers/worker-process.ts");
-      return await runWorker(runtime, logger, Number(flagValue(args, "id", "1")), flagValue(args, "config", "tenbin.yaml"));
+      return await runWorker(runtime, logger, Number(stringOption(args, "id", "1")), stringOption(args, "config", "tenbin.yaml"));
     }
-    default:
-      throw new UsageError(`unknown command "${command}"`);
   }
 }
 
-async function run(runtime: Runtime, file: string, demo: boolean): Promise<number> {
-  const logger = createLogger({ write: runtime.stderr, json: runtime.env("TENBIN_LOG_FORMAT") === "json" });
+/** Where `run` reads its config: a file (watched, reloaded) or a built-in text (the demo's). */
+interface ConfigSource {
+  /** The file name, or the name the built-in text is reported under. */
+  name: string;
+  /** Set for a file on disk: watched with `watch: true` and handed to worker processes. */
+  file?: string;
+  load(options: LoadOptions): Promise<Config>;
+}
+
+function fileSource(runtime: Runtime, file: string): ConfigSource {
+  return { name: file, file, load: (options) => loadConfigFile(runtime, file, options) };
+}
+
+async function embeddedDemoSource(runtime: Runtime): Promise<ConfigSource> {
+  const { DEMO_CONFIG_NAME, DEMO_CONFIG_YAML } = await import("./cli/demo-config.ts");
+  const { loadConfigText } = await import("./config/load.ts");
+  return { name: DEMO_CONFIG_NAME, load: async (options) => loadConfigText(DEMO_CONFIG_YAML, DEMO_CONFIG_NAME, runtime.envAll(), options) };
+}
+
+/** How `run` was asked to run. */
+interface RunOptions {
+  demo: boolean;
+  level: LogLevel;
+  readyFile: string | undefined;
+  readyWhen: "bound" | "healthy";
+}
+
+async function run(runtime: Runtime, source: ConfigSource, options: RunOptions): Promise<number> {
+  const { demo } = options;
+  const logger = makeLogger(runtime, options.level);
   const onWarning = (w: ConfigIssue) => logger.warn(formatConfigIssue(w));
-  const config = await loadConfigFile(runtime, file, { onWarning });
+  const file = source.file ?? source.name;
+  const config = await source.load({ onWarning });
   const backends: HttpServer[] = demo ? await (await import("./cli/demo.ts")).startDemoBackends(config, runtime) : [];
   const processes = plannedProcesses(config.workers, runtime, logger);
   const tenbin = await Tenbin.start(config, {
     runtime,
     logger,
     reusePort: processes > 1,
-    loadConfig: () => loadConfigFile(runtime, file, { onWarning }),
-    configSource: file,
+    loadConfig: () => source.load({ onWarning }),
+    configSource: source.name,
   });
   if (demo) {
     const first = tenbin.listeners[0];
@@ -155,7 +193,7 @@ async function run(runtime: Runtime, file: string, demo: boolean): Promise<numbe
   // not watching otherwise keeps fs.watch, a few ms, off the start of configs without it.
   let watcher: ConfigWatch | undefined;
   const followWatch = (current: Config) => {
-    if (current.watch && !watcher) {
+    if (current.watch && !watcher && source.file !== undefined) {
       watcher = watchConfigFile(file, () => {
         if (tenbin.config.watch) void tenbin.reloadFromSource("watch");
       }, { onError: (message) => tenbin.config.watch && logger.warn(message) });
@@ -167,6 +205,7 @@ async function run(runtime: Runtime, file: string, demo: boolean): Promise<numbe
   followWatch(config);
   tenbin.onReload(followWatch);
   const workers = processes > 1 ? (await import("./workers/supervisor.ts")).WorkerSupervisor.start({ runtime, logger, tenbin, configFile: file, processes }) : undefined;
+  const readiness = new AbortController();
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -178,6 +217,8 @@ async function run(runtime: Runtime, file: string, demo: boolean): Promise<numbe
         return;
       }
       stopping = true;
+      readiness.abort();
+      runtime.notifySystemd?.("STOPPING=1");
       watcher?.close();
       logger.info(`${signal}: stopping; waiting for in-flight requests`);
       void Promise.all([tenbin.stop(), workers?.stop() ?? true]).then(async ([clean, workersClean]) => {
@@ -199,6 +240,9 @@ async function run(runtime: Runtime, file: string, demo: boolean): Promise<numbe
       tenbin.reopenLogs();
       workers?.reopenLogs();
     });
+    // Announced only now that the signal handlers are in place: a SIGTERM sent the moment the
+    // ready file appears stops tenbin gracefully.
+    void announceReady(tenbin, { runtime, logger, file: options.readyFile, when: options.readyWhen, signal: readiness.signal });
   });
 }
 
@@ -207,7 +251,8 @@ try {
   runtime.exit(await main(runtime));
 } catch (error) {
   if (error instanceof UsageError) {
-    runtime.stderr(`tenbin: ${error.message}\n\n${USAGE}`);
+    const usage = error.command !== undefined && error.command in COMMANDS ? COMMANDS[error.command as CommandName].usage : USAGE;
+    runtime.stderr(`tenbin: ${error.message}\n\n${usage}`);
     runtime.exit(2);
   }
   if (error instanceof ConfigError) {

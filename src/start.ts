@@ -5,12 +5,14 @@
  */
 import { readFile } from "node:fs/promises";
 import type { AnyListenerConfig, Config, HealthConfig, ListenerConfig, PoolConfig, ServerConfig } from "./config/schema.ts";
+import { formatAddress } from "./admin/format.ts";
 import { AdminPlane } from "./admin/plane.ts";
 import type { ReloadResult } from "./admin/reloader.ts";
 import type { WorkerStatusJson } from "./admin/status.ts";
 import { createHttpHandler, type ListenerSnapshot } from "./listener/http.ts";
 import { UpgradeTunnels } from "./proxy/upgrade-tunnel.ts";
 import { TcpRoutes } from "./listener/tcp-routes.ts";
+import { bindError } from "./listener/bind-error.ts";
 import { bindL4Listener, type L4Snapshot, type L4Stats, l4StatsOf } from "./listener/l4.ts";
 import { proxyHeaderTrust, serveHttpBehindProxyHeader } from "./listener/proxy-front.ts";
 import { type RequestRefusal, serveH1 } from "./listener/h1-server/server.ts";
@@ -62,6 +64,8 @@ export interface TenbinDeps {
   remoteHealth?: (pool: string, server: ServerState, health: HealthConfig) => void;
   /** Set in a worker process: its rate limits ask the primary, which owns the buckets (src/workers/rate-sync.ts). */
   remoteBuckets?: RemoteStoreFactory;
+  /** Set in a worker process: its listeners join ports the primary holds (no check that they are free). */
+  joinsPorts?: boolean;
 }
 
 /** One config's worth of built parts; requests read the one in force when they arrive. */
@@ -82,13 +86,26 @@ interface RunningListener {
   reusePort?: boolean;
   /** The certificates it was bound with. */
   tls?: ListenerTls | undefined;
+  /** The bound address as a URL (BoundListener.url). */
+  url: string;
 }
 
-/** A bound listener, for logs and tests. */
+/** Open client connections of a bound listener (UDP: flows), where its server keeps the count. */
+function openConnectionsOf(server: object): number | undefined {
+  const s = server as { openConnections?: unknown; active?: unknown; flows?: unknown };
+  const count = s.openConnections ?? s.active ?? s.flows;
+  return typeof count === "number" ? count : undefined;
+}
+
+/** A bound listener, for logs, the ready file and tests. */
 export interface BoundListener {
   name: string;
   hostname: string;
   port: number;
+  /** `http://127.0.0.1:8080`, `https://…`, `tcp://…`, `tls://…` or `udp://…` with the bound port. */
+  url: string;
+  /** Client connections open now (UDP: flows); undefined where the server does not tell. */
+  openConnections: number | undefined;
 }
 
 /**
@@ -222,7 +239,7 @@ export class Tenbin {
 
   /** Bound listeners with their real ports (a config may ask for port 0). */
   get listeners(): BoundListener[] {
-    return [...this.#running].map(([name, r]) => ({ name, hostname: r.server.hostname, port: r.server.port }));
+    return [...this.#running].map(([name, r]) => ({ name, hostname: r.server.hostname, port: r.server.port, url: r.url, openConnections: openConnectionsOf(r.server) }));
   }
 
   /** Counters of the TCP and UDP listeners by name: connections, bytes, flows, drops. */
@@ -261,13 +278,25 @@ export class Tenbin {
           this.#running.delete(listener.name); // the two cannot share the port: free it first
           void running.server.stop();
         }
-        const server = listener.mode === "http"
-          ? await this.#bind(listener, tls, samePort)
-          : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), this.#l4Deps(), { tls: tls?.serve, port: samePort });
+        // A socket shared with reusePort would bind beside another tenbin's: a new address is
+        // first bound alone, so a taken port is refused as for any listener (worker processes
+        // join the ports their primary holds).
+        const sharesPort = shareable || (listener.mode === "tcp" && this.#deps.reusePort === true);
+        let server: Awaited<ReturnType<typeof bindL4Listener>> | HttpServer;
+        try {
+          if (samePort === undefined && sharesPort && listener.listen.port !== 0 && !this.#deps.joinsPorts) await this.#ensureFree(listener.listen);
+          server = listener.mode === "http"
+            ? await this.#bind(listener, tls, samePort)
+            : await bindL4Listener(listener, () => this.#generation?.l4.get(listener.name) ?? next.l4.get(listener.name), this.#l4Deps(), { tls: tls?.serve, port: samePort });
+        } catch (error) {
+          throw bindError(listener.name, listener.listen.host, samePort ?? listener.listen.port, error);
+        }
         const old = this.#running.get(listener.name);
-        this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true, tls });
+        const scheme = tls ? (listener.mode === "http" ? "https" : "tls") : listener.mode;
+        const url = `${scheme}://${formatAddress({ host: server.hostname, port: server.port })}`;
+        this.#running.set(listener.name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true, tls, url });
         if (old) void old.server.stop();
-        this.#deps.logger.info(`listener ${listener.name} listening on ${tls ? (listener.mode === "http" ? "https" : "tls") : listener.mode}://${server.hostname}:${server.port}`);
+        this.#deps.logger.info(`listener ${listener.name} listening on ${url}`, { listener: listener.name, url });
       }
       await this.#admin.apply(config, previous === undefined);
       this.#acme.startOrders();
@@ -398,6 +427,22 @@ export class Tenbin {
     }
   }
 
+  /** Binds `address` without reusePort and lets it go: throws when another socket holds it. */
+  async #ensureFree(address: { host: string; port: number }): Promise<void> {
+    // A port this process holds (a listener given its picked port in a reload) is ours to share.
+    for (const running of this.#running.values()) if (running.server.port === address.port) return;
+    const probe = await this.#deps.runtime.listenTcp({
+      hostname: address.host,
+      port: address.port,
+      reusePort: false,
+      accept: (conn) => {
+        conn.destroy();
+        return { data() {}, drain() {}, end() {}, close() {} };
+      },
+    });
+    probe.stop();
+  }
+
   async #bind(listener: ListenerConfig, tls: ListenerTls | undefined, port = listener.listen.port): Promise<HttpServer> {
     const name = listener.name;
     // A listener new in a reload takes requests before the swap: it reads the generation being built.
@@ -462,7 +507,7 @@ export class Tenbin {
       void server.stop(); // a reload replaced the listener meanwhile
       return;
     }
-    this.#running.set(name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true, tls });
+    this.#running.set(name, { server, listen, reusePort: (server as Partial<HttpServer>).reusePort === true, tls, url: running.url });
     if (running.reusePort) void running.server.stop();
     logger.info(`listener ${name}: certificates reloaded; new handshakes on ${listener.mode === "http" ? "https" : "tls"}://${server.hostname}:${server.port} use them`);
   }

@@ -54,7 +54,8 @@ export class AdminServer {
     this.#server = server;
     this.#listen = listen;
     if (old) void old.stop();
-    this.#logger.info(`admin listening on http://${formatAddress({ host: server.hostname, port: server.port })}`);
+    const url = `http://${formatAddress({ host: server.hostname, port: server.port })}`;
+    this.#logger.info(`admin listening on ${url}`, { listener: "admin", url });
   }
 
   /** Stops the admin listener (requests in flight finish). */

@@ -3,6 +3,7 @@
  * run-time server changes, reload, Prometheus metrics and the dashboard page. Served on its own
  * listener (start.ts), never on a traffic listener, so Hono stays off the request path.
  */
+import { processStartedAt } from "../observe/process-metrics.ts";
 import { Hono, type Context } from "hono";
 import { applyServerAction, applyServerWeight, findServer, isServerAction, parseWeight } from "./actions.ts";
 import { authorized } from "./auth.ts";
@@ -21,7 +22,8 @@ const FORWARDING_HEADERS = ["x-forwarded-for", "forwarded", "x-real-ip"] as cons
 export function createAdminApp(deps: AdminDeps): Hono {
   const { view } = deps;
   const now = deps.now ?? Date.now;
-  const startedAt = deps.startedAt ?? now();
+  // Uptime counts from the process's start: the app itself is built on the first admin request.
+  const startedAt = deps.startedAt ?? processStartedAt();
   const info = { version: deps.version, runtime: deps.runtime };
   const app = new Hono();
 

@@ -6,6 +6,7 @@ import { LATENCY_BUCKETS_MS, type LatencyHistogram, STATUS_CLASSES } from "../ob
 import type { TcpListenerStats } from "../listener/tcp.ts";
 import type { UdpListenerStats } from "../listener/udp.ts";
 import { configDigest } from "../config/digest.ts";
+import { type ProcessMetrics, readProcessMetrics } from "../observe/process-metrics.ts";
 import { labelValue } from "./format.ts";
 import { POLICY_OUTCOMES } from "../observe/policy-metrics.ts";
 import type { AdminView } from "./view.ts";
@@ -45,6 +46,15 @@ class Exposition {
   }
 }
 
+/** The standard process families (this process's own, also with `workers`). */
+function renderProcess(out: Exposition, p: ProcessMetrics): void {
+  out.family("process_cpu_seconds_total", "counter", "User and system CPU time spent, in seconds").sample("process_cpu_seconds_total", {}, p.cpuSeconds);
+  out.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes").sample("process_resident_memory_bytes", {}, p.residentBytes);
+  if (p.openFds !== undefined) out.family("process_open_fds", "gauge", "Open file descriptors").sample("process_open_fds", {}, p.openFds);
+  if (p.maxFds !== undefined) out.family("process_max_fds", "gauge", "Limit of open file descriptors").sample("process_max_fds", {}, p.maxFds);
+  out.family("process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds").sample("process_start_time_seconds", {}, p.startTimeSeconds);
+}
+
 function renderLabels(labels: Record<string, string>): string {
   const parts = Object.entries(labels).map(([k, v]) => `${k}="${labelValue(v)}"`);
   return parts.length === 0 ? "" : `{${parts.join(",")}}`;
@@ -64,6 +74,10 @@ export function renderMetrics(view: AdminView, info: { version: string; runtime:
   out.family("tenbin_build_info", "gauge", "Version and runtime of this tenbin").sample("tenbin_build_info", info, 1);
   // The digest as a label: `count(count by (digest) (tenbin_config_info)) > 1` finds nodes that disagree.
   out.family("tenbin_config_info", "gauge", "Digest (sha256) of the config in force").sample("tenbin_config_info", { digest: configDigest(view.config) }, 1);
+  renderProcess(out, readProcessMetrics());
+
+  out.family("tenbin_listener_open_connections", "gauge", "Client connections open now (UDP: flows); listeners on the runtime's HTTP server do not tell");
+  for (const l of view.listeners) if (l.openConnections !== undefined) out.sample("tenbin_listener_open_connections", { listener: l.name }, l.openConnections);
 
   const bound = new Set(view.listeners.map((l) => l.name));
   out.family("tenbin_listener_up", "gauge", "1 when the listener is bound");

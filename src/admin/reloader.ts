@@ -85,7 +85,8 @@ export class Reloader {
       const errors = error instanceof ConfigError ? [...error.errors] : [];
       const text = error instanceof ConfigError ? error.format() : error instanceof Error ? error.message : String(error);
       result = this.#result(false, trigger, started, errors, `reload failed; still serving the previous config: ${text}`);
-      logger.error(`reload failed; still serving the previous config\n${text}`, { trigger });
+      // One record, one line: the errors are joined with " | " (the API returns them as a list).
+      logger.error(`reload failed; still serving the previous config: ${text.split("\n").join(" | ")}`, { trigger });
     }
     this.#last = result;
     return result;

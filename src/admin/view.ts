@@ -15,6 +15,8 @@ export interface AdminListener {
   name: string;
   hostname: string;
   port: number;
+  /** Client connections (UDP: flows) open now; undefined where the server does not tell (Bun.serve, Deno.serve). */
+  openConnections?: number | undefined;
 }
 
 /** The running balancer as the admin plane sees it. */
@@ -49,7 +51,7 @@ export interface AdminDeps {
   runtime: string;
   /** Milliseconds since the epoch; Date.now by default. */
   now?: () => number;
-  /** When the process started (ms since the epoch), for uptime. */
+  /** When the process started (ms since the epoch), for uptime; the process's start by default. */
   startedAt?: number;
 }
 

@@ -4,7 +4,7 @@
  * `announce` and `track` are the watchers that tie a BGP announcement or a keepalived track_file to
  * tenbin's readiness.
  */
-import { flagValue, parseArgs, type ParsedArgs, UsageError } from "./args.ts";
+import { flagValue, parseFlags, type ParsedArgs, UsageError } from "./args.ts";
 import { parseAddress, parseDuration } from "../config/units.ts";
 import { renderBird } from "./ha-bird.ts";
 import { renderKeepalived } from "./ha-keepalived.ts";
@@ -68,7 +68,7 @@ export async function haCommand(rest: readonly string[], runtime: Pick<Runtime, 
 /** The rendering subcommands: args → config text (throws UsageError). */
 export function renderHa(sub: string, rest: readonly string[]): string {
   if (sub === "keepalived") {
-    const args = parseArgs(rest, {
+    const args = parseFlags("ha", rest, {
       vip: { value: true }, interface: { value: true }, priority: { value: true }, "router-id": { value: true },
       advert: { value: true }, peer: { value: true }, source: { value: true }, admin: { value: true }, pools: { value: false },
       tenbin: { value: true }, notify: { value: true }, name: { value: true }, nopreempt: { value: false }, "track-file": { value: true },
@@ -99,7 +99,7 @@ export function renderHa(sub: string, rest: readonly string[]): string {
     });
   }
   if (sub === "bird") {
-    const args = parseArgs(rest, {
+    const args = parseFlags("ha", rest, {
       service: { value: true }, "router-id": { value: true }, as: { value: true }, neighbor: { value: true },
       "neighbor-as": { value: true }, hold: { value: true }, keepalive: { value: true }, bfd: { value: false }, protocol: { value: true },
     });
@@ -134,7 +134,7 @@ export function renderHa(sub: string, rest: readonly string[]): string {
 
 /** The options of `tenbin ha announce` and `tenbin ha track` (the loop is in ha-watch.ts). */
 export function watchArgs(sub: "announce" | "track", rest: readonly string[]) {
-  const args = parseArgs(rest, {
+  const args = parseFlags("ha", rest, {
     protocol: { value: true }, birdc: { value: true }, file: { value: true }, admin: { value: true }, pools: { value: false },
     interval: { value: true }, timeout: { value: true }, rise: { value: true }, fall: { value: true },
   });

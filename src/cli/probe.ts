@@ -11,7 +11,8 @@
  * https:// servers are probed with their pool's and their own `tls` settings (`ca_file`,
  * `server_name`, `insecure_skip_verify`), as the running balancer probes them.
  * With `waitMs > 0` the servers are probed again every ~500 ms until the answer is 0 or the time is
- * up; only the last round's table is printed.
+ * up; each round that will be retried writes a progress line (standard error), and only the last
+ * round's table (or JSON, `json`) is printed.
  */
 import { healthSchema, type Config, type HealthConfig } from "../config/schema.ts";
 import { createLogger } from "../observe/log.ts";
@@ -31,6 +32,10 @@ export interface ProbeCommandOptions {
   fetch: RuntimeFetch;
   /** Standard output. */
   write: (text: string) => void;
+  /** Where progress lines of `waitMs` rounds go (standard error). */
+  progress?: (text: string) => void;
+  /** Print the result as one JSON object instead of the table. */
+  json?: boolean;
   clock?: Clock;
   /** Pause between rounds with `waitMs`; 500 ms unless a test says otherwise. */
   retryEveryMs?: number;
@@ -69,10 +74,11 @@ export async function runProbeCommand(config: Config, opts: ProbeCommandOptions)
     const failing = failingPools(rows, opts.all);
     const remaining = deadline - clock.now();
     if (failing.length === 0 || remaining <= 0 || round >= maxRounds) {
-      opts.write(formatTable(rows));
-      opts.write(summary(rows, failing, opts.all));
+      if (opts.json) opts.write(`${JSON.stringify(jsonResult(rows, failing, opts.all))}\n`);
+      else opts.write(formatTable(rows) + summary(rows, failing, opts.all));
       return failing.length === 0 ? 0 : 1;
     }
+    opts.progress?.(`probe round ${round}: ${summary(rows, failing, opts.all).trimEnd()}; again in ${Math.min(retryEveryMs, remaining)}ms (${Math.ceil(remaining / 1000)}s left)\n`);
     await new Promise((resolve) => setTimeout(resolve, Math.min(retryEveryMs, remaining)));
   }
 }
@@ -93,11 +99,31 @@ function failingPools(rows: readonly Row[], all: boolean): string[] {
   return failing;
 }
 
+function stateOf(r: ProbeResult | undefined): string {
+  return !r ? "unknown" : r.skipped ? "skipped" : r.ok ? "up" : "down";
+}
+
+function jsonResult(rows: readonly Row[], failing: readonly string[], all: boolean) {
+  return {
+    ok: failing.length === 0,
+    summary: summary(rows, failing, all).trimEnd(),
+    failing_pools: failing,
+    servers: rows.map((row) => ({
+      pool: row.pool,
+      server: row.server.name,
+      address: hostPort(row.server),
+      state: stateOf(row.result),
+      latency_ms: !row.result || row.result.skipped ? null : Math.round(row.result.latencyMs),
+      reason: row.result?.reason ?? null,
+    })),
+  };
+}
+
 function formatTable(rows: readonly Row[]): string {
   const header = ["POOL", "SERVER", "STATE", "LATENCY", "REASON"];
   const lines = rows.map((row) => {
     const r = row.result;
-    const state = !r ? "unknown" : r.skipped ? "skipped" : r.ok ? "up" : "down";
+    const state = stateOf(r);
     const latency = !r || r.skipped ? "-" : `${Math.round(r.latencyMs)}ms`;
     const name = row.server.name === hostPort(row.server) ? row.server.name : `${row.server.name} (${hostPort(row.server)})`;
     return [row.pool, name, state, latency, r?.reason ?? ""];

@@ -7,7 +7,7 @@
  * - 2: usage error (main.ts).
  * It prints one line: `ready` or `not ready: <reason>`.
  */
-import { flagValue, parseArgs, UsageError } from "./args.ts";
+import { flagValue, parseFlags, UsageError } from "./args.ts";
 import type { Config } from "../config/schema.ts";
 import { type Address, parseAddress, parseDuration } from "../config/units.ts";
 
@@ -23,7 +23,7 @@ export interface ReadyCommandOptions {
 
 /** `tenbin ready ARGS` from main.ts: parses the flags (UsageError: exit 2) and asks. */
 export async function readyCommand(rest: readonly string[], deps: { write: (text: string) => void; loadConfig: (file: string) => Promise<Config> }): Promise<number> {
-  const args = parseArgs(rest, { config: { value: true, alias: "c" }, admin: { value: true }, pools: { value: false }, timeout: { value: true } });
+  const args = parseFlags("ready", rest, { config: { value: true, alias: "c" }, admin: { value: true }, pools: { value: false }, timeout: { value: true } });
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
   const timeout = flagValue(args, "timeout", "1s");
   const timeoutMs = parseDuration(timeout);

@@ -1,6 +1,6 @@
 /**
  * `engine: auto` (the default) made concrete: tenbin's own HTTP/1.1 server, which costs less CPU per
- * request (README, "The HTTP server: `engine`") and reaches http:// and https:// servers alike,
+ * request (docs/internals.md, "The HTTP server: `engine`") and reaches http:// and https:// servers alike,
  * unless the listener needs what only the runtime's server does: HTTP/2. After this runs every
  * HTTP listener's engine is `runtime` or `tenbin`.
  */

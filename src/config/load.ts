@@ -1,7 +1,9 @@
 /**
  * YAML text → validated `Config`, in four passes that each report every problem they find, with
  * file:line:column: YAML syntax, `${NAME}` expansion, the zod schema, then cross-section checks.
- * A pass runs only when the one before it passed, so one mistake is not reported three times.
+ * A pass runs only when the one before it passed, so one mistake is not reported three times; the
+ * cross-section checks are the exception: they also run, on what the schema accepted, after a
+ * schema error (semantic-despite.ts).
  */
 import { readFile } from "node:fs/promises";
 import { LineCounter, parseDocument, type YAMLError } from "yaml";
@@ -11,6 +13,7 @@ import { describeIssues, leafMessage } from "./issues.ts";
 import { configSchema, type Config } from "./schema.ts";
 import { resolveEngines } from "./engine.ts";
 import { checkSemantics } from "./semantic.ts";
+import { semanticIssuesDespite } from "./semantic-despite.ts";
 import { YamlSource, type PathIssue } from "./yaml-source.ts";
 
 /** Environment variables as `${NAME}` expansion sees them. */
@@ -40,7 +43,8 @@ export async function loadConfigFile(path: string, env: ConfigEnv, options: Load
 export function loadConfigText(text: string, file: string, env: ConfigEnv, options: LoadOptions = {}): Config {
   const lines = new LineCounter();
   const protectedText = protectReferences(text);
-  const doc = parseDocument(protectedText, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // `merge`: YAML 1.1 merge keys (`<<: *defaults`), the docker-compose habit for reuse.
+  const doc = parseDocument(protectedText, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
   const source = new YamlSource(file, doc, lines);
 
   if (doc.errors.length > 0) {
@@ -62,15 +66,27 @@ export function loadConfigText(text: string, file: string, env: ConfigEnv, optio
     throw new ConfigError([{ file, line: 1, column: 1, path: "", message: `cannot expand the YAML aliases: ${(error as Error).message}` }]);
   }
 
+  data = withoutExtensions(data);
   const parsed = configSchema.safeParse(data, { error: leafMessage, reportInput: true });
   if (!parsed.success) {
-    throw new ConfigError(describeIssues(parsed.error.issues, configSchema).map((issue) => source.issueAt(issue)));
+    // The cross-section checks still run on what the schema accepted, so one error does not hide another.
+    const issues = [...describeIssues(parsed.error.issues, configSchema), ...semanticIssuesDespite(data, parsed.error.issues)];
+    throw new ConfigError(issues.map((issue) => source.issueAt(issue)));
   }
   const warnings: PathIssue[] = [];
   const problems = checkSemantics(parsed.data, warnings);
   if (problems.length > 0) throw new ConfigError(problems.map((issue) => source.issueAt(issue)));
   for (const warning of warnings) options.onWarning?.(source.issueAt(warning));
   return resolveEngines(parsed.data);
+}
+
+/**
+ * The data without its top-level `x-` keys: extension fields (as in docker-compose), where anchors
+ * for reuse live. Only at the top: below it, names such as a pool called `x-api` are the user's.
+ */
+export function withoutExtensions(data: unknown): unknown {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith("x-")));
 }
 
 function yamlIssue(source: YamlSource, text: string, error: YAMLError): ConfigIssue {

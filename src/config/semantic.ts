@@ -27,6 +27,8 @@ export function checkSemantics(config: Config, warnings?: PathIssue[]): PathIssu
   const report = (path: KeySegment[], message: string) => issues.push({ path, message });
   checkListeners(config, report);
   checkAdmin(config, report);
+  const weak = weakTokenWarning(config);
+  if (weak) warnings?.push(weak);
   const httpPools = new Set(config.listeners.flatMap((l) => (l.mode === "http" ? l.routes.map((r) => r.pool) : [])));
   for (const [name, pool] of Object.entries(config.pools)) {
     checkPool(["pools", name], pool, httpPools.has(name), report);
@@ -68,6 +70,23 @@ function checkListeners(config: Config, report: Report): void {
     }
     checkRoutes(listener, pools, at, report);
   });
+}
+
+// Placeholders from examples and tutorials; anyone who can reach the admin port may try them.
+const PLACEHOLDER_TOKENS = new Set(["change-me", "changeme", "change_me", "secret", "password", "admin", "token", "test", "example"]);
+const MIN_TOKEN_LENGTH = 16;
+
+/** A warning for an admin token that is a well-known placeholder or too short to resist guessing. */
+function weakTokenWarning(config: Config): PathIssue | undefined {
+  const token = config.admin.token;
+  if (!config.admin.enabled || token === undefined) return undefined;
+  if (PLACEHOLDER_TOKENS.has(token.toLowerCase())) {
+    return { path: ["admin", "token"], message: `admin.token is the well-known placeholder ${q(token)}; set a random one (openssl rand -hex 24), e.g. through \${TENBIN_ADMIN_TOKEN}` };
+  }
+  if (token.length < MIN_TOKEN_LENGTH) {
+    return { path: ["admin", "token"], message: `admin.token is ${token.length} characters long; use at least ${MIN_TOKEN_LENGTH} random ones (openssl rand -hex 24)` };
+  }
+  return undefined;
 }
 
 function checkAdmin(config: Config, report: Report): void {
@@ -171,6 +190,11 @@ function checkPool(at: KeySegment[], pool: PoolConfig, servesHttp: boolean, repo
       report([...where, "url"], `server url ${q(server.url)} is not http:// or https://; pools of http listeners need http(s) servers (tcp:// and udp:// servers are for tcp and udp listeners)`);
     } else if (!servesHttp && !["http:", "https:", "tcp:", "udp:"].includes(url.protocol)) {
       report([...where, "url"], `unsupported scheme in url ${q(server.url)}; expected http://, https://, tcp:// or udp://`);
+    }
+    // The request's own path goes to the server: a path here would be silently dropped.
+    const http = url.protocol === "http:" || url.protocol === "https:";
+    if (http && ((url.pathname !== "/" && url.pathname !== "") || url.search !== "" || url.hash !== "")) {
+      report([...where, "url"], `server url ${q(server.url)} has a path or query, which tenbin would not send (a request goes with its own path); write ${url.protocol}//${hostPort(url)}`);
     }
     const key = `${url.protocol}//${hostPort(url)}${url.pathname === "/" ? "" : url.pathname}`;
     const firstUrl = urls.get(key);

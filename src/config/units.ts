@@ -1,13 +1,26 @@
 /** Parsing of the small value languages used in the config file: durations, sizes, addresses. */
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+// One or more parts, largest unit first as Go's time.ParseDuration writes them: `1m30s`, `1h5m`.
+const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Milliseconds of a duration such as `250ms`, `2s`, `1.5m`, `1h`, `7d`; undefined when malformed. */
+/**
+ * Milliseconds of a duration such as `250ms`, `2s`, `1.5m`, `1h`, `7d` or `1m30s` (parts in
+ * decreasing units, each unit once); undefined when malformed.
+ */
 export function parseDuration(text: string): number | undefined {
-  const m = DURATION.exec(text.trim());
-  if (!m) return undefined;
-  return Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
+  const trimmed = text.trim();
+  if (!DURATION.test(trimmed)) return undefined;
+  let ms = 0;
+  let last = Number.POSITIVE_INFINITY;
+  for (const [, value, unit] of trimmed.matchAll(DURATION_PART)) {
+    const size = DURATION_UNITS[unit!]!;
+    if (size >= last) return undefined; // `30s1m`, `1s1s`: ambiguous, refused
+    last = size;
+    ms += Number(value) * size;
+  }
+  return Math.round(ms);
 }
 
 const SIZE = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/i;

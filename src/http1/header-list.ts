@@ -71,7 +71,18 @@ export class HeaderList implements HeaderMap {
 
   delete(name: string): void {
     const key = name.toLowerCase();
+    // A name the received text does not hold (`set` of a new field, such as HSTS): the text need
+    // not be split, so it keeps the names in their own case.
+    if (this.#fields === undefined && !INDEXED_FIELDS.has(key) && !this.#textHolds(key)) {
+      if (this.#added !== undefined) this.#added = this.#added.filter(([field]) => field !== key);
+      return;
+    }
     this.#remove((field) => field === key, INDEXED_FIELDS.has(key));
+  }
+
+  /** Whether the received text has a line named `key` (lower case). */
+  #textHolds(key: string): boolean {
+    return `\r\n${this.#text.slice(this.#from)}`.toLowerCase().includes(`\r\n${key}:`);
   }
 
   forEach(fn: (value: string, name: string) => void): void {

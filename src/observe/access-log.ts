@@ -59,6 +59,9 @@ export function formatAccessEntry(format: AccessLogFormat, e: AccessEntry): stri
       server: e.server,
       request_id: e.requestId,
       retries: e.retries,
+      // What the combined format has as well; null when the request had none.
+      referer: e.referer || null,
+      user_agent: e.userAgent || null,
       ...(e.policy === undefined ? {} : { policy: e.policy }),
       ...(e.reason === undefined ? {} : { reason: e.reason }),
     }) + "\n";

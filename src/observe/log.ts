@@ -1,10 +1,19 @@
 /**
  * The one logger: one line per event on standard error, `time level message key=value ...`, or JSON
  * lines when `TENBIN_LOG_FORMAT=json`. Components receive a `Logger`, never a global.
+ * Every record is one line: a line break in a text message is written as `\n`. In the text format
+ * a string field whose value the message already states is not repeated (`listener web listening
+ * on http://…` carries `listener` and `url` for JSON readers).
  */
 
+/** Severity of a record; records below the logger's level are dropped. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+/** Whether `value` names a level (for --log-level and TENBIN_LOG_LEVEL). */
+export function isLogLevel(value: string): value is LogLevel {
+  return Object.hasOwn(LEVELS, value);
+}
 
 export type LogFields = Record<string, string | number | boolean | undefined>;
 
@@ -33,10 +42,10 @@ export function createLogger(options: LoggerOptions): Logger {
       options.write(JSON.stringify({ time, level, message, ...fields }) + "\n");
       return;
     }
-    let line = `${time} ${level.padEnd(5)} ${message}`;
+    let line = `${time} ${level.padEnd(5)} ${message.replace(/\r?\n/g, "\\n")}`;
     if (fields) {
       for (const [k, v] of Object.entries(fields)) {
-        if (v === undefined) continue;
+        if (v === undefined || (typeof v === "string" && v !== "" && message.includes(v))) continue;
         const s = String(v);
         line += ` ${k}=${/[\s"=]/.test(s) ? JSON.stringify(s) : s}`;
       }

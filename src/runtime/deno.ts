@@ -8,6 +8,8 @@
  * - WebSockets cannot pause reading (no backpressure towards a fast sender), and a custom Host is
  *   not sent on the backend handshake.
  */
+import { sendNotify } from "./sd-notify.ts";
+import { denoDatagramLibc } from "./sd-notify-deno.ts";
 import type { HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
 import { readFileSync } from "node:fs";
 import { nodeSockets } from "./node-sockets.ts";
@@ -105,6 +107,7 @@ export const denoRuntime: Runtime = {
   },
   readTextFile: (path) => D.readTextFile(path),
   readTextFileSync: (path) => readFileSync(path, "utf8"),
+  notifySystemd: (state) => sendNotify(D.env.get("NOTIFY_SOCKET"), state, denoDatagramLibc),
   env: (name) => D.env.get(name),
   envAll: () => D.env.toObject(),
   args: () => D.args,

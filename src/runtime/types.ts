@@ -64,6 +64,8 @@ export interface HttpServer {
   readonly connectionCount?: number;
   /** Whether the socket was bound with reusePort (a runtime may have to refuse it); default false. */
   readonly reusePort?: boolean;
+  /** Client connections open now, where the server knows (tenbin's own server; not Bun.serve). */
+  readonly openConnections?: number;
   /**
    * Stops accepting; resolves when in-flight requests finished (or at once with `force`). Without
    * `force`, a keep-alive connection used in the last `STOP_QUIET_MS` is not closed under a request
@@ -195,6 +197,11 @@ export interface Runtime {
    * one: config loading tries it first and falls back to the `yaml` package (src/config/fast-load.ts).
    */
   parseYaml?(text: string): unknown;
+  /**
+   * Sends an sd_notify state (`READY=1`, `RELOADING=1`, `STOPPING=1`) to systemd when NOTIFY_SOCKET
+   * is set; true when it was sent.
+   */
+  notifySystemd?(state: string): boolean;
   env(name: string): string | undefined;
   /** Environment as a plain object (for `${NAME}` expansion). */
   envAll(): Record<string, string | undefined>;

@@ -1,4 +1,10 @@
-/** IP address ranges (`10.0.0.0/8`, `::1/128`, a bare address) compiled once, tested per request. */
+/**
+ * IP address ranges (`10.0.0.0/8`, `::1/128`, a bare address) compiled once, tested per request, on
+ * `node:net` `BlockList` (Bun and Deno): it matches IPv4-mapped IPv6 in either notation
+ * (`::ffff:10.1.2.3`, `::ffff:a01:203`) against IPv4 ranges, and `isIP` refuses the forms some
+ * parsers read as octal or decimal (`010.001.002.003`).
+ */
+import { BlockList, isIP } from "node:net";
 
 /** Bytes of an IPv4 or IPv6 address (IPv4-mapped IPv6 becomes IPv4); undefined when malformed. */
 export function ipBytes(ip: string): Uint8Array | undefined {
@@ -11,7 +17,8 @@ export function ipBytes(ip: string): Uint8Array | undefined {
     const out = new Uint8Array(4);
     for (let i = 0; i < 4; i++) {
       const n = Number(parts[i]);
-      if (!/^\d{1,3}$/.test(parts[i]!) || n > 255) return undefined;
+      // No leading zeros: `010` is 8 to inet_aton, 10 to others; isIP refuses it, and so does this.
+      if (!/^(?:0|[1-9]\d{0,2})$/.test(parts[i]!) || n > 255) return undefined;
       out[i] = n;
     }
     return out;
@@ -33,6 +40,8 @@ export function ipBytes(ip: string): Uint8Array | undefined {
     out[i * 2] = v >> 8;
     out[i * 2 + 1] = v & 0xff;
   }
+  // IPv4-mapped in hex (`::ffff:a01:203`) is IPv4 too.
+  if (out.subarray(0, 10).every((b) => b === 0) && out[10] === 0xff && out[11] === 0xff) return out.slice(12);
   return out;
 }
 
@@ -44,45 +53,52 @@ export function unmapIpv4(ip: string): string {
   return ip.length > 7 && ip.charCodeAt(0) === 58 /* ":" */ && /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(ip) ? ip.slice(7) : ip;
 }
 
-interface Range { bytes: Uint8Array; bits: number }
-
-/** A set of address ranges; `has(ip)` answers whether an address falls in any of them. */
+/**
+ * A set of address ranges; `has(ip)` answers whether an address falls in any of them. IPv4 and IPv6
+ * ranges are kept apart (BlockList alone would let `::/0` match every IPv4 client); an IPv4-mapped
+ * client is tested as the IPv4 address it is.
+ */
 export class CidrSet {
-  readonly #ranges: Range[] = [];
+  readonly #v4 = new BlockList();
+  readonly #v6 = new BlockList();
+  readonly #size: number;
 
   /** Throws on a malformed entry (the config schema has already checked the shape). */
   constructor(entries: readonly string[]) {
     for (const entry of entries) {
       const [addr = "", bitsText, ...extra] = entry.split("/");
-      const bytes = ipBytes(addr);
-      if (!bytes) throw new Error(`bad address range "${entry}"`);
+      const text = bare(addr);
+      const family = isIP(text);
+      if (family === 0) throw new Error(`bad address range "${entry}"`);
+      const max = family === 4 ? 32 : 128;
       // Digits only: Number("") is 0, so "10.0.0.0/" would otherwise mean every address.
-      const bits = bitsText === undefined ? bytes.length * 8 : /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
-      if (extra.length > 0 || !(bits >= 0 && bits <= bytes.length * 8)) throw new Error(`bad prefix length in "${entry}"`);
-      this.#ranges.push({ bytes, bits });
+      const bits = bitsText === undefined ? max : /^\d{1,3}$/.test(bitsText) ? Number(bitsText) : NaN;
+      if (extra.length > 0 || !(bits >= 0 && bits <= max)) throw new Error(`bad prefix length in "${entry}"`);
+      if (family === 4) this.#v4.addSubnet(text, bits, "ipv4");
+      else this.#v6.addSubnet(text, bits, "ipv6");
     }
+    this.#size = entries.length;
   }
 
   get size(): number {
-    return this.#ranges.length;
+    return this.#size;
   }
 
   has(ip: string): boolean {
-    if (this.#ranges.length === 0) return false;
-    const bytes = ipBytes(ip);
-    if (!bytes) return false;
-    for (const range of this.#ranges) {
-      if (range.bytes.length === bytes.length && prefixEqual(range.bytes, bytes, range.bits)) return true;
-    }
-    return false;
+    if (this.#size === 0) return false;
+    const text = bare(ip);
+    const family = isIP(text);
+    if (family === 4) return this.#v4.check(text, "ipv4");
+    if (family !== 6) return false;
+    const bytes = ipBytes(text);
+    if (bytes?.length === 4) return this.#v4.check(bytes.join("."), "ipv4");
+    return this.#v6.check(text, "ipv6");
   }
 }
 
-function prefixEqual(a: Uint8Array, b: Uint8Array, bits: number): boolean {
-  const whole = bits >> 3;
-  for (let i = 0; i < whole; i++) if (a[i] !== b[i]) return false;
-  const rest = bits & 7;
-  if (rest === 0) return true;
-  const mask = (0xff << (8 - rest)) & 0xff;
-  return ((a[whole]! ^ b[whole]!) & mask) === 0;
+/** The address without brackets or a zone (`[fe80::1%eth0]` → `fe80::1`). */
+function bare(ip: string): string {
+  const text = ip.startsWith("[") && ip.endsWith("]") ? ip.slice(1, -1) : ip;
+  const zone = text.indexOf("%");
+  return zone >= 0 ? text.slice(0, zone) : text;
 }

@@ -42,7 +42,7 @@ export async function runWorker(runtime: Runtime, baseLogger: Logger, id: number
   health.apply(init.health, undefined);
   // Messages that arrive while the listeners bind wait in the inbox, in order.
   const rates = new RateClient(send, logger);
-  const tenbin = await Tenbin.start(init.config, { runtime, logger, reusePort: true, remoteHealth: health.seed, configSource: configFile, remoteBuckets: rates.factory });
+  const tenbin = await Tenbin.start(init.config, { runtime, logger, reusePort: true, joinsPorts: true, remoteHealth: health.seed, configSource: configFile, remoteBuckets: rates.factory });
   send({ type: "ready", pid: process.pid });
 
   const report = () => send({ type: "counters", snapshot: takeSnapshot(tenbin) });

@@ -44,8 +44,12 @@ describe("formatAccessEntry", () => {
       server: "app-1",
       request_id: "rid-1",
       retries: 1,
+      referer: null,
+      user_agent: ENTRY.userAgent,
     });
     expect(JSON.parse(formatAccessEntry("json", { ...ENTRY, bytes: -1 })).bytes).toBeNull();
+    const referred = JSON.parse(formatAccessEntry("json", { ...ENTRY, referer: "https://example.com/", userAgent: "" }));
+    expect([referred.referer, referred.user_agent]).toEqual(["https://example.com/", null]);
   });
 
   test("combined starts like Apache's and appends tenbin's fields", () => {

@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core): it
  * loads, shows the demo config's pools, a server killed here turns red within its pool's probe
- * window, and the Drain / Enable buttons work. `UPDATE_SCREENSHOT=1` rewrites the README's screenshot
+ * window, and the Drain / Enable buttons work. `UPDATE_SCREENSHOT=1` rewrites the docs' screenshot
  * (test/browser/dashboard.png); otherwise the screenshot goes to a temp dir.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";

@@ -209,9 +209,24 @@ describe("loadConfigText: YAML errors", () => {
   test("an error inside an aliased node points at the anchored node", () => {
     const text = base({ extra: "    retries: 1" }).replace("      - url: http://127.0.0.1:9001", "      - &s { url: http://a:1, weight: x }\n      - *s");
     expect(errorLines(text)).toEqual([
+      // The schema error does not hide the cross-section one (the alias repeats the server).
+      'tenbin.yaml:11:19 pools.api.servers[1].url: server url "http://a:1" is already used by servers[0]; list each server once',
       'tenbin.yaml:11:39 pools.api.servers[0].weight: expected a number, got string "x"',
       'tenbin.yaml:11:39 pools.api.servers[1].weight: expected a number, got string "x"',
     ]);
+  });
+
+  test("a schema error does not hide the semantic errors of the same file", () => {
+    const text = base({ route: "nope", balance: "fastest" });
+    const lines = errorLines(text);
+    expect(lines.some((l) => /routes\[0\]\.pool: unknown pool "nope"/.test(l))).toBe(true);
+    expect(lines.some((l) => /pools\.api\.balance: unknown algorithm "fastest"/.test(l))).toBe(true);
+  });
+
+  test("a semantic error under a value the schema refused is not reported twice", () => {
+    // The whole sticky section is refused; nothing is said about what was inside it.
+    const text = base({ extra: "    sticky: 5" });
+    expect(errorLines(text)).toHaveLength(1);
   });
 
   test("an empty file says what it should hold", () => {

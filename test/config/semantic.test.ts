@@ -119,6 +119,20 @@ describe("checkSemantics through loadConfigText", () => {
     ]);
   });
 
+  test("a server url with a path or query is refused: tenbin would drop it", () => {
+    const text = yaml(
+      "listeners:",
+      "  - { name: a, listen: :8080, routes: [{ pool: api }] }",
+      "pools:",
+      "  api:",
+      "    servers: [{ url: 'http://10.0.0.1:8080/sub' }, { url: 'https://10.0.0.2?x=1' }, { url: 'http://10.0.0.3:80/' }]",
+    );
+    expect(errorLines(text)).toEqual([
+      'tenbin.yaml:5:22 pools.api.servers[0].url: server url "http://10.0.0.1:8080/sub" has a path or query, which tenbin would not send (a request goes with its own path); write http://10.0.0.1:8080',
+      'tenbin.yaml:5:59 pools.api.servers[1].url: server url "https://10.0.0.2?x=1" has a path or query, which tenbin would not send (a request goes with its own path); write https://10.0.0.2:443',
+    ]);
+  });
+
   test("an empty sticky cookie key", () => {
     const text = yaml(
       "listeners:",
@@ -166,5 +180,26 @@ describe("checkSemantics through loadConfigText", () => {
       'tenbin.yaml:7:42 listeners[0].routes[0].match.host[1]: bad host "api.*.com"; expected an exact host such as api.example.com or a wildcard such as *.example.com',
       'tenbin.yaml:7:62 listeners[0].routes[0].match.path: path "api/" does not start with "/" and would never match; write "/api/"',
     ]);
+  });
+});
+
+describe("admin token warnings", () => {
+  const warningsOf = (token: string) => {
+    const warnings: string[] = [];
+    loadConfigText(`admin: { token: "${token}" }\nlisteners: [{ name: web, listen: 127.0.0.1:0, routes: [{ pool: api }] }]\npools: { api: { servers: [{ url: "http://127.0.0.1:9001" }] } }\n`, "tenbin.yaml", {}, {
+      onWarning: (w) => void warnings.push(`${w.line}:${w.column} ${w.path}: ${w.message}`),
+    });
+    return warnings;
+  };
+
+  test("a placeholder token such as the examples' change-me is warned about, with its line", () => {
+    expect(warningsOf("change-me")).toEqual([
+      '1:17 admin.token: admin.token is the well-known placeholder "change-me"; set a random one (openssl rand -hex 24), e.g. through ${TENBIN_ADMIN_TOKEN}',
+    ]);
+  });
+
+  test("a short token is warned about; a long random one is not", () => {
+    expect(warningsOf("abc123")[0]).toContain("admin.token is 6 characters long; use at least 16");
+    expect(warningsOf("9f2c4e1a7b3d5f60a8c2e4b6")).toEqual([]);
   });
 });

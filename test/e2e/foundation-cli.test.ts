@@ -74,7 +74,12 @@ test("unknown command or flag: exit 2 with the usage on stderr", async () => {
     expect(code).toBe(2);
     expect(stdout).toBe("");
     expect(stderr).toStartWith(`tenbin: unknown ${what}\n`);
-    expect(stderr).toContain("Usage:\n  tenbin run");
+  }
+  // An unknown command gets the general usage, a flag the command's own.
+  expect((await runs.unknownCommand).stderr).toContain("Usage:\n  tenbin run");
+  expect((await runs.unknownFlag).stderr).toContain("Usage: tenbin check");
+  for (const run of [runs.unknownCommand, runs.unknownFlag]) {
+    expect((await run).code).toBe(2);
   }
 }, SLOW);
 

@@ -30,7 +30,7 @@ test("a saved file is reloaded; an invalid one is reported with line:column and 
     await t.waitFor(/reloaded \S+ trigger=watch/);
 
     writeFileSync(file, config(a.url, ", retries: lots"));
-    await t.waitFor(/reload failed; still serving the previous config\n\S+tenbin\.yaml:6:\d+ pools\.app\.retries/);
+    await t.waitFor(/reload failed; still serving the previous config: \S+tenbin\.yaml:6:\d+ pools\.app\.retries.*\n/);
     expect(await (await fetch(t.url())).text()).toBe("b");
   } finally {
     expect(await t.stop()).toBe(0);

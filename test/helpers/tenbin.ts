@@ -58,6 +58,8 @@ export interface StartOptions {
   /** `source` (bun src/main.ts), `deno` (deno run src/main.ts) or `binary` (dist/tenbin). */
   how?: "source" | "deno" | "binary";
   env?: Record<string, string>;
+  /** For `how: "binary"`: the command that runs the binary (default dist/tenbin), e.g. under qemu. */
+  binary?: readonly string[];
   /** Extra arguments after `run -c FILE`. */
   args?: string[];
   /** Listener names to wait for (default: every listener named in the log before "ready" times out). */
@@ -70,7 +72,7 @@ export async function startTenbin(yamlOrFile: string, options: StartOptions = {}
   const configFile = yamlOrFile.includes("\n") ? writeConfig(yamlOrFile) : yamlOrFile;
   const how = options.how ?? "source";
   const cmd = how === "binary"
-    ? [join(ROOT, "dist/tenbin"), "run", "-c", configFile]
+    ? [...(options.binary ?? [join(ROOT, "dist/tenbin")]), "run", "-c", configFile]
     : how === "deno"
     ? [DENO, "run", "--allow-all", join(ROOT, "src/main.ts"), "run", "-c", configFile]
     : [BUN, join(ROOT, "src/main.ts"), "run", "-c", configFile];

@@ -132,3 +132,16 @@ describe("the own server's answer writer and a repeated Content-Length", () => {
     expect(Buffer.concat(written).toString("latin1")).toMatch(/\r\ncontent-length: 5\r\n/);
   });
 });
+
+describe("HeaderList.set of a name the received text lacks", () => {
+  test("keeps the received lines as they came (their case), and adds the new field", async () => {
+    const { HeaderList } = await import("../../src/http1/header-list.ts");
+    const text = "HTTP/1.1 200 OK\r\nX-Backend-Name: b1\r\nContent-Length: 2\r\n";
+    const list = HeaderList.scanned(text, text.indexOf("\r\n") + 2, []);
+    list.set("strict-transport-security", "max-age=1");
+    expect(list.lines(new Set())).toBe("X-Backend-Name: b1\r\nContent-Length: 2\r\nstrict-transport-security: max-age=1\r\n");
+    // A name it holds is still replaced.
+    list.set("x-backend-name", "b2");
+    expect(list.get("X-Backend-Name")).toBe("b2");
+  });
+});

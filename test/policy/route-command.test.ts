@@ -1,6 +1,6 @@
 /** `tenbin route` says what a route's policies would do, and sends nothing. */
 import { expect, test } from "bun:test";
-import { explainRoute } from "../../src/cli/route.ts";
+import { explainRoute, formatRouteAnswer } from "../../src/cli/route.ts";
 import { loadConfigText } from "../../src/config/load.ts";
 
 const config = loadConfigText(`
@@ -22,22 +22,24 @@ pools:
   app: { servers: [{ url: "http://127.0.0.1:9000" }] }
 `, "tenbin.yaml", {});
 
+const explain = (url: string) => formatRouteAnswer(explainRoute(config, { method: "GET", url, headers: [] }));
+
 test("a redirect: its target, and no pool", () => {
-  const out = explainRoute(config, "GET", "http://www.example.com:8080/a?b=1", []);
+  const out = explain("http://www.example.com:8080/a?b=1");
   expect(out).toContain("policy route: redirect: 301 to https://example.com/a?b=1 (the pool is not asked)");
   expect(out).not.toContain("pool:");
 });
 
 test("a direct answer: status and body", () => {
-  expect(explainRoute(config, "GET", "http://localhost:8080/robots.txt", [])).toContain('respond: 200 text/plain; charset=utf-8, body "User-agent: *"');
+  expect(explain("http://localhost:8080/robots.txt")).toContain('respond: 200 text/plain; charset=utf-8, body "User-agent: *"');
 });
 
 test("access control says whether this client passes", () => {
-  expect(explainRoute(config, "GET", "http://localhost:8080/admin", [])).toContain("access: client 127.0.0.1 is refused (403)");
+  expect(explain("http://localhost:8080/admin")).toContain("access: client 127.0.0.1 is refused (403)");
 });
 
 test("rewrites, headers set and compression, then the pool", () => {
-  const out = explainRoute(config, "GET", "http://localhost:8080/api/users?x=1", []);
+  const out = explain("http://localhost:8080/api/users?x=1");
   expect(out).toContain("policies: secure-headers, strip-api, route");
   expect(out).toContain("policy strip-api: strip prefix /api: path /users");
   expect(out).toContain("policy strip-api: request headers: set x-real-ip: 127.0.0.1");

@@ -66,3 +66,20 @@ describe("CidrSet", () => {
     expect(() => new CidrSet(["10.0.0.0/-1"])).toThrow('bad prefix length in "10.0.0.0/-1"');
   });
 });
+
+describe("CidrSet on node:net BlockList (defect: mapped hex, leading zeros)", () => {
+  test("IPv4-mapped IPv6 matches an IPv4 range in dotted and in hex notation", () => {
+    const set = new CidrSet(["10.0.0.0/8", "2001:db8::/32"]);
+    expect(set.has("::ffff:10.1.2.3")).toBe(true);
+    expect(set.has("::ffff:a01:203")).toBe(true);
+    expect(set.has("[::ffff:a01:203]")).toBe(true);
+    expect(set.has("::ffff:b01:203")).toBe(false);
+    expect(set.has("2001:db8::1")).toBe(true);
+  });
+
+  test("leading zeros are not an address: 010.001.002.003 is not 10.1.2.3", () => {
+    expect(new CidrSet(["10.0.0.0/8"]).has("010.001.002.003")).toBe(false);
+    expect(ipBytes("010.001.002.003")).toBeUndefined();
+    expect(() => new CidrSet(["010.0.0.0/8"])).toThrow('bad address range "010.0.0.0/8"');
+  });
+});

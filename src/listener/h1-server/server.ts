@@ -95,6 +95,11 @@ class H1Server implements HttpServer, ConnectionHost {
     this.#limits = limits;
   }
 
+  /** Client connections open now. */
+  get openConnections(): number {
+    return this.#connections.size;
+  }
+
   accept(connection: ClientConnection): void {
     if (!this.#accepting) {
       connection.conn.destroy();

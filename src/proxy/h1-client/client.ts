@@ -140,14 +140,14 @@ export class H1Client implements ConnectionOwner {
   /** Closes every idle connection (shutdown; tests). */
   close(): void {
     for (const origin of this.#origins.values()) {
-      for (const conn of origin.idle.splice(0)) conn.destroy();
+      for (const conn of origin.idle.splice(0)) conn.closeIdle();
     }
     if (this.#streaming.size === 0) this.#stopSweep();
   }
 
   reusable(conn: UpstreamConnection): void {
     const origin = this.#originOf.get(conn);
-    if (!origin || origin.idle.length >= this.#options.maxIdlePerOrigin) return conn.destroy();
+    if (!origin || origin.idle.length >= this.#options.maxIdlePerOrigin) return conn.closeIdle();
     const now = performance.now();
     conn.idleSince = now;
     conn.idleUntil = now + Math.min(this.#options.idleMs, conn.serverIdleMs);
@@ -182,7 +182,7 @@ export class H1Client implements ConnectionOwner {
     let idle = 0;
     for (const origin of this.#origins.values()) {
       // In the order they went idle, so the expired ones are at the front.
-      while (origin.idle.length > 0 && now >= origin.idle[0]!.idleUntil) origin.idle.shift()!.destroy();
+      while (origin.idle.length > 0 && now >= origin.idle[0]!.idleUntil) origin.idle.shift()!.closeIdle();
       idle += origin.idle.length;
     }
     if (idle === 0 && this.#streaming.size === 0) this.#stopSweep();
@@ -224,7 +224,7 @@ export class H1Client implements ConnectionOwner {
       const conn = idle[idle.length - 1]!;
       if (conn.closed || now >= conn.idleUntil) {
         idle.pop();
-        conn.destroy();
+        conn.closeIdle();
         continue;
       }
       if (!idempotent && now - conn.idleSince > this.#options.safeReuseMs) return undefined;

@@ -159,12 +159,25 @@ export class UpstreamConnection implements TcpEvents {
     if (this.isCurrent(id)) this.#failWith(error, false);
   }
 
-  /** Closes the connection (idle expiry, shutdown). */
+  /** Cuts the connection (a failed or abandoned exchange): a reset. */
   destroy(): void {
+    this.#close(false);
+  }
+
+  /**
+   * Closes an idle connection with a FIN, not a reset (idle expiry, a full pool, shutdown), so the
+   * backend sees an orderly close and logs no "connection reset by peer".
+   */
+  closeIdle(): void {
+    this.#close(true);
+  }
+
+  #close(orderly: boolean): void {
     if (this.closed) return;
     this.closed = true;
     this.#stopWatch();
-    this.conn?.destroy();
+    if (orderly) this.conn?.end();
+    else this.conn?.destroy();
     // A request writer waiting for `drain` would wait forever on a dead socket (an early answer
     // closes it mid-upload): wake it, it sees the exchange is over and cancels the request body.
     const drain = this.#drainWaiter;
