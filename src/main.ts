@@ -88,6 +88,7 @@ async function main(runtime: Runtime): Promise<number> {
       });
     }
     case "hash-password": {
+      if (args.positionals.length > 0) throw new UsageError("hash-password reads the password from standard input, not from the command line", "hash-password");
       const { hashPasswordCommand } = await import("./cli/hash-password.ts");
       out(await hashPasswordCommand(runtime, stringOption(args, "algorithm", "bcrypt")));
       return 0;

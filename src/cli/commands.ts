@@ -92,7 +92,8 @@ export const COMMANDS = {
   "hash-password": {
     usage: `Usage: tenbin hash-password [--algorithm bcrypt|argon2id] < password\n\nHashes the password read from standard input (never from the command line) for basic_auth.\n\n  --algorithm NAME    bcrypt (default) or argon2id\n  -h, --help          this text\n`,
     options: { algorithm: { type: "string" } },
-    positionals: [0, 0],
+    // A password given here would land in the shell history: main.ts refuses it with the reason.
+    positionals: [0, Number.MAX_SAFE_INTEGER],
   },
   // These two parse their own flags (cli/ready.ts, cli/ha.ts); main.ts hands them the arguments.
   ready: {

@@ -2,8 +2,9 @@
  * The one logger: one line per event on standard error, `time level message key=value ...`, or JSON
  * lines when `TENBIN_LOG_FORMAT=json`. Components receive a `Logger`, never a global.
  * Every record is one line: a line break in a text message is written as `\n`. In the text format
- * a string field whose value the message already states is not repeated (`listener web listening
- * on http://…` carries `listener` and `url` for JSON readers).
+ * a string field whose value the message already states as a word of its own is not repeated
+ * (`listener web listening on http://…` carries `listener` and `url` for JSON readers), but a
+ * value that is only part of a word is (`api-1 down` keeps `pool=api`).
  */
 
 /** Severity of a record; records below the logger's level are dropped. */
@@ -45,7 +46,7 @@ export function createLogger(options: LoggerOptions): Logger {
     let line = `${time} ${level.padEnd(5)} ${message.replace(/\r?\n/g, "\\n")}`;
     if (fields) {
       for (const [k, v] of Object.entries(fields)) {
-        if (v === undefined || (typeof v === "string" && v !== "" && message.includes(v))) continue;
+        if (v === undefined || (typeof v === "string" && v !== "" && statesWord(message, v))) continue;
         const s = String(v);
         line += ` ${k}=${/[\s"=]/.test(s) ? JSON.stringify(s) : s}`;
       }
@@ -58,6 +59,15 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
   };
+}
+
+/** Whether `value` stands in `message` as a whole word (between spaces or at an end). */
+function statesWord(message: string, value: string): boolean {
+  for (let at = message.indexOf(value); at >= 0; at = message.indexOf(value, at + 1)) {
+    const end = at + value.length;
+    if ((at === 0 || message[at - 1] === " ") && (end === message.length || message[end] === " ")) return true;
+  }
+  return false;
 }
 
 /** A logger that keeps its lines in memory, for tests. */

@@ -29,10 +29,12 @@ test("every relative link resolves to a file of the repository", () => {
 test("every tenbin command in a code block exists, and every file it names", () => {
   const wrong: string[] = [];
   for (const file of docs) {
-    for (const [, body] of read(file).matchAll(/```(?:sh|bash)?\n([\s\S]*?)```/g)) {
+    // Every fence pairs with the next one; only shell blocks (sh, bash or none) hold commands.
+    for (const [, lang, body] of read(file).matchAll(/```([a-z]*)\n([\s\S]*?)```/g)) {
+      if (lang !== "" && lang !== "sh" && lang !== "bash") continue;
       for (const raw of body!.split("\n")) {
         const line = raw.replace(/(^|\s)#.*$/, ""); // comments are prose
-        const m = line.match(/(?:^|\s|\/)tenbin\s+([a-z-]+)(.*)$/);
+        const m = line.match(/(?:^|\s|\/)tenbin\s+([a-z][a-z-]*)(.*)$/);
         if (!m) continue;
         if (!COMMANDS.has(m[1]!)) wrong.push(`${file}: unknown command in "${line.trim()}"`);
         for (const [, path] of m[2]!.matchAll(/\s((?:config|docs)\/\S+\.ya?ml)/g)) {
