@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildRelease, releaseFileName, RELEASE_TARGETS, type ReleaseFile } from "../../release.ts";
+import { buildRelease, releaseFileName, RELEASE_TARGETS, type ReleaseFile } from "../../build.ts";
 import { packageVersion } from "../../build.ts";
 import { startTenbin, writeConfig } from "../helpers/tenbin.ts";
 
