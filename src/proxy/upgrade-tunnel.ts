@@ -16,7 +16,7 @@ import type { StickyFacts } from "../pool/stickiness.ts";
 import type { HeaderMap, ProxyResponse, Runtime, TcpConn } from "../runtime/types.ts";
 import type { TcpClientTls } from "../runtime/socket-types.ts";
 import { clientTls } from "../tls/upstream.ts";
-import { errorResponse, sorryResponse } from "./errors.ts";
+import { errorResponse } from "./errors.ts";
 import type { Exchange } from "./forward.ts";
 import { BodyDecoder, type Framing } from "../http1/body-decoder.ts";
 import { requestLines } from "../http1/request-lines.ts";
@@ -26,7 +26,7 @@ import { stripHopByHop, withHostFor } from "./headers.ts";
 import { HeaderList } from "../http1/header-list.ts";
 import { LightResponse } from "../http/message.ts";
 import { TunnelResponse, UpstreamLink } from "./tunnel-response.ts";
-import { startUpgrade } from "./websocket.ts";
+import { startUpgrade, upgradeAnswer } from "./websocket.ts";
 import { invalidSwitch } from "./websocket-accept.ts";
 import { asJudged, runAttempts } from "./attempt-loop.ts";
 import { answered, attemptStarted, failed } from "../pool/outcome.ts";
@@ -102,17 +102,7 @@ export class UpgradeTunnels {
       judge: asJudged,
       gone: () => req.signal.aborted,
     });
-    switch (result.kind) {
-      case "done":
-        return result.value;
-      case "aborted":
-        return errorResponse(499, requestId);
-      case "no_server":
-        this.#logger.warn(`${pool.name}: no server for WebSocket`, { reason: result.why, request_id: requestId });
-        return pool.sorryPage ? sorryResponse(pool.sorryPage, requestId) : errorResponse(503, requestId);
-    }
-    if (req.signal.aborted) return errorResponse(499, requestId);
-    return errorResponse(result.last.failure === "timeout" ? 504 : 502, requestId);
+    return upgradeAnswer(result, pool, req, requestId, this.#logger);
   }
 
   /** One server: dial, send the upgrade request, read the answer. Releases the server unless it tunnels. */

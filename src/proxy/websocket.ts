@@ -11,7 +11,7 @@ import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import type { ConnectWebSocket, ProxyRequest, UpstreamWebSocket, WebSocketUpgrader } from "../runtime/types.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
-import { asJudged, type AttemptResult, runAttempts } from "./attempt-loop.ts";
+import { asJudged, type AttemptResult, type LoopResult, runAttempts } from "./attempt-loop.ts";
 import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 import type { Exchange } from "./forward.ts";
 import { upstreamRequestHeaders, withHostFor } from "./headers.ts";
@@ -88,18 +88,7 @@ export class WebSocketProxy {
       judge: asJudged,
       gone: () => req.signal.aborted,
     });
-    switch (result.kind) {
-      case "done":
-        return result.value;
-      case "aborted":
-        return errorResponse(499, requestId);
-      case "no_server":
-        // As for any request and for the own server's tunnels: the sorry page when there is one.
-        this.#logger.warn(`${pool.name}: no server for WebSocket`, { reason: result.why, request_id: requestId });
-        return pool.sorryPage ? sorryResponse(pool.sorryPage, requestId) : errorResponse(503, requestId);
-    }
-    if (req.signal.aborted) return errorResponse(499, requestId);
-    return errorResponse(result.last.failure === "timeout" ? 504 : 502, requestId);
+    return upgradeAnswer(result, pool, req, requestId, this.#logger);
   }
 
   /** One server: open the backend WebSocket, then upgrade the client; reports the outcome to the pool. */
@@ -199,4 +188,23 @@ export class WebSocketProxy {
       ex.req.signal.addEventListener("abort", onAbort, { once: true });
     });
   }
+}
+
+/**
+ * What the client of an upgrade gets once the attempt loop ended, on both WebSocket paths (the
+ * runtime's and the own server's tunnels): the answer, 499 for a client gone, the pool's sorry page
+ * (or 503) when no server could be had, else 504 or 502 by the last failure.
+ */
+export function upgradeAnswer<T>(result: LoopResult<T>, pool: Pool, req: { readonly signal: AbortSignal }, requestId: string, logger: Logger): T | Response {
+  switch (result.kind) {
+    case "done":
+      return result.value;
+    case "aborted":
+      return errorResponse(499, requestId);
+    case "no_server":
+      logger.warn(`${pool.name}: no server for WebSocket`, { reason: result.why, request_id: requestId });
+      return pool.sorryPage ? sorryResponse(pool.sorryPage, requestId) : errorResponse(503, requestId);
+  }
+  if (req.signal.aborted) return errorResponse(499, requestId);
+  return errorResponse(result.last.failure === "timeout" ? 504 : 502, requestId);
 }

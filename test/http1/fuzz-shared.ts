@@ -4,6 +4,7 @@
 import type { Buffer } from "node:buffer";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { seededRandom } from "../../src/util/clock.ts";
 
 /** One message as a parser read it. */
 export interface FuzzMessage {
@@ -33,17 +34,8 @@ export interface FuzzCase {
   mutations: string[];
 }
 
-/** A deterministic PRNG (mulberry32), so a seed replays a campaign. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic PRNG (mulberry32, util/clock.ts), so a seed replays a campaign. */
+export const prng = seededRandom;
 
 /** Mutation material. */
 export const SPACES = [" ", "\t", "\x0b", "\x0c", "\xa0", "\x85", "\r", "\n", "\0", "  ", "\x1f", "\x7f"];
