@@ -13,7 +13,7 @@ import { basicAuthStep, type VerifyPassword } from "./basic-auth.ts";
 import { compressConfigOf, compressStep } from "./compress.ts";
 import { requestHeadersStep, responseHeadersStep } from "./headers.ts";
 import { addPrefixStep, rewriteStep, stripPrefixStep } from "./path.ts";
-import { rateLimitStep } from "./rate-limit.ts";
+import { rateLimitHeadersStep, rateLimitStep } from "./rate-limit.ts";
 import { redirectStep } from "./redirect.ts";
 import { respondStep } from "./respond.ts";
 import { RoutePolicy } from "./route-policy.ts";
@@ -87,6 +87,8 @@ function addSteps(name: string, set: PolicySetConfig, stats: PolicyStats, id: st
   if (set.rewrite) request.push(rewriteStep(set.rewrite, name, stats));
   if (set.add_prefix !== undefined) request.push(addPrefixStep(set.add_prefix, name, stats));
   if (set.request_headers) request.push(requestHeadersStep(set.request_headers, name, stats));
+  // Before response_headers, so a set's own header edits have the last word on the answer.
+  if (set.rate_limit) response.push(rateLimitHeadersStep(name, stats));
   if (set.response_headers) response.push(responseHeadersStep(set.response_headers, name, stats));
   if (set.compress !== undefined && set.compress !== false) response.push(compressStep(compressConfigOf(set.compress), name, stats));
 }
