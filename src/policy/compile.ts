@@ -25,6 +25,8 @@ export interface PolicyDeps {
   metrics: PolicyMetrics;
   /** The runtime's password hash check; without it a basic_auth section cannot be used. */
   verifyPassword?: VerifyPassword | undefined;
+  /** Whether `verifyPassword` checks this kind of hash (`Runtime.passwordHashSupported`); all when absent. */
+  passwordHashSupported?: ((hash: string) => boolean) | undefined;
   /**
    * The bucket store of a rate limit. `id` names the limit: a named set's limit is one limit for
    * every route that lists it; a route's inline one is its own.
@@ -78,6 +80,13 @@ function addSteps(name: string, set: PolicySetConfig, stats: PolicyStats, id: st
   if (set.allow !== undefined || set.deny !== undefined) request.push(accessStep(set.allow, set.deny, name, stats));
   if (set.basic_auth) {
     if (!deps.verifyPassword) throw new Error(`policy "${name}": basic_auth needs a runtime that checks bcrypt and argon2 hashes (Bun); this one has none`);
+    const supported = deps.passwordHashSupported;
+    const unchecked = supported ? Object.entries(set.basic_auth.users).find(([, hash]) => !supported(hash)) : undefined;
+    if (unchecked) {
+      const [user, hash] = unchecked;
+      const kind = hash.startsWith("$argon2") ? "an argon2" : `a "${hash.slice(0, hash.indexOf("$", 1) + 1)}" bcrypt`;
+      throw new Error(`policy "${name}": basic_auth user "${user}" has ${kind} hash, which this runtime cannot check (Deno checks $2a$, $2b$ and $2y$ bcrypt hashes only); give the user a bcrypt hash (tenbin hash-password --algorithm bcrypt) or run tenbin with Bun`);
+    }
     request.push(basicAuthStep(set.basic_auth, deps.verifyPassword, name, stats));
   }
   if (set.rate_limit) request.push(rateLimitStep(set.rate_limit, deps.buckets(id, set.rate_limit), name, stats));
