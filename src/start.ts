@@ -545,6 +545,7 @@ export class Tenbin {
       const policies = compileListenerPolicies(config, listener, {
         metrics: this.metrics.policies,
         verifyPassword: this.#deps.runtime.verifyPassword,
+        passwordHashSupported: this.#deps.runtime.passwordHashSupported,
         buckets: (id, limit) => this.#policyStores.buckets(id, limit),
       });
       listeners.set(listener.name, { config: listener, routes: compileRoutes(listener.routes, new RequestPaths(listener.paths)), pools, observer, policies });

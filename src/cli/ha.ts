@@ -38,7 +38,7 @@ const IP = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)$/;
 /** `tenbin ha ARGS` from main.ts: prints a config, or runs a watcher until SIGTERM/SIGINT. */
 export async function haCommand(rest: readonly string[], runtime: Pick<Runtime, "stdout" | "stderr" | "onSignal">): Promise<number> {
   const [sub = "", ...more] = rest;
-  if (sub === "help" || sub === "--help") {
+  if (sub === "help" || sub === "--help" || sub === "-h") {
     runtime.stdout(HA_USAGE);
     return 0;
   }
@@ -47,6 +47,10 @@ export async function haCommand(rest: readonly string[], runtime: Pick<Runtime, 
     return 0;
   }
   const o = watchArgs(sub, more);
+  if (o === undefined) {
+    runtime.stdout(HA_USAGE);
+    return 0;
+  }
   const watch = await import("./ha-watch.ts");
   const log = (line: string) => runtime.stderr(`${new Date().toISOString()} ${line}\n`);
   const stop = new AbortController();
@@ -65,7 +69,7 @@ export async function haCommand(rest: readonly string[], runtime: Pick<Runtime, 
   });
 }
 
-/** The rendering subcommands: args → config text (throws UsageError). */
+/** The rendering subcommands: args → config text (throws UsageError); with `--help`, the usage. */
 export function renderHa(sub: string, rest: readonly string[]): string {
   if (sub === "keepalived") {
     const args = parseFlags("ha", rest, {
@@ -73,6 +77,7 @@ export function renderHa(sub: string, rest: readonly string[]): string {
       advert: { value: true }, peer: { value: true }, source: { value: true }, admin: { value: true }, pools: { value: false },
       tenbin: { value: true }, notify: { value: true }, name: { value: true }, nopreempt: { value: false }, "track-file": { value: true },
     });
+    if (args.help) return HA_USAGE;
     noPositional(args);
     const vips = required(args, "vip", "the virtual address, e.g. --vip 192.0.2.10/24");
     for (const v of vips) if (!IPV4_CIDR.test(v) && !IPV6_CIDR.test(v)) throw new UsageError(`bad --vip "${v}"; expected an address with its prefix such as 192.0.2.10/24`);
@@ -103,6 +108,7 @@ export function renderHa(sub: string, rest: readonly string[]): string {
       service: { value: true }, "router-id": { value: true }, as: { value: true }, neighbor: { value: true },
       "neighbor-as": { value: true }, hold: { value: true }, keepalive: { value: true }, bfd: { value: false }, protocol: { value: true },
     });
+    if (args.help) return HA_USAGE;
     noPositional(args);
     const services = required(args, "service", "the service address, e.g. --service 192.0.2.80/32");
     for (const s of services) if (!IPV4_CIDR.test(s) && !IPV6_CIDR.test(s)) throw new UsageError(`bad --service "${s}"; expected an address with its prefix such as 192.0.2.80/32`);
@@ -132,12 +138,13 @@ export function renderHa(sub: string, rest: readonly string[]): string {
   throw new UsageError(sub === "" ? "ha needs a subcommand: keepalived, bird, announce or track" : `unknown ha subcommand "${sub}"; expected keepalived, bird, announce or track`);
 }
 
-/** The options of `tenbin ha announce` and `tenbin ha track` (the loop is in ha-watch.ts). */
+/** The options of `tenbin ha announce` and `tenbin ha track` (the loop is in ha-watch.ts); undefined for `--help`. */
 export function watchArgs(sub: "announce" | "track", rest: readonly string[]) {
   const args = parseFlags("ha", rest, {
     protocol: { value: true }, birdc: { value: true }, file: { value: true }, admin: { value: true }, pools: { value: false },
     interval: { value: true }, timeout: { value: true }, rise: { value: true }, fall: { value: true },
   });
+  if (args.help) return undefined;
   noPositional(args);
   if (sub === "announce" && args.flags.has("file")) throw new UsageError("--file belongs to tenbin ha track; announce takes --protocol");
   if (sub === "track" && (args.flags.has("protocol") || args.flags.has("birdc"))) throw new UsageError("--protocol and --birdc belong to tenbin ha announce; track takes --file");

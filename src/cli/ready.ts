@@ -4,10 +4,11 @@
  * announcement watcher, systemd `ExecStartPost`). Its exit code is the answer:
  * - 0: ready (listeners bound, not stopping; with `--pools`, also a usable server in every pool);
  * - 1: not ready, or no answer within the timeout (a killed or frozen tenbin is not ready);
- * - 2: usage error (main.ts).
+ * - 2: usage error (main.ts); `--help` prints the usage and exits 0.
  * It prints one line: `ready` or `not ready: <reason>`.
  */
 import { flagValue, parseFlags, UsageError } from "./args.ts";
+import { COMMANDS } from "./commands.ts";
 import type { Config } from "../config/schema.ts";
 import { type Address, parseAddress, parseDuration } from "../config/units.ts";
 
@@ -24,6 +25,10 @@ export interface ReadyCommandOptions {
 /** `tenbin ready ARGS` from main.ts: parses the flags (UsageError: exit 2) and asks. */
 export async function readyCommand(rest: readonly string[], deps: { write: (text: string) => void; loadConfig: (file: string) => Promise<Config> }): Promise<number> {
   const args = parseFlags("ready", rest, { config: { value: true, alias: "c" }, admin: { value: true }, pools: { value: false }, timeout: { value: true } });
+  if (args.help) {
+    deps.write(COMMANDS.ready.usage);
+    return 0;
+  }
   if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"`);
   const timeout = flagValue(args, "timeout", "1s");
   const timeoutMs = parseDuration(timeout);

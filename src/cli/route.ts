@@ -77,7 +77,9 @@ export function explainRoute(config: Config, q: RouteQuestion): RouteAnswer {
   if (!route) return { error: "no route matches (the client gets 404)", listener: where, ...(normalized ? { path: normalized } : {}), status: 404 };
   const answer: RouteAnswer = { listener: where, ...(normalized ? { path: normalized } : {}), route: { name: route.name, index: route.index + 1 }, status: null };
   const clientIp = q.clientIp ?? "127.0.0.1";
-  const policies = explainPolicies(config, listener.name, listener.routes[route.index]!, route.index, url, headers, clientIp);
+  // The policies see the path the listener forwards: the normalized one unless `as_received`.
+  const forwardedPath = path !== url.pathname && paths.forwardNormalized ? path : url.pathname;
+  const policies = explainPolicies(config, listener.name, listener.routes[route.index]!, route.index, url, forwardedPath + url.search, headers, clientIp);
   if (policies) answer.policies = policies;
   if (policies?.answered) return answer;
   answer.pool = route.pool;
@@ -129,7 +131,7 @@ function pickListener(config: Config, url: URL, byName: string | undefined, fact
 }
 
 /** What the route's policies would do (nothing is checked or counted), or undefined without any. */
-function explainPolicies(config: Config, listener: string, route: RouteConfig, index: number, url: URL, headers: Headers, clientIp: string): RouteAnswer["policies"] {
+function explainPolicies(config: Config, listener: string, route: RouteConfig, index: number, url: URL, pathAndQuery: string, headers: Headers, clientIp: string): RouteAnswer["policies"] {
   const policy = compileRoutePolicy(config, listener, route, index, {
     metrics: new PolicyMetrics(),
     verifyPassword: () => Promise.resolve(false),
@@ -137,7 +139,6 @@ function explainPolicies(config: Config, listener: string, route: RouteConfig, i
   });
   if (!policy) return undefined;
   const req = new Request(url, { headers });
-  const pathAndQuery = url.pathname + url.search;
   const explained = policy.explain({ req, clientIp, pathAndQuery, proto: url.protocol === "https:" ? "https" : "http", requestId: "(request id)" });
   const lines = [`policies: ${policy.sets.join(", ")}`, ...explained.lines];
   if (!explained.answers && explained.pathAndQuery !== pathAndQuery) lines.push(`path to the server: ${explained.pathAndQuery}`);

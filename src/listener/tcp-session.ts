@@ -261,10 +261,11 @@ export class TcpSession {
         }
         const started = this.#ctx.clock.now();
         const token = ++this.#attempt;
-        const backend = await dialServer({
+        const dial = await dialServer({
           pool, server: got, connect: this.#ctx.connect, events: this.#backendEvents(token), logger,
           listener: this.#ctx.config.name, wanted: () => !this.#isClosed(),
         });
+        const backend = dial.conn;
         if (!backend) this.#attempt++; // a late connect of this attempt is closed; its events must not count
         // Awaited: the client may have gone meanwhile (a failed dial gave the server back already).
         if (this.#isClosed()) {
@@ -274,9 +275,10 @@ export class TcpSession {
           }
           return { kind: "done", value: undefined };
         }
-        if (!backend) return { kind: "failed", failure: "connect", reason: got.lastReason, retry: true };
-        this.#open(got, backend, this.#ctx.clock.now() - started, facts, pinned);
-        return { kind: "done", value: backend };
+        // tenbin's own fd shortage: another server would fail the same way, so no retry.
+        if (!dial.conn) return { kind: "failed", failure: dial.local ? "local" : "connect", reason: dial.reason, retry: !dial.local };
+        this.#open(got, dial.conn, this.#ctx.clock.now() - started, facts, pinned);
+        return { kind: "done", value: dial.conn };
       },
       judge: asJudged,
       gone: () => this.#isClosed(),

@@ -13,7 +13,7 @@ import { basicAuthStep, type VerifyPassword } from "./basic-auth.ts";
 import { compressConfigOf, compressStep } from "./compress.ts";
 import { requestHeadersStep, responseHeadersStep } from "./headers.ts";
 import { addPrefixStep, rewriteStep, stripPrefixStep } from "./path.ts";
-import { rateLimitStep } from "./rate-limit.ts";
+import { rateLimitHeadersStep, rateLimitStep } from "./rate-limit.ts";
 import { redirectStep } from "./redirect.ts";
 import { respondStep } from "./respond.ts";
 import { RoutePolicy } from "./route-policy.ts";
@@ -25,6 +25,8 @@ export interface PolicyDeps {
   metrics: PolicyMetrics;
   /** The runtime's password hash check; without it a basic_auth section cannot be used. */
   verifyPassword?: VerifyPassword | undefined;
+  /** Whether `verifyPassword` checks this kind of hash (`Runtime.passwordHashSupported`); all when absent. */
+  passwordHashSupported?: ((hash: string) => boolean) | undefined;
   /**
    * The bucket store of a rate limit. `id` names the limit: a named set's limit is one limit for
    * every route that lists it; a route's inline one is its own.
@@ -78,6 +80,13 @@ function addSteps(name: string, set: PolicySetConfig, stats: PolicyStats, id: st
   if (set.allow !== undefined || set.deny !== undefined) request.push(accessStep(set.allow, set.deny, name, stats));
   if (set.basic_auth) {
     if (!deps.verifyPassword) throw new Error(`policy "${name}": basic_auth needs a runtime that checks bcrypt and argon2 hashes (Bun); this one has none`);
+    const supported = deps.passwordHashSupported;
+    const unchecked = supported ? Object.entries(set.basic_auth.users).find(([, hash]) => !supported(hash)) : undefined;
+    if (unchecked) {
+      const [user, hash] = unchecked;
+      const kind = hash.startsWith("$argon2") ? "an argon2" : `a "${hash.slice(0, hash.indexOf("$", 1) + 1)}" bcrypt`;
+      throw new Error(`policy "${name}": basic_auth user "${user}" has ${kind} hash, which this runtime cannot check (Deno checks $2a$, $2b$ and $2y$ bcrypt hashes only); give the user a bcrypt hash (tenbin hash-password --algorithm bcrypt) or run tenbin with Bun`);
+    }
     request.push(basicAuthStep(set.basic_auth, deps.verifyPassword, name, stats));
   }
   if (set.rate_limit) request.push(rateLimitStep(set.rate_limit, deps.buckets(id, set.rate_limit), name, stats));
@@ -87,6 +96,8 @@ function addSteps(name: string, set: PolicySetConfig, stats: PolicyStats, id: st
   if (set.rewrite) request.push(rewriteStep(set.rewrite, name, stats));
   if (set.add_prefix !== undefined) request.push(addPrefixStep(set.add_prefix, name, stats));
   if (set.request_headers) request.push(requestHeadersStep(set.request_headers, name, stats));
+  // Before response_headers, so a set's own header edits have the last word on the answer.
+  if (set.rate_limit) response.push(rateLimitHeadersStep(name, stats));
   if (set.response_headers) response.push(responseHeadersStep(set.response_headers, name, stats));
   if (set.compress !== undefined && set.compress !== false) response.push(compressStep(compressConfigOf(set.compress), name, stats));
 }

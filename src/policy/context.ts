@@ -31,6 +31,11 @@ export class PolicyContext {
   req: ProxyRequest;
   /** The policy that answered, for the access log. */
   answeredBy: string | undefined;
+  /**
+   * `[RateLimit-Policy, RateLimit]` field values of each rate limit the request passed, for the
+   * answer (rate-limit.ts); undefined on routes without one.
+   */
+  rateLimits: [string, string][] | undefined;
   readonly #pathRegex: RegExp | undefined;
   readonly #clientPath: string;
   #groups: RegExpExecArray | null | undefined;
@@ -49,6 +54,7 @@ export class PolicyContext {
     this.#clientPath = this.path;
     this.#pathRegex = pathRegex;
     this.answeredBy = undefined;
+    this.rateLimits = undefined;
   }
 
   /** The Host without its port (an IPv6 literal keeps its brackets). */

@@ -2,11 +2,13 @@
  * `rate_limit`: a token bucket per key (the client address, a header or a cookie). An empty bucket
  * answers 429 with `Retry-After` and the `RateLimit-Policy` / `RateLimit` fields of the IETF draft
  * (draft-ietf-httpapi-ratelimit-headers: `"name";q=burst;w=seconds` and `"name";r=0;t=seconds`).
+ * Answers that pass carry both fields too (`r` = tokens left, `t` = seconds until the bucket is
+ * full again), so a client can pace itself before it is refused; a response step adds them.
  */
 import type { RateLimitConfig } from "../config/policy-schema.ts";
 import type { PolicyStats } from "../observe/policy-metrics.ts";
 import type { PolicyContext } from "./context.ts";
-import { plainAnswer, type RequestStep, type RequestStepResult } from "./step.ts";
+import { plainAnswer, type RequestStep, type RequestStepResult, type ResponseStep, withEditedHeaders } from "./step.ts";
 import type { BucketLimit, BucketStore, TakeResult } from "./token-bucket.ts";
 
 /** The limit parameters of a config section. */
@@ -43,7 +45,12 @@ export function rateLimitStep(config: RateLimitConfig, store: BucketStore, polic
   const policyField = `"${policy}";q=${limit.burst};w=${windowS}`;
   const verdict = (ctx: PolicyContext, result: TakeResult): RequestStepResult => {
     if (result.local) stats.count("redis_fallback");
-    if (result.allowed) return undefined;
+    if (result.allowed) {
+      // Seconds until the bucket is full again: the draft's reset time `t` of a token bucket.
+      const resetS = Math.max(0, Math.ceil(((limit.burst - result.remaining) * limit.perMs) / limit.rate / 1000));
+      (ctx.rateLimits ??= []).push([policyField, `"${policy}";r=${result.remaining};t=${resetS}`]);
+      return undefined;
+    }
     stats.count("rate_limited");
     ctx.answeredBy = policy;
     const after = Math.max(1, Math.ceil(result.waitMs / 1000));
@@ -64,5 +71,30 @@ export function rateLimitStep(config: RateLimitConfig, store: BucketStore, polic
       return result instanceof Promise ? result.then((r) => verdict(ctx, r)) : verdict(ctx, result);
     },
     explain: (ctx) => `rate limit: ${limit.rate} per ${limit.perMs} ms, burst ${limit.burst}, key ${config.key} = ${JSON.stringify(readKey(ctx))} (429 when empty)`,
+  };
+}
+
+/**
+ * Adds the `RateLimit-Policy` / `RateLimit` fields of the limits the request passed to its answer
+ * (one per rate limit of the route; a 429 carries its own). Only routes with a rate limit have it.
+ */
+export function rateLimitHeadersStep(policy: string, stats: PolicyStats): ResponseStep {
+  return {
+    policy,
+    kind: "rate_limit_headers",
+    stats,
+    run(ctx, response) {
+      const fields = ctx.rateLimits;
+      if (fields === undefined) return response;
+      // Each limit's step adds all passed limits once; the others then find none left.
+      ctx.rateLimits = undefined;
+      return withEditedHeaders(response, (headers) => {
+        for (const [policyField, limitField] of fields) {
+          headers.append("ratelimit-policy", policyField);
+          headers.append("ratelimit", limitField);
+        }
+      });
+    },
+    explain: () => "rate limit headers: RateLimit-Policy and RateLimit on the answer (tokens left, seconds to full)",
   };
 }

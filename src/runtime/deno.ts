@@ -7,6 +7,7 @@
  *   certificate to every client, and `min_version` is Deno's own (TLS 1.2).
  * - WebSockets cannot pause reading (no backpressure towards a fast sender), and a custom Host is
  *   not sent on the backend handshake.
+ * - No password hashing built in: bcrypt comes from the `bcryptjs` package; argon2 is unsupported.
  */
 import { sendNotify } from "./sd-notify.ts";
 import { denoDatagramLibc } from "./sd-notify-deno.ts";
@@ -15,6 +16,7 @@ import { readFileSync } from "node:fs";
 import { nodeSockets } from "./node-sockets.ts";
 import { QuietStop } from "./quiet-stop.ts";
 import { denoConnectWebSocket, denoUpgrader, type DenoWebSocketApi } from "./deno-websocket.ts";
+import { bcryptJsHash, bcryptJsSupports, bcryptJsVerify } from "./bcrypt-js.ts";
 
 /** The slice of Deno's API this file uses (tsc runs with Bun's types, not Deno's). */
 interface DenoApi extends DenoWebSocketApi {
@@ -114,4 +116,11 @@ export const denoRuntime: Runtime = {
   exit: (code) => D.exit(code),
   stdout: (text) => writeAll(D.stdout, text),
   stderr: (text) => writeAll(D.stderr, text),
+  // No native hash check: bcrypt in plain JavaScript; argon2 hashes are refused at start.
+  verifyPassword: bcryptJsVerify,
+  passwordHashSupported: bcryptJsSupports,
+  async hashPassword(password, algorithm) {
+    if (algorithm !== "bcrypt") throw new Error(`Deno cannot make "${algorithm}" hashes; use --algorithm bcrypt, or run tenbin hash-password with Bun`);
+    return await bcryptJsHash(password);
+  },
 };

@@ -180,9 +180,14 @@ export interface Runtime {
   onSignal(signal: SignalName, handler: () => void): () => void;
   /**
    * Checks a password against a bcrypt or argon2 hash (basic auth). Absent where the runtime has no
-   * such function (Deno: basic_auth is then refused at start).
+   * such function (basic_auth is then refused at start).
    */
   verifyPassword?(password: string, hash: string): Promise<boolean>;
+  /**
+   * Whether `verifyPassword` can check this kind of hash (Deno: bcrypt only); a config with a hash
+   * it cannot check is refused at start. Absent: every kind the config schema accepts.
+   */
+  passwordHashSupported?(hash: string): boolean;
   /** Hashes a password for the config (`tenbin hash-password`); absent as `verifyPassword` is. */
   hashPassword?(password: string, algorithm: "bcrypt" | "argon2id"): Promise<string>;
   /**

@@ -197,8 +197,14 @@ pools:
     });
 
     test("rate limit: the burst passes, then 429 with Retry-After and RateLimit fields", async () => {
-      expect((await fetch(t.url("/login"))).status).toBe(200);
-      expect((await fetch(t.url("/login"))).status).toBe(200);
+      // Passing answers carry the fields too (draft-ietf-httpapi-ratelimit-headers), tokens left in r.
+      const first = await fetch(t.url("/login"));
+      expect(first.status).toBe(200);
+      expect(first.headers.get("ratelimit-policy")).toBe('"route";q=2;w=120');
+      expect(first.headers.get("ratelimit")).toBe('"route";r=1;t=60');
+      const second = await fetch(t.url("/login"));
+      expect(second.status).toBe(200);
+      expect(second.headers.get("ratelimit")).toBe('"route";r=0;t=120');
       const limited = await fetch(t.url("/login"));
       expect(limited.status).toBe(429);
       expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -211,6 +217,13 @@ pools:
       expect((await fetch(t.url("/hdr-limit"), a)).status).toBe(200);
       expect((await fetch(t.url("/hdr-limit"), a)).status).toBe(429);
       expect((await fetch(t.url("/hdr-limit"), { headers: { "x-api-key": "b" } })).status).toBe(200);
+    });
+
+    test("rate limit: a route without one sends no RateLimit fields", async () => {
+      const plain = await fetch(t.url("/anything"));
+      expect(plain.headers.has("ratelimit")).toBe(false);
+      expect(plain.headers.has("ratelimit-policy")).toBe(false);
+      await plain.arrayBuffer();
     });
 
     test("compression: gzip and brotli of JSON, Vary set, ETag weak, length dropped", async () => {

@@ -47,3 +47,11 @@ test("rewrites, headers set and compression, then the pool", () => {
   expect(out).toContain("path to the server: /users?x=1");
   expect(out).toContain("pool: app");
 });
+
+test("policies see the normalized path the listener forwards (/%61pi is /api)", () => {
+  const out = explain("http://localhost:8080/%61pi/users?x=1");
+  expect(out).toContain("path: /api/users (normalized; the server receives this)");
+  expect(out).toContain("(#4)");
+  expect(out).toContain("policy strip-api: strip prefix /api: path /users");
+  expect(out).toContain("path to the server: /users?x=1");
+});
