@@ -45,10 +45,15 @@ export class HeaderList implements HeaderMap {
   }
 
   get(name: string): string | null {
-    const key = name.toLowerCase();
-    if (this.#fields !== undefined || !INDEXED_FIELDS.has(key)) return joinValues(this.pairs(), key, null);
+    // Callers pass lower-case constants nearly always (~10 reads per proxied request): an indexed
+    // name as given needs no lower-casing.
+    const indexed = INDEXED_FIELDS.has(name);
+    const key = indexed ? name : name.toLowerCase();
+    if (this.#fields !== undefined || !(indexed || INDEXED_FIELDS.has(key))) return joinValues(this.pairs(), key, null);
     let found: string | null = null;
-    for (const mark of this.#marks) {
+    const marks = this.#marks;
+    for (let i = 0; i < marks.length; i++) {
+      const mark = marks[i]!;
       if (mark.name === key && !mark.dropped) found = found === null ? mark.value : `${found}, ${mark.value}`;
     }
     return this.#added === undefined ? found : joinValues(this.#added, key, found);

@@ -76,6 +76,19 @@ describe("a scanned header block", () => {
       expect(list.lines(new Set())).toBe("X: y\r\n");
     }
   });
+  test("names of an indexed name's length and first letter, but another name, are not taken for it", () => {
+    // The line walk picks a candidate by length and first letter and then compares the rest in
+    // any case: each of these differs from an indexed name in one later character only.
+    const near = "Hosx: a\r\nHo-t: b\r\nContent-Lengtx: c\r\nContent_Length: d\r\nTe_: e\r\nTx: f\r\nCookiE: g\r\nX-Forwarded-Fox: h\r\nConnection: i\r\n";
+    const text = STATUS + near;
+    expect(scanFields(text, STATUS.length, fail).map((mark) => [mark.name, mark.value])).toEqual([["cookie", "g"], ["connection", "i"]]);
+    const list = scanned(near);
+    expect(list.get("host")).toBeNull();
+    expect(list.get("content-length")).toBeNull();
+    expect(list.get("te")).toBeNull();
+    expect(list.get("x-forwarded-for")).toBeNull();
+    expect(list.pairs()).toEqual(split(near));
+  });
 });
 
 describe("scanFields refuses what splitField refuses, with the same words", () => {
