@@ -7,7 +7,7 @@
  * many rounds on a noisy machine to see it. What it leaves out (syscalls, the runtime's socket
  * layer) is the same for both trees, so use ab.ts for the ratio to HAProxy.
  *
- *   bun bench/inproc-ab.ts [--rounds 16] [--batch 30000] BEFORE_DIR AFTER_DIR
+ *   bun bench/inproc-ab.ts [--rounds 16] [--batch 30000] [--connections 50] BEFORE_DIR AFTER_DIR
  *
  * A tree is a directory with src/ (a `git archive` of another commit, its node_modules linked).
  * Pin it to one core (`taskset -c 1`) for steadier numbers. Whichever tree runs first in a round
@@ -16,8 +16,9 @@
 import { Buffer } from "node:buffer";
 import { resolve } from "node:path";
 
-const USAGE = "Usage: bun bench/inproc-ab.ts [--rounds 16] [--batch 30000] BEFORE_DIR AFTER_DIR";
-const CONNECTIONS = 50;
+const USAGE = "Usage: bun bench/inproc-ab.ts [--rounds 16] [--batch 30000] [--connections 50] BEFORE_DIR AFTER_DIR";
+/** Client connections, each with one request in flight (`--connections`). */
+let CONNECTIONS = 50;
 const WARMUP = 50_000;
 const REQUEST = Buffer.from("GET /1k HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk/4.2.0\r\nAccept: */*\r\n\r\n", "latin1");
 const ANSWER = Buffer.from(
@@ -123,9 +124,10 @@ async function main(): Promise<void> {
     const arg = args[i]!;
     if (arg === "--rounds") rounds = Number(args[++i]);
     else if (arg === "--batch") batch = Number(args[++i]);
+    else if (arg === "--connections") CONNECTIONS = Number(args[++i]);
     else roots.push(resolve(arg));
   }
-  if (roots.length !== 2 || !(rounds >= 2) || !(batch > 0)) throw new Error(USAGE);
+  if (roots.length !== 2 || !(rounds >= 2) || !(batch > 0) || !(CONNECTIONS >= 1)) throw new Error(USAGE);
   const rigs = [await rig(roots[0]!), await rig(roots[1]!)];
   for (const run of rigs) await run(WARMUP);
   const perRequest: number[][] = [[], []];
