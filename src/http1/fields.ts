@@ -175,7 +175,9 @@ export function declaredLength(value: string): number | undefined {
  * lower-cased, each followed by a comma.
  */
 export function keepsAlive(http11: boolean, connection: string): boolean {
-  if (connection === "") return http11; // no Connection field, the usual case: no regular expression
+  // The usual cases without a regular expression: no Connection field, or a lone keep-alive.
+  if (connection === "") return http11;
+  if (connection === "keep-alive,") return true;
   const closes = /(?:^|,)[ \t]*close[ \t]*,/.test(connection);
   return http11 ? !closes : /(?:^|,)[ \t]*keep-alive[ \t]*,/.test(connection) && !closes;
 }

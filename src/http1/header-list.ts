@@ -36,7 +36,8 @@ export class HeaderList implements HeaderMap {
    * `marks` (as `scanFields` found them; taken over).
    */
   static scanned(text: string, from: number, marks: FieldMark[]): HeaderList {
-    const list = new HeaderList();
+    // Given a shared empty list, not the default (a new array per received head, dropped at once).
+    const list = new HeaderList(NO_PAIRS);
     list.#fields = undefined;
     list.#text = text;
     list.#from = from;
@@ -160,6 +161,9 @@ export class HeaderList implements HeaderMap {
     return fields;
   }
 }
+
+/** What `HeaderList.scanned` constructs with; replaced before anyone sees it, never written. */
+const NO_PAIRS: [string, string][] = [];
 
 /** `found` joined with the value of every pair named `key`, ", " between (as `Headers.get` joins them). */
 function joinValues(pairs: readonly [string, string][], key: string, found: string | null): string | null {
