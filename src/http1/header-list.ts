@@ -11,7 +11,7 @@ import { type FieldMark, fieldName, INDEXED_FIELDS, sliceOws } from "./fields.ts
  * field as it came.
  *
  * A list made by `scanned` holds a received header block as text instead, with the lines of the
- * names in `INDEXED_FIELDS` found. Reading those names, dropping them and appending fields keep it
+ * names in `INDEXED_FIELDS` found. Reading those names, dropping any name and appending fields keep it
  * text, and `lines()` passes it on as it came minus the dropped lines; anything else splits it into
  * pairs first (once). So a proxied message whose fields nobody edits costs no string per field.
  */
@@ -21,10 +21,12 @@ export class HeaderList implements HeaderMap {
   /** The received text, while it has not been split; its fields are the lines from `#from` on. */
   #text = "";
   #from = 0;
-  /** The lines of indexed names in `#text`, in order. */
+  /** The lines of indexed names in `#text`, and the dropped lines of other names, in order. */
   #marks: FieldMark[] = [];
   /** Fields appended to the text. */
   #added: [string, string][] | undefined;
+  /** CRLF and the received text from `#from`, lower-cased (made when a name that is not indexed is deleted). */
+  #lower: string | undefined;
 
   /** `fields` is taken over, not copied: names must already be lower case. */
   constructor(fields: [string, string][] = []) {
@@ -77,18 +79,34 @@ export class HeaderList implements HeaderMap {
 
   delete(name: string): void {
     const key = name.toLowerCase();
-    // A name the received text does not hold (`set` of a new field, such as HSTS): the text need
-    // not be split, so it keeps the names in their own case.
-    if (this.#fields === undefined && !INDEXED_FIELDS.has(key) && !this.#textHolds(key)) {
+    // A name that is not indexed (`set` of a new field such as HSTS, a policy removing Server):
+    // its lines, if the received text has any, are dropped as indexed ones are, so the text need
+    // not be split and keeps the names in their own case.
+    if (this.#fields === undefined && !INDEXED_FIELDS.has(key)) {
+      this.#dropLines(key);
       if (this.#added !== undefined) this.#added = this.#added.filter(([field]) => field !== key);
       return;
     }
     this.#remove((field) => field === key, INDEXED_FIELDS.has(key));
   }
 
-  /** Whether the received text has a line named `key` (lower case). */
-  #textHolds(key: string): boolean {
-    return `\r\n${this.#text.slice(this.#from)}`.toLowerCase().includes(`\r\n${key}:`);
+  /**
+   * Marks the received lines named `key` (lower case, not indexed) dropped: each becomes a dropped
+   * mark in its place among the others (once, however often it is deleted).
+   */
+  #dropLines(key: string): void {
+    // Lower-cased once per list (Latin-1 keeps every position), for every name deleted from it.
+    const lower = (this.#lower ??= `\r\n${this.#text.slice(this.#from)}`.toLowerCase());
+    const needle = `\r\n${key}:`;
+    const marks = this.#marks;
+    let i = 0;
+    for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at + 2)) {
+      // `lower` starts with an added CRLF, so its line at `at + 2` starts at `#from + at` in the text.
+      const start = this.#from + at;
+      while (i < marks.length && marks[i]!.start < start) i++;
+      if (marks[i]?.start === start) continue; // dropped before
+      marks.splice(i, 0, { name: key, value: "", start, end: this.#text.indexOf("\r\n", start) + 2, dropped: true });
+    }
   }
 
   forEach(fn: (value: string, name: string) => void): void {
@@ -156,6 +174,7 @@ export class HeaderList implements HeaderMap {
     if (this.#added !== undefined) fields.push(...this.#added);
     this.#fields = fields;
     this.#text = "";
+    this.#lower = undefined;
     this.#marks = [];
     this.#added = undefined;
     return fields;
