@@ -135,7 +135,9 @@ export function scanFields(text: string, from: number, fail: FieldError, rules: 
   // head than the case-insensitive multiline regular expression it replaced (Bun 1.4.5).
   const marks: FieldMark[] = [];
   for (let start = from; start < text.length; ) {
-    const end = text.indexOf("\r\n", start) + 2;
+    const crlf = text.indexOf("\r\n", start);
+    if (crlf < 0) break; // never in a validated block; no endless loop if it were
+    const end = crlf + 2;
     const colon = text.indexOf(":", start);
     const name = BY_SHAPE.get((colon - start) * 128 + (text.charCodeAt(start) | 0x20));
     if (name !== undefined && isNamed(text, start, name)) marks.push({ name, value: sliceOws(text, colon + 1, end - 2), start, end, dropped: false });
