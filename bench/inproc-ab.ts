@@ -7,17 +7,23 @@
  * many rounds on a noisy machine to see it. What it leaves out (syscalls, the runtime's socket
  * layer) is the same for both trees, so use ab.ts for the ratio to HAProxy.
  *
- *   bun bench/inproc-ab.ts [--rounds 16] [--batch 30000] BEFORE_DIR AFTER_DIR
+ *   bun bench/inproc-ab.ts [--rounds 16] [--batch 30000] [--connections 50] [--config FILE] BEFORE_DIR AFTER_DIR
+ *
+ * `--config FILE`: another tenbin config (YAML) instead of the one below; its HTTP listener on
+ * 127.0.0.1:8080 takes the requests, every backend answers the canned 1 KB answer (probes too),
+ * and any other listener (the admin plane) binds nothing.
  *
  * A tree is a directory with src/ (a `git archive` of another commit, its node_modules linked).
  * Pin it to one core (`taskset -c 1`) for steadier numbers. Whichever tree runs first in a round
  * pays for some of the other's garbage, so the order alternates and the report pairs the rounds.
  */
 import { Buffer } from "node:buffer";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 
-const USAGE = "Usage: bun bench/inproc-ab.ts [--rounds 16] [--batch 30000] BEFORE_DIR AFTER_DIR";
-const CONNECTIONS = 50;
+const USAGE = "Usage: bun bench/inproc-ab.ts [--rounds 16] [--batch 30000] [--connections 50] [--config FILE] BEFORE_DIR AFTER_DIR";
+/** Client connections, each with one request in flight (`--connections`). */
+let CONNECTIONS = 50;
 const WARMUP = 50_000;
 const REQUEST = Buffer.from("GET /1k HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: wrk/4.2.0\r\nAccept: */*\r\n\r\n", "latin1");
 const ANSWER = Buffer.from(
@@ -28,7 +34,7 @@ const ANSWER = Buffer.from(
 );
 /** Bytes of tenbin's answer to one request, at least (its head differs from nginx's a little). */
 const ANSWERED = 1024 + 100;
-const CONFIG = `listeners:
+let CONFIG = `listeners:
   - { name: web, listen: 127.0.0.1:8080, engine: tenbin, routes: [{ pool: app }] }
 pools:
   app: { balance: round_robin, servers: [{ url: http://10.0.0.1:1 }, { url: http://10.0.0.2:1 }] }
@@ -73,9 +79,9 @@ async function rig(root: string): Promise<(requests: number) => Promise<number>>
   let accept: ((conn: MemoryConn) => Events) | undefined;
   const runtime = {
     ...bunRuntime,
-    listenTcp: async (options: { accept: (conn: MemoryConn) => Events }) => {
-      accept = options.accept;
-      return { hostname: "127.0.0.1", port: 8080, stop() {} };
+    listenTcp: async (options: { accept: (conn: MemoryConn) => Events; port: number }) => {
+      if (options.port === 8080) accept = options.accept;
+      return { hostname: "127.0.0.1", port: options.port === 0 ? 9999 : options.port, stop() {} };
     },
     // Every request is answered in a later turn of the event loop, as a real socket's would be.
     connectTcp: async (options: { events: Events }) => new MemoryConn(() => setImmediate(() => options.events.data(Buffer.from(ANSWER)))),
@@ -123,9 +129,11 @@ async function main(): Promise<void> {
     const arg = args[i]!;
     if (arg === "--rounds") rounds = Number(args[++i]);
     else if (arg === "--batch") batch = Number(args[++i]);
+    else if (arg === "--connections") CONNECTIONS = Number(args[++i]);
+    else if (arg === "--config") CONFIG = readFileSync(args[++i]!, "utf8");
     else roots.push(resolve(arg));
   }
-  if (roots.length !== 2 || !(rounds >= 2) || !(batch > 0)) throw new Error(USAGE);
+  if (roots.length !== 2 || !(rounds >= 2) || !(batch > 0) || !(CONNECTIONS >= 1)) throw new Error(USAGE);
   const rigs = [await rig(roots[0]!), await rig(roots[1]!)];
   for (const run of rigs) await run(WARMUP);
   const perRequest: number[][] = [[], []];

@@ -4,7 +4,7 @@
  * names again and again, mostly capitalised, so names seen before come from a bounded cache.
  *
  * The hot path does not split a block at all (`scanFields`): one regular expression validates it
- * whole, a second finds the lines of the few names the proxy acts on, and the block stays text to
+ * whole, a walk over its lines finds those of the few names the proxy acts on, and the block stays text to
  * be passed on as it came (`HeaderList.scanned`). Splitting every line into a lower-cased
  * [name, value] pair and joining them again cost ~2 µs per answer (bench/, Bun 1.4.5).
  */
@@ -108,8 +108,6 @@ export interface FieldMark {
 const VALID_BLOCK = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\0-\x08\n-\x1f\x7f]*\r\n)*$/y;
 /** The same for an answer, whose values may hold controls other than NUL, CR and LF (`FieldRules`). */
 const VALID_ANSWER_BLOCK = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\0\r\n]*\r\n)*$/y;
-/** An indexed line, found with `test` (no match array, no substrings: ~0.1 µs a line less than `exec`). */
-const INDEXED_LINE = new RegExp(`^(?:${[...INDEXED_FIELDS].join("|")}):[^\r\n]*\r\n`, "gim");
 /** Each indexed name by its length and lower-cased first letter, which no two of them share. */
 const BY_SHAPE = new Map<number, string>();
 for (const name of INDEXED_FIELDS) {
@@ -131,17 +129,30 @@ export function scanFields(text: string, from: number, fail: FieldError, rules: 
     for (const line of lines.slice(0, -1)) splitField(line, fail, rules);
     throw fail("invalid header block", undefined); // unreachable while the two agree; never accept silently
   }
+  // The block is valid: whole lines, each a token name, a colon and a value without CR or LF. So a
+  // walk from line to line (the name's length and first letter pick the one indexed name it can be)
+  // finds the indexed lines; it costs ~0.15 µs less per request head and ~0.25 µs less per answer
+  // head than the case-insensitive multiline regular expression it replaced (Bun 1.4.5).
   const marks: FieldMark[] = [];
-  INDEXED_LINE.lastIndex = from;
-  while (INDEXED_LINE.test(text)) {
-    const end = INDEXED_LINE.lastIndex;
-    // The block is valid, so the line starts after the last LF before its own CRLF.
-    const start = Math.max(from, text.lastIndexOf("\n", end - 3) + 1);
+  for (let start = from; start < text.length; ) {
+    const crlf = text.indexOf("\r\n", start);
+    if (crlf < 0) break; // never in a validated block; no endless loop if it were
+    const end = crlf + 2;
     const colon = text.indexOf(":", start);
-    const name = BY_SHAPE.get((colon - start) * 128 + (text.charCodeAt(start) | 0x20))!;
-    marks.push({ name, value: sliceOws(text, colon + 1, end - 2), start, end, dropped: false });
+    const name = BY_SHAPE.get((colon - start) * 128 + (text.charCodeAt(start) | 0x20));
+    if (name !== undefined && isNamed(text, start, name)) marks.push({ name, value: sliceOws(text, colon + 1, end - 2), start, end, dropped: false });
+    start = end;
   }
   return marks;
+}
+
+/**
+ * Whether the token at `start` of `text` is `name` (lower case: letters and "-") in any case. Within
+ * a token, only A-Z and a-z turn into a letter when OR-ed with 0x20, and only "-" into "-".
+ */
+function isNamed(text: string, start: number, name: string): boolean {
+  for (let i = 1; i < name.length; i++) if ((text.charCodeAt(start + i) | 0x20) !== name.charCodeAt(i)) return false;
+  return true;
 }
 
 /** One Content-Length, or a list of equal ones (RFC 9110 §8.6 lets a recipient take those as one). */
@@ -166,6 +177,9 @@ export function declaredLength(value: string): number | undefined {
  * lower-cased, each followed by a comma.
  */
 export function keepsAlive(http11: boolean, connection: string): boolean {
+  // The usual cases without a regular expression: no Connection field, or a lone keep-alive.
+  if (connection === "") return http11;
+  if (connection === "keep-alive,") return true;
   const closes = /(?:^|,)[ \t]*close[ \t]*,/.test(connection);
   return http11 ? !closes : /(?:^|,)[ \t]*keep-alive[ \t]*,/.test(connection) && !closes;
 }

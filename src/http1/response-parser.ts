@@ -14,6 +14,9 @@ import { HeaderList } from "./header-list.ts";
 export const MAX_HEAD = 64 * 1024;
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
+/** Nearly every answer's status line, and what `STATUS_LINE` reads from it. */
+const USUAL_STATUS_LINE = "HTTP/1.1 200 OK\r\n";
+const USUAL_STATUS: readonly (string | undefined)[] = ["HTTP/1.1 200 OK", "1", "200", "OK"];
 
 export type { Framing };
 
@@ -146,10 +149,11 @@ const TRANSFER_ENCODING_AND_LENGTH: ReadonlySet<string> = new Set(["transfer-enc
  */
 export function parseHead(text: string, noBody: boolean, switching = false): ResponseHead | undefined {
   if (!text.endsWith("\r\n")) text += "\r\n";
-  const lineEnd = text.indexOf("\r\n");
-  const statusLine = text.slice(0, lineEnd);
-  const m = STATUS_LINE.exec(statusLine);
-  if (!m) throw new BadResponseError(`invalid status line "${statusLine.slice(0, 60)}"`);
+  // The usual status line without a regular expression, its match array and three substrings.
+  const usual = text.startsWith(USUAL_STATUS_LINE);
+  const lineEnd = usual ? USUAL_STATUS_LINE.length - 2 : text.indexOf("\r\n");
+  const m = usual ? USUAL_STATUS : STATUS_LINE.exec(text.slice(0, lineEnd));
+  if (!m) throw new BadResponseError(`invalid status line "${text.slice(0, Math.min(lineEnd, 60))}"`);
   const minor = m[1]!;
   const status = Number(m[2]);
   // Above 599 `new Response` throws a RangeError, which would leave the exchange hanging.

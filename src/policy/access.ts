@@ -7,6 +7,9 @@ import { BlockList, isIP } from "node:net";
 import type { PolicyStats } from "../observe/policy-metrics.ts";
 import { plainAnswer, type RequestStep } from "./step.ts";
 
+/** Client addresses whose verdict an access step remembers. */
+const MAX_VERDICTS = 4096;
+
 function blockListOf(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const cidr of cidrs) {
@@ -28,7 +31,19 @@ function contains(list: BlockList, ip: string): boolean {
 export function accessStep(allow: readonly string[] | undefined, deny: readonly string[] | undefined, policy: string, stats: PolicyStats): RequestStep {
   const allowed = allow === undefined ? undefined : blockListOf(allow);
   const denied = deny === undefined ? undefined : blockListOf(deny);
-  const passes = (ip: string): boolean => !(denied && contains(denied, ip)) && (allowed === undefined || contains(allowed, ip));
+  const test = (ip: string): boolean => !(denied && contains(denied, ip)) && (allowed === undefined || contains(allowed, ip));
+  // Verdicts remembered by address (the lists never change, and keep-alive clients come back):
+  // BlockList.check cost ~0.5 µs per request (Bun 1.4.5). Bounded; cleared when full.
+  const verdicts = new Map<string, boolean>();
+  const passes = (ip: string): boolean => {
+    let verdict = verdicts.get(ip);
+    if (verdict === undefined) {
+      verdict = test(ip);
+      if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+      verdicts.set(ip, verdict);
+    }
+    return verdict;
+  };
   return {
     policy,
     kind: "access",

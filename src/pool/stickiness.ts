@@ -47,6 +47,8 @@ interface CookieSetup {
  */
 export class Stickiness {
   readonly #cookie: CookieSetup | undefined;
+  /** The last Set-Cookie value made for each server, and the expiry (Unix seconds) it carries. */
+  readonly #lastSet = new WeakMap<ServerState, { expires: number; header: string }>();
   readonly #source: SourceAffinity | undefined;
   readonly #servers: Map<string, ServerState>;
   readonly #primaries: readonly ServerState[];
@@ -138,8 +140,13 @@ export class Stickiness {
     if (!cookie) return undefined;
     const verdict = facts.cookie ?? this.#verdict(facts);
     if (verdict.server === server && !verdict.renew) return undefined;
-    const value = cookie.signer.sign(server.key, this.#nowSec() + cookie.lifetimeSec);
-    return buildSetCookie(cookie.name, value, cookie.options);
+    const expires = this.#nowSec() + cookie.lifetimeSec;
+    // Within a second every new client of a server gets the same header: made once.
+    const last = this.#lastSet.get(server);
+    if (last !== undefined && last.expires === expires) return last.header;
+    const header = buildSetCookie(cookie.name, cookie.signer.sign(server.key, expires), cookie.options);
+    this.#lastSet.set(server, { expires, header });
+    return header;
   }
 
   /** The key of the hash algorithm (undefined when the request lacks it: the fallback balances). */

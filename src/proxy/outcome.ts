@@ -16,11 +16,10 @@ export interface Attempt {
   reason: string;
 }
 
-const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
-
 /** RFC 9110 §9.2.2: these may be sent twice without changing the outcome. */
 export function isIdempotent(method: string): boolean {
-  return IDEMPOTENT.has(method);
+  // Compared, not looked up in a Set: a parsed method is a new string, which a Set hashes each time.
+  return method === "GET" || method === "HEAD" || method === "PUT" || method === "DELETE" || method === "OPTIONS" || method === "TRACE";
 }
 
 /** Errors that mean no connection was made, so nothing was sent. */

@@ -76,6 +76,48 @@ describe("a scanned header block", () => {
       expect(list.lines(new Set())).toBe("X: y\r\n");
     }
   });
+  test("deleting a name that is not indexed drops its lines and keeps the text (a policy's remove and set)", () => {
+    const block = "Server: nginx\r\nDate: today\r\nX-Pad: 1\r\nserver: again\r\nSERVERX: kept\r\nContent-Length: 5\r\nX-Server: kept\r\n";
+    const list = scanned(block);
+    list.delete("Server");
+    list.delete("server"); // twice: the lines are dropped once
+    list.set("X-Frame-Options", "DENY");
+    list.set("x-pad", "2");
+    expect(list.get("content-length")).toBe("5");
+    expect(list.lines(new Set())).toBe("Date: today\r\nSERVERX: kept\r\nContent-Length: 5\r\nX-Server: kept\r\nx-frame-options: DENY\r\nx-pad: 2\r\n");
+    expect(list.lines(new Set(["content-length"]))).toBe("Date: today\r\nSERVERX: kept\r\nX-Server: kept\r\nx-frame-options: DENY\r\nx-pad: 2\r\n");
+    expect(list.get("server")).toBeNull();
+    expect(list.pairs()).toEqual([["date", "today"], ["serverx", "kept"], ["content-length", "5"], ["x-server", "kept"], ["x-frame-options", "DENY"], ["x-pad", "2"]]);
+  });
+
+  test("every line dropped by name, at every position, reads as the split block minus that name", () => {
+    const names = ["Server", "Date", "X-A", "Content-Length", "x-a", "ETag"];
+    const block = names.map((name, i) => `${name}: v${i}\r\n`).join("");
+    for (const victim of ["server", "x-a", "etag", "date"]) {
+      const want = split(block).filter(([name]) => name !== victim);
+      const list = scanned(block);
+      list.delete(victim);
+      expect(list.lines(new Set())).toBe(block.split("\r\n").slice(0, -1).filter((line) => line.split(":")[0]!.toLowerCase() !== victim).map((line) => `${line}\r\n`).join(""));
+      expect(scanned(list.lines(new Set())).pairs()).toEqual(want);
+      const other = scanned(block);
+      other.delete(victim);
+      expect(other.pairs()).toEqual(want);
+    }
+  });
+
+  test("names of an indexed name's length and first letter, but another name, are not taken for it", () => {
+    // The line walk picks a candidate by length and first letter and then compares the rest in
+    // any case: each of these differs from an indexed name in one later character only.
+    const near = "Hosx: a\r\nHo-t: b\r\nContent-Lengtx: c\r\nContent_Length: d\r\nTe_: e\r\nTx: f\r\nCookiE: g\r\nX-Forwarded-Fox: h\r\nConnection: i\r\n";
+    const text = STATUS + near;
+    expect(scanFields(text, STATUS.length, fail).map((mark) => [mark.name, mark.value])).toEqual([["cookie", "g"], ["connection", "i"]]);
+    const list = scanned(near);
+    expect(list.get("host")).toBeNull();
+    expect(list.get("content-length")).toBeNull();
+    expect(list.get("te")).toBeNull();
+    expect(list.get("x-forwarded-for")).toBeNull();
+    expect(list.pairs()).toEqual(split(near));
+  });
 });
 
 describe("scanFields refuses what splitField refuses, with the same words", () => {

@@ -137,6 +137,26 @@ describe("cookie persistence in a pool", () => {
     expect(s.pinned(facts("192.0.2.1", renewed.split(";")[0]!))).toBe(servers[1]!);
   });
 
+  test("new clients of one second share a Set-Cookie; the next second's carries its own expiry, per server", () => {
+    const clock = new FakeClock();
+    const servers = makeServers(clock, [{}, {}]);
+    let wall = 1_700_000_000_000;
+    const config = poolSchema.parse({ servers: [{ url: "http://10.0.0.1:8080" }, { url: "http://10.0.0.2:8080" }], ...sticky });
+    const s = new Stickiness("app", config, servers, clock, "fallback", () => wall);
+    const first = s.bind(facts(), servers[0]!, undefined)!;
+    wall += 999;
+    expect(s.bind(facts("192.0.2.9"), servers[0]!, undefined)).toBe(first);
+    const other = s.bind(facts(), servers[1]!, undefined)!;
+    expect(s.pinned(facts("192.0.2.1", other.split(";")[0]!))).toBe(servers[1]!);
+    wall += 1;
+    const next = s.bind(facts(), servers[0]!, undefined)!;
+    expect(next).not.toBe(first);
+    // One second later in its expiry: it still pins after the first one expired.
+    wall += 3_600_000 - 1_000;
+    expect(s.pinned(facts("192.0.2.1", first.split(";")[0]!))).toBeUndefined();
+    expect(s.pinned(facts("192.0.2.1", next.split(";")[0]!))).toBe(servers[0]!);
+  });
+
   test("a cookie of a server no longer in the pool is replaced", () => {
     const old = makePool([{}, {}, {}], sticky).pool;
     const third = old.servers[2]!;

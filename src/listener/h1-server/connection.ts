@@ -195,7 +195,9 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
     const request = new H1Request(head.method, this.#host.scheme, host, target, fields, body);
     this.#request = request;
     this.#phase = hasBody ? Phase.Body : Phase.Answer;
-    this.#since = performance.now();
+    // Only the body's idle limit reads the clock from here; no limit runs while the answer is
+    // awaited, and every phase after it (head, linger) restarts the clock.
+    if (hasBody) this.#since = performance.now();
     let answer: ProxyResponse | Promise<ProxyResponse>;
     try {
       answer = this.#host.handler(request, this.#client);

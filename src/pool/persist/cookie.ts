@@ -16,12 +16,20 @@ const ID_LENGTH = 10;
 const MAC_BYTES = 16;
 const MAC_LENGTH = 22;
 const BASE36 = /^[0-9a-z]{1,11}$/;
+/** Payloads whose MAC is remembered (a few servers times a few seconds of expiries, and then some). */
+const MAX_MACS = 1024;
 
 /** Signs and checks persistence cookie values with one HMAC key. */
 export class CookieSigner {
   readonly #key: string;
   /** Server ids by server key: a pool has few servers, and the id costs an HMAC to compute. */
   readonly #ids = new Map<string, string>();
+  /**
+   * MACs (as cookie text) by payload, remembered: a payload is a server and an expiry in whole
+   * seconds, so within a second every answer that sets a cookie for one server signs the same
+   * payload, and the HMAC cost ~1.6 µs per answer (Bun 1.4.5). Bounded; cleared when full.
+   */
+  readonly #macs = new Map<string, string>();
 
   constructor(key: string) {
     if (key.length === 0) throw new Error("A cookie signing key must not be empty");
@@ -41,7 +49,7 @@ export class CookieSigner {
   /** A cookie value naming `serverKey`'s server, valid until `expiresAtEpochSec` (Unix seconds). */
   sign(serverKey: string, expiresAtEpochSec: number): string {
     const payload = `${this.serverId(serverKey)}.${Math.max(0, Math.floor(expiresAtEpochSec)).toString(36)}`;
-    return `${payload}.${this.#mac(payload).toString("base64url")}`;
+    return `${payload}.${this.#macText(payload)}`;
   }
 
   /**
@@ -58,15 +66,22 @@ export class CookieSigner {
     // The expiry is plain text anyway; checking it first saves an HMAC per expired cookie.
     if (parseInt(expiry, 36) <= nowEpochSec) return undefined;
     // Compare the encoded text, not decoded bytes: base64url has several spellings of 16 bytes.
-    const expected = Buffer.from(this.#mac(value.slice(0, secondDot)).toString("base64url"));
+    const expected = Buffer.from(this.#macText(value.slice(0, secondDot)));
     const given = Buffer.from(value.slice(secondDot + 1));
     if (given.length !== expected.length || !nodeCrypto().timingSafeEqual(given, expected)) return undefined;
     const id = value.slice(0, firstDot);
     return { serverId: id };
   }
 
-  #mac(payload: string): Buffer {
-    return nodeCrypto().createHmac("sha256", this.#key).update(`v1:${payload}`).digest().subarray(0, MAC_BYTES);
+  /** The MAC of `payload` as it stands in a cookie (base64url). */
+  #macText(payload: string): string {
+    let text = this.#macs.get(payload);
+    if (text === undefined) {
+      text = nodeCrypto().createHmac("sha256", this.#key).update(`v1:${payload}`).digest().subarray(0, MAC_BYTES).toString("base64url");
+      if (this.#macs.size >= MAX_MACS) this.#macs.clear();
+      this.#macs.set(payload, text);
+    }
+    return text;
   }
 }
 

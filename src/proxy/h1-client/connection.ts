@@ -109,7 +109,8 @@ export class UpstreamConnection implements TcpEvents {
     this.#limit = light ? LIGHT_BUFFER_LIMIT : this.#bufferLimit;
     this.#bodyIdleMs = bodyIdleMs;
     this.#head = undefined;
-    this.#chunks = [];
+    // A new list only when the last exchange left chunks (nobody else holds an empty one).
+    if (this.#chunks.length > 0) this.#chunks = [];
     this.#size = 0;
     this.#whole = undefined;
     this.#stream = undefined;
@@ -258,7 +259,7 @@ export class UpstreamConnection implements TcpEvents {
       }
     } else if (!this.#settled) {
       const body = this.#whole ?? (this.#size === 0 && this.#chunks.length === 0 ? (this.#bodyless() ? null : new Uint8Array(0)) : this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size));
-      this.#chunks = [];
+      if (this.#chunks.length > 0) this.#chunks = [];
       this.#settle(body);
     }
     this.#maybeDone();

@@ -30,6 +30,24 @@ describe("CookieSigner", () => {
     expect(a.serverId("http://10.0.0.12:8080")).not.toBe(a.serverId(SERVER));
   });
 
+  test("remembered MACs: signing again gives what a fresh signer gives, and a tampered MAC of a remembered payload is still refused", () => {
+    const signer = new CookieSigner("secret");
+    // Past the bound of remembered payloads, so the memory is cleared on the way at least once.
+    for (let second = 0; second < 1_500; second++) {
+      const value = signer.sign(SERVER, NOW + second);
+      expect(signer.sign(SERVER, NOW + second)).toBe(value);
+      if (second % 100 === 0) expect(new CookieSigner("secret").sign(SERVER, NOW + second)).toBe(value);
+    }
+    const value = signer.sign(SERVER, NOW + 60);
+    expect(signer.verify(value, NOW)).toEqual({ serverId: signer.serverId(SERVER) });
+    const mac = value.slice(value.lastIndexOf(".") + 1);
+    const forged = value.slice(0, value.lastIndexOf(".") + 1) + (mac[0] === "A" ? "B" : "A") + mac.slice(1);
+    expect(signer.verify(forged, NOW)).toBeUndefined();
+    // Another key's signer that remembered nothing refuses it, and a payload first seen by verify is checked whole.
+    expect(new CookieSigner("other").verify(value, NOW)).toBeUndefined();
+    expect(new CookieSigner("secret").verify(forged, NOW)).toBeUndefined();
+  });
+
   test("a value signed with another key is refused", () => {
     const value = new CookieSigner("one").sign(SERVER, NOW + 60);
     expect(new CookieSigner("two").verify(value, NOW)).toBeUndefined();
