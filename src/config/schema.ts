@@ -296,7 +296,7 @@ export const configSchema = z.strictObject({
   pools: z.record(name, poolSchema),
   policies: policiesSchema,
   shutdown_timeout: duration.prefault("30s").describe("Longest wait for in-flight requests on SIGTERM"),
-  server_receive_buffer: z.union([z.literal("auto"), size]).prefault("16KiB").describe(SERVER_RECEIVE_BUFFER_NOTE),
+  server_receive_buffer: z.union([z.literal("auto"), size]).prefault("auto").describe(SERVER_RECEIVE_BUFFER_NOTE),
   admin: adminSchema.prefault({}),
   watch: z.boolean().default(false).describe("Reload when the config file changes (debounced), as on SIGHUP"),
   workers: z.union([z.literal("auto"), z.number().int().min(1).max(64)]).default(1)
