@@ -45,26 +45,24 @@ Runs the balancer until SIGTERM or SIGINT.
 Under systemd with Type=notify, READY=1 is sent at the same moment (see docs/operations.md).
 `;
 
+/** The options of `run`, which `demo` takes too. */
+const RUN_OPTIONS = {
+  config: { type: "string", short: "c" },
+  "ready-file": { type: "string" },
+  "ready-when": { type: "string" },
+  "log-level": { type: "string" },
+} satisfies CommandSpec["options"];
+
 /** Every command: its options, positional count and usage. */
 export const COMMANDS = {
   run: {
     usage: RUN_USAGE,
-    options: {
-      config: { type: "string", short: "c" },
-      "ready-file": { type: "string" },
-      "ready-when": { type: "string" },
-      "log-level": { type: "string" },
-    },
+    options: RUN_OPTIONS,
     positionals: [0, 0],
   },
   demo: {
     usage: `Usage: tenbin demo [-c FILE] [options]\n\nStarts a small backend on each loopback server of the config, then runs it. Without -c, the\nbuilt-in demo config (config/tenbin.yaml): TENBIN_PORT (8080), TENBIN_ADMIN_PORT (9090) and\nTENBIN_DEMO_PORT_1..3 (9101-9103) move its ports. Takes the options of run.\n`,
-    options: {
-      config: { type: "string", short: "c" },
-      "ready-file": { type: "string" },
-      "ready-when": { type: "string" },
-      "log-level": { type: "string" },
-    },
+    options: RUN_OPTIONS,
     positionals: [0, 0],
   },
   check: {
