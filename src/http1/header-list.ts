@@ -3,7 +3,7 @@
  * with the lines of the names the proxy acts on found, split into pairs only when someone needs to.
  */
 import type { HeaderMap } from "../http/message.ts";
-import { type FieldMark, fieldName, INDEXED_FIELDS, sliceOws } from "./fields.ts";
+import { type FieldMark, fieldName, INDEXED_FIELDS, type ScannedFields, shapeBit, sliceOws } from "./fields.ts";
 
 /**
  * Header fields in arrival order as [name, value] pairs, names lower-cased (the parsers' output,
@@ -23,10 +23,12 @@ export class HeaderList implements HeaderMap {
   #from = 0;
   /** The lines of indexed names in `#text`, and the dropped lines of other names, in order. */
   #marks: FieldMark[] = [];
+  /** The shapes of the names in `#text` (`ScannedFields.shapes`). */
+  #shapes = 0;
   /** Fields appended to the text. */
   #added: [string, string][] | undefined;
-  /** Where each line of the text starts, and the text's end (made when a name that is not indexed is deleted). */
-  #starts: number[] | undefined;
+  /** `#added` as header lines, kept while fields are only appended (undefined once one is dropped). */
+  #addedLines: string | undefined;
 
   /** `fields` is taken over, not copied: names must already be lower case. */
   constructor(fields: [string, string][] = []) {
@@ -34,16 +36,17 @@ export class HeaderList implements HeaderMap {
   }
 
   /**
-   * The fields of `text` from `from` on: valid lines each ended by CRLF, whose indexed lines are
-   * `marks` (as `scanFields` found them; taken over).
+   * The fields of `text` from `from` on: valid lines each ended by CRLF, as `scanFields` found them
+   * (its marks are taken over).
    */
-  static scanned(text: string, from: number, marks: FieldMark[]): HeaderList {
+  static scanned(text: string, from: number, scanned: ScannedFields): HeaderList {
     // Given a shared empty list, not the default (a new array per received head, dropped at once).
     const list = new HeaderList(NO_PAIRS);
     list.#fields = undefined;
     list.#text = text;
     list.#from = from;
-    list.#marks = marks;
+    list.#marks = scanned.marks;
+    list.#shapes = scanned.shapes;
     return list;
   }
 
@@ -73,8 +76,35 @@ export class HeaderList implements HeaderMap {
 
   append(name: string, value: string): void {
     const field: [string, string] = [name.toLowerCase(), value];
-    if (this.#fields === undefined) (this.#added ??= []).push(field);
-    else this.#fields.push(field);
+    if (this.#fields !== undefined) this.#fields.push(field);
+    else if (this.#added === undefined) {
+      this.#added = [field];
+      this.#addedLines = `${field[0]}: ${value}\r\n`;
+    } else {
+      this.#added.push(field);
+      if (this.#addedLines !== undefined) this.#addedLines += `${field[0]}: ${value}\r\n`;
+    }
+  }
+
+  /**
+   * Appends the fields of `block` (made once by `fieldBlock`, for fields a policy adds to every
+   * answer): on received text they go out as the block's lines, with no string made per answer.
+   */
+  appendBlock(block: FieldBlock): void {
+    if (this.#fields !== undefined) {
+      for (const field of block.fields) this.#fields.push([field[0], field[1]]);
+      return;
+    }
+    // The block's pairs themselves are shared (frozen: nothing here writes into a pair).
+    const fields = block.fields as [string, string][];
+    if (this.#added === undefined) {
+      // A copy of the array: the block's own is shared by every answer.
+      this.#added = fields.slice();
+      this.#addedLines = block.lines;
+      return;
+    }
+    for (const field of fields) this.#added.push(field);
+    if (this.#addedLines !== undefined) this.#addedLines += block.lines;
   }
 
   delete(name: string): void {
@@ -83,31 +113,54 @@ export class HeaderList implements HeaderMap {
     // its lines, if the received text has any, are dropped as indexed ones are, so the text need
     // not be split and keeps the names in their own case.
     if (this.#fields === undefined && !INDEXED_FIELDS.has(key)) {
-      this.#dropLines(key);
-      const added = this.#added;
-      if (added !== undefined && added.some((field) => field[0] === key)) this.#added = added.filter((field) => field[0] !== key);
+      this.#dropLines([key]);
+      this.#dropAdded((field) => field === key);
       return;
     }
     this.#remove((field) => field === key, INDEXED_FIELDS.has(key));
   }
 
   /**
-   * Marks the received lines named `key` (lower case, not indexed) dropped: each becomes a dropped
-   * mark in its place among the others (once, however often it is deleted). A walk over the lines
-   * comparing names in any case: lower-casing the block to search it cost ~0.5 µs per answer.
+   * Marks the received lines named by one of `keys` (lower case) dropped, in one walk over the
+   * lines: an indexed line's mark is dropped, any other line becomes a dropped mark in its place
+   * among the others (once, however often it is deleted). Names are compared in any case without
+   * slicing: lower-casing the block to search it cost ~0.5 µs per answer.
    */
-  #dropLines(key: string): void {
+  #dropLines(keys: readonly string[]): void {
+    // Only the names whose shape the block has can be in it (a policy setting HSTS on an answer
+    // without it walks nothing).
+    let present: string[] | undefined;
+    for (const key of keys) if ((this.#shapes & shapeBit(key.length, key.charCodeAt(0))) !== 0) (present ??= []).push(key);
+    if (present !== undefined) this.#walkDropping(present);
+  }
+
+  #walkDropping(keys: readonly string[]): void {
     const text = this.#text;
     const marks = this.#marks;
-    // Where each line starts, found once per list (a policy deletes several names from one answer).
-    const starts = (this.#starts ??= lineStarts(text, this.#from));
     let i = 0;
-    for (let line = 0; line < starts.length - 1; line++) {
-      const start = starts[line]!;
-      if (text.charCodeAt(start + key.length) !== 58 /* : */ || !isNamedAt(text, start, key)) continue;
-      while (i < marks.length && marks[i]!.start < start) i++;
-      // Not when dropped before.
-      if (marks[i]?.start !== start) marks.splice(i, 0, { name: key, value: "", start, end: starts[line + 1]!, dropped: true });
+    for (let start = this.#from; start < text.length; ) {
+      const eol = text.indexOf("\r\n", start);
+      if (eol < 0) break; // never in a validated block; no endless loop if it were
+      const end = eol + 2;
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k]!;
+        if (text.charCodeAt(start + key.length) !== 58 /* : */ || !isNamedAt(text, start, key)) continue;
+        while (i < marks.length && marks[i]!.start < start) i++;
+        const mark = marks[i];
+        if (mark?.start === start) mark.dropped = true;
+        else marks.splice(i, 0, { name: key, value: "", start, end, dropped: true });
+        break;
+      }
+      start = end;
+    }
+  }
+
+  /** Drops the appended fields whose names `drops`. */
+  #dropAdded(drops: (name: string) => boolean): void {
+    const added = this.#added;
+    if (added !== undefined && added.some((field) => drops(field[0]))) {
+      this.#added = added.filter((field) => !drops(field[0]));
+      this.#addedLines = undefined;
     }
   }
 
@@ -115,16 +168,24 @@ export class HeaderList implements HeaderMap {
     for (const field of this.pairs()) fn(field[1], field[0]);
   }
 
-  /** Removes every field whose (lower-case) name is in `names`, in one pass. */
+  /**
+   * Removes every field whose (lower-case) name is in `names`, in one pass: received text stays
+   * text, names that are not indexed found by one walk over its lines.
+   */
   deleteAll(names: ReadonlySet<string>): void {
-    this.#remove((name) => names.has(name), indexesAll(names));
+    if (this.#fields !== undefined) return this.#remove((name) => names.has(name), false);
+    const unindexed = unindexedOf(names);
+    if (unindexed.length > 0) this.#dropLines(unindexed);
+    const marks = this.#marks;
+    for (let i = 0; i < marks.length; i++) if (names.has(marks[i]!.name)) marks[i]!.dropped = true;
+    if (this.#added !== undefined) this.#dropAdded((name) => names.has(name));
   }
 
   /** Removes the fields whose names `drops`; `indexed` when every such name is in `INDEXED_FIELDS` (the text can stay). */
   #remove(drops: (name: string) => boolean, indexed: boolean): void {
     if (this.#fields === undefined && indexed) {
       for (const mark of this.#marks) if (drops(mark.name)) mark.dropped = true;
-      if (this.#added !== undefined) this.#added = this.#added.filter(([name]) => !drops(name));
+      this.#dropAdded(drops);
       return;
     }
     const fields = this.pairs();
@@ -153,7 +214,10 @@ export class HeaderList implements HeaderMap {
       at = mark.end;
     }
     out += text.slice(at);
-    return this.#added === undefined ? out : out + fieldLines(new HeaderList(this.#added), skip);
+    const added = this.#added;
+    if (added === undefined) return out;
+    const lines = this.#addedLines;
+    return lines !== undefined && !added.some((field) => skip.has(field[0])) ? out + lines : out + pairLines(added, skip);
   }
 
   /** Splits the received text into pairs, minus dropped lines, plus appended fields. */
@@ -176,24 +240,11 @@ export class HeaderList implements HeaderMap {
     if (this.#added !== undefined) fields.push(...this.#added);
     this.#fields = fields;
     this.#text = "";
-    this.#starts = undefined;
     this.#marks = [];
     this.#added = undefined;
+    this.#addedLines = undefined;
     return fields;
   }
-}
-
-/** Where each line of `text` from `from` on starts (lines ended by CRLF), then the text's length. */
-function lineStarts(text: string, from: number): number[] {
-  const starts: number[] = [];
-  for (let at = from; at < text.length; ) {
-    starts.push(at);
-    const end = text.indexOf("\r\n", at);
-    if (end < 0) break; // never in a validated block; no endless loop if it were
-    at = end + 2;
-  }
-  starts.push(text.length);
-  return starts;
 }
 
 /**
@@ -209,6 +260,18 @@ function isNamedAt(text: string, start: number, key: string): boolean {
   return true;
 }
 
+/** Fields to append as one (`HeaderList.appendBlock`): lower-case pairs and their header lines. */
+export interface FieldBlock {
+  readonly fields: readonly (readonly [string, string])[];
+  readonly lines: string;
+}
+
+/** A block of `fields` (names lower-cased), made once. */
+export function fieldBlock(fields: readonly (readonly [string, string])[]): FieldBlock {
+  const lower = fields.map(([name, value]) => Object.freeze([name.toLowerCase(), value] as const));
+  return Object.freeze({ fields: Object.freeze(lower), lines: pairLines(lower, new Set()) });
+}
+
 /** What `HeaderList.scanned` constructs with; replaced before anyone sees it, never written. */
 const NO_PAIRS: [string, string][] = [];
 
@@ -216,6 +279,16 @@ const NO_PAIRS: [string, string][] = [];
 function joinValues(pairs: readonly [string, string][], key: string, found: string | null): string | null {
   for (const [name, value] of pairs) if (name === key) found = found === null ? value : `${found}, ${value}`;
   return found;
+}
+
+/** Every pair whose name is not in `skip`, as `name: value` lines each ended by CRLF. */
+function pairLines(pairs: readonly (readonly [string, string])[], skip: ReadonlySet<string>): string {
+  let out = "";
+  for (let i = 0; i < pairs.length; i++) {
+    const [name, value] = pairs[i]!;
+    if (!skip.has(name)) out += `${name}: ${value}\r\n`;
+  }
+  return out;
 }
 
 /** Every field of `headers` whose name is not in `skip`, as `name: value` lines each ended by CRLF. */
@@ -235,6 +308,18 @@ export function headerLines(headers: HeaderMap, skip: ReadonlySet<string>): stri
   return headers instanceof HeaderList ? headers.lines(skip) : fieldLines(headers, skip);
 }
 
+/** Appends the fields of `block`: as one on a `HeaderList`, one by one elsewhere. */
+export function appendBlock(headers: HeaderMap, block: FieldBlock): void {
+  if (headers instanceof HeaderList) headers.appendBlock(block);
+  else for (const [name, value] of block.fields) headers.append(name, value);
+}
+
+/** Deletes every field whose (lower-case) name is in `names`: in one pass on a `HeaderList`, name by name elsewhere. */
+export function deleteFields(headers: HeaderMap, names: ReadonlySet<string>): void {
+  if (headers instanceof HeaderList) headers.deleteAll(names);
+  else for (const name of names) headers.delete(name);
+}
+
 const fullyIndexed = new WeakMap<ReadonlySet<string>, boolean>();
 
 /** Whether every name of `names` is indexed in scanned text (remembered per set: callers pass constants). */
@@ -245,4 +330,16 @@ function indexesAll(names: ReadonlySet<string>): boolean {
     fullyIndexed.set(names, known);
   }
   return known;
+}
+
+const unindexedNames = new WeakMap<ReadonlySet<string>, readonly string[]>();
+
+/** The names of `names` that are not indexed in scanned text (remembered per set: callers pass constants). */
+function unindexedOf(names: ReadonlySet<string>): readonly string[] {
+  let found = unindexedNames.get(names);
+  if (found === undefined) {
+    found = [...names].filter((name) => !INDEXED_FIELDS.has(name));
+    unindexedNames.set(names, found);
+  }
+  return found;
 }

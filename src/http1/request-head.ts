@@ -101,7 +101,8 @@ function headOf(text: string, lineEnd: number, method: string, target: string, a
   if (text.length - lineEnd > 4 * MAX_HEADER_FIELDS && fieldCount(text, lineEnd + 2) > MAX_HEADER_FIELDS) {
     throw new BadRequestError(431, `more than ${MAX_HEADER_FIELDS} header fields`);
   }
-  const marks = scanFields(text, lineEnd + 2, badRequestLine);
+  const scanned = scanFields(text, lineEnd + 2, badRequestLine);
+  const marks = scanned.marks;
   let length: string | undefined;
   let transferEncoding: string | undefined;
   let connection = "";
@@ -145,7 +146,7 @@ function headOf(text: string, lineEnd: number, method: string, target: string, a
     target,
     authority,
     minor,
-    fields: HeaderList.scanned(text, lineEnd + 2, marks),
+    fields: HeaderList.scanned(text, lineEnd + 2, scanned),
     framing,
     keepAlive: keepsAlive(minor === 1, connection),
     expectContinue: expect === "100-continue" && minor === 1 && framing.kind !== "none",

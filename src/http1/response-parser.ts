@@ -163,7 +163,8 @@ export function parseHead(text: string, noBody: boolean, switching = false): Res
     return undefined;
   }
   // A bare CR or LF in a value (a second header smuggled in) is refused there: `new Headers` would throw on it.
-  const marks = scanFields(text, lineEnd + 2, badResponseLine, "answer");
+  const scanned = scanFields(text, lineEnd + 2, badResponseLine, "answer");
+  const marks = scanned.marks;
   let length: string | undefined;
   let transferEncoding: string | undefined;
   let connection = "";
@@ -191,7 +192,7 @@ export function parseHead(text: string, noBody: boolean, switching = false): Res
   if (transferEncoding !== undefined && !/^chunked$/i.test(transferEncoding)) {
     throw new BadResponseError(`transfer coding not supported "${transferEncoding.slice(0, 40)}"`);
   }
-  const headers = HeaderList.scanned(text, lineEnd + 2, marks);
+  const headers = HeaderList.scanned(text, lineEnd + 2, scanned);
   const keepAlive = keepsAlive(minor === "1", connection);
   let framing: Framing;
   // After a 101 the connection carries another protocol: no HTTP body, no next answer.

@@ -28,8 +28,8 @@ export function forwardedClient(forwardedFor: string | null, peer: string, trust
 
 /** Runs `policy` around `forward` (the listener's forward of an exchange to the route's pool). */
 export function handleWithPolicy(policy: RoutePolicy, ex: PolicyExchange, trusted: CidrSet, forward: (ex: Exchange) => ProxyResponse | Promise<ProxyResponse>): ProxyResponse | Promise<ProxyResponse> {
-  const clientIp = ex.trusted ? forwardedClient(ex.req.headers.get("x-forwarded-for"), ex.clientIp, trusted) : ex.clientIp;
-  const facts = { req: ex.req, clientIp, pathAndQuery: ex.pathAndQuery, proto: ex.proto, requestId: ex.requestId };
+  // The exchange itself tells the policies what they read, unless a trusted proxy speaks for the client.
+  const facts = !ex.trusted ? ex : { req: ex.req, clientIp: forwardedClient(ex.req.headers.get("x-forwarded-for"), ex.clientIp, trusted), pathAndQuery: ex.pathAndQuery, proto: ex.proto, requestId: ex.requestId };
   return policy.handle(facts, (pathAndQuery, req) => {
     if (pathAndQuery === ex.pathAndQuery && req === ex.req) return forward(ex);
     const rewritten: Exchange = { ...ex, pathAndQuery, req };

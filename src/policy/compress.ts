@@ -11,7 +11,7 @@ import type { CompressConfig } from "../config/policy-schema.ts";
 import { COMPRESSIBLE_TYPES } from "../config/policy-schema.ts";
 import type { PolicyStats } from "../observe/policy-metrics.ts";
 import { LightResponse } from "../http/message.ts";
-import type { ProxyResponse } from "../runtime/types.ts";
+import type { HeaderMap, ProxyResponse } from "../runtime/types.ts";
 import { type ResponseStep, withEditedHeaders } from "./step.ts";
 
 /** An encoding tenbin can produce. */
@@ -147,7 +147,7 @@ export function compressStep(config: CompressConfig, policy: string, stats: Poli
       const whole = encoding !== undefined && response instanceof LightResponse && response.whole !== undefined
         ? compressWhole(encoding, response.whole, config.level)
         : undefined;
-      const out = withEditedHeaders(response, (headers) => {
+      const out = withEditedHeaders(response, (headers: HeaderMap) => {
         // Whatever is chosen, a cache must know the answer depends on Accept-Encoding.
         if (vary === null) headers.set("vary", "Accept-Encoding");
         else if (!/(^|,)\s*(accept-encoding|\*)\s*(,|$)/i.test(vary)) headers.set("vary", `${vary}, Accept-Encoding`);
@@ -156,7 +156,7 @@ export function compressStep(config: CompressConfig, policy: string, stats: Poli
         if (whole === undefined) headers.delete("content-length");
         else headers.set("content-length", String(whole.byteLength));
         if (etag !== null && !etag.startsWith("W/")) headers.set("etag", `W/${etag}`);
-      });
+      }, undefined);
       if (encoding === undefined) return out;
       stats.count("compressed");
       if (whole !== undefined && out instanceof LightResponse) {

@@ -3,6 +3,7 @@
  * server (rewritten by path steps) and the request's headers, copied only when a step edits them
  * and the runtime's header set cannot be edited in place (Deno's request headers are immutable).
  */
+import type { FieldBlock } from "../http1/header-list.ts";
 import type { HeaderMap, ProxyRequest } from "../runtime/types.ts";
 
 /** What the handler knows of a request when its route's policies run. */
@@ -21,23 +22,21 @@ export class PolicyContext {
   readonly scheme: "http" | "https";
   readonly requestId: string;
   readonly method: string;
-  /** The Host header as sent (may carry a port). */
-  readonly hostHeader: string;
-  /** The path sent to the server (raw, without the query); path steps change it. */
-  path: string;
-  /** The query without `?`, "" when there is none. */
-  query: string;
   /** The request as it goes to the server: the client's, or one with an edited header copy. */
   req: ProxyRequest;
   /** The policy that answered, for the access log. */
   answeredBy: string | undefined;
   /**
-   * `[RateLimit-Policy, RateLimit]` field values of each rate limit the request passed, for the
-   * answer (rate-limit.ts); undefined on routes without one.
+   * The `RateLimit-Policy` field (made once per limit) and the `RateLimit` value of each rate limit
+   * the request passed, for the answer (rate-limit.ts); undefined on routes without one.
    */
-  rateLimits: [string, string][] | undefined;
+  rateLimits: [FieldBlock, string][] | undefined;
   readonly #pathRegex: RegExp | undefined;
-  readonly #clientPath: string;
+  /** The client's path and query; path and query are split from it only when a step reads them. */
+  readonly #clientPathAndQuery: string;
+  #path: string | undefined;
+  #query: string | undefined;
+  #hostHeader: string | undefined;
   #groups: RegExpExecArray | null | undefined;
   #ownHeaders = false;
 
@@ -47,14 +46,15 @@ export class PolicyContext {
     this.scheme = facts.proto;
     this.requestId = facts.requestId;
     this.method = facts.req.method;
-    this.hostHeader = facts.req.headers.get("host") ?? "";
-    const q = facts.pathAndQuery.indexOf("?");
-    this.path = q < 0 ? facts.pathAndQuery : facts.pathAndQuery.slice(0, q);
-    this.query = q < 0 ? "" : facts.pathAndQuery.slice(q + 1);
-    this.#clientPath = this.path;
+    this.#clientPathAndQuery = facts.pathAndQuery;
     this.#pathRegex = pathRegex;
     this.answeredBy = undefined;
     this.rateLimits = undefined;
+  }
+
+  /** The Host header as sent (may carry a port). */
+  get hostHeader(): string {
+    return (this.#hostHeader ??= this.req.headers.get("host") ?? "");
   }
 
   /** The Host without its port (an IPv6 literal keeps its brackets). */
@@ -64,6 +64,29 @@ export class PolicyContext {
     return colon < 0 || host.endsWith("]") ? host : host.slice(0, colon);
   }
 
+  /** The path sent to the server (raw, without the query); path steps change it. */
+  get path(): string {
+    return (this.#path ??= this.#clientPath());
+  }
+
+  set path(path: string) {
+    this.#path = path;
+  }
+
+  /** The query without `?`, "" when there is none. */
+  get query(): string {
+    if (this.#query === undefined) {
+      const q = this.#clientPathAndQuery.indexOf("?");
+      this.#query = q < 0 ? "" : this.#clientPathAndQuery.slice(q + 1);
+    }
+    return this.#query;
+  }
+
+  #clientPath(): string {
+    const q = this.#clientPathAndQuery.indexOf("?");
+    return q < 0 ? this.#clientPathAndQuery : this.#clientPathAndQuery.slice(0, q);
+  }
+
   /** The request's headers (read-only use). */
   get headers(): HeaderMap {
     return this.req.headers;
@@ -71,13 +94,14 @@ export class PolicyContext {
 
   /** The groups of the route's path regex on the client's path (null without one or without a match). */
   pathGroups(): RegExpExecArray | null {
-    if (this.#groups === undefined) this.#groups = this.#pathRegex ? this.#pathRegex.exec(this.#clientPath) : null;
+    if (this.#groups === undefined) this.#groups = this.#pathRegex ? this.#pathRegex.exec(this.#clientPath()) : null;
     return this.#groups;
   }
 
-  /** The path and query that go to the server. */
+  /** The path and query that go to the server (the client's, as it came, unless a step changed the path). */
   get pathAndQuery(): string {
-    return this.query === "" ? this.path : `${this.path}?${this.query}`;
+    if (this.#path === undefined) return this.#clientPathAndQuery;
+    return this.query === "" ? this.#path : `${this.#path}?${this.query}`;
   }
 
   /**

@@ -7,6 +7,8 @@
  */
 import type { RateLimitConfig } from "../config/policy-schema.ts";
 import type { PolicyStats } from "../observe/policy-metrics.ts";
+import { appendBlock, type FieldBlock, fieldBlock } from "../http1/header-list.ts";
+import type { HeaderMap } from "../runtime/types.ts";
 import type { PolicyContext } from "./context.ts";
 import { plainAnswer, type RequestStep, type RequestStepResult, type ResponseStep, withEditedHeaders } from "./step.ts";
 import type { BucketLimit, BucketStore, TakeResult } from "./token-bucket.ts";
@@ -43,12 +45,14 @@ export function rateLimitStep(config: RateLimitConfig, store: BucketStore, polic
   const readKey = keyReader(config.key);
   const windowS = Math.max(1, Math.ceil((limit.burst * limit.perMs) / limit.rate / 1000));
   const policyField = `"${policy}";q=${limit.burst};w=${windowS}`;
+  const policyBlock = fieldBlock([["ratelimit-policy", policyField]]);
+  const limitPrefix = `"${policy}";r=`;
   const verdict = (ctx: PolicyContext, result: TakeResult): RequestStepResult => {
     if (result.local) stats.count("redis_fallback");
     if (result.allowed) {
       // Seconds until the bucket is full again: the draft's reset time `t` of a token bucket.
       const resetS = Math.max(0, Math.ceil(((limit.burst - result.remaining) * limit.perMs) / limit.rate / 1000));
-      (ctx.rateLimits ??= []).push([policyField, `"${policy}";r=${result.remaining};t=${resetS}`]);
+      (ctx.rateLimits ??= []).push([policyBlock, `${limitPrefix}${result.remaining};t=${resetS}`]);
       return undefined;
     }
     stats.count("rate_limited");
@@ -74,6 +78,13 @@ export function rateLimitStep(config: RateLimitConfig, store: BucketStore, polic
   };
 }
 
+function appendLimitFields(headers: HeaderMap, fields: [FieldBlock, string][]): void {
+  for (const [policyField, limitField] of fields) {
+    appendBlock(headers, policyField);
+    headers.append("ratelimit", limitField);
+  }
+}
+
 /**
  * Adds the `RateLimit-Policy` / `RateLimit` fields of the limits the request passed to its answer
  * (one per rate limit of the route; a 429 carries its own). Only routes with a rate limit have it.
@@ -88,12 +99,7 @@ export function rateLimitHeadersStep(policy: string, stats: PolicyStats): Respon
       if (fields === undefined) return response;
       // Each limit's step adds all passed limits once; the others then find none left.
       ctx.rateLimits = undefined;
-      return withEditedHeaders(response, (headers) => {
-        for (const [policyField, limitField] of fields) {
-          headers.append("ratelimit-policy", policyField);
-          headers.append("ratelimit", limitField);
-        }
-      });
+      return withEditedHeaders(response, appendLimitFields, fields);
     },
     explain: () => "rate limit headers: RateLimit-Policy and RateLimit on the answer (tokens left, seconds to full)",
   };

@@ -46,19 +46,20 @@ export function plainAnswer(status: number, body: string | Uint8Array<ArrayBuffe
 }
 
 /**
- * `response` with `edit` applied to its headers: in place where the runtime lets them change, else on
- * a copy (a fetch Response's headers are immutable on Deno and throw a TypeError on the first
- * change, before anything changed). `edit` must only change headers, so it can run twice.
+ * `response` with `edit(headers, arg)` applied to its headers: in place where the runtime lets them
+ * change, else on a copy (a fetch Response's headers are immutable on Deno and throw a TypeError on
+ * the first change, before anything changed). `edit` must only change headers, so it can run twice.
+ * `arg` rather than a closure: steps pass a function made once and the request's state.
  */
-export function withEditedHeaders(response: ProxyResponse, edit: (headers: HeaderMap) => void): ProxyResponse {
+export function withEditedHeaders<T>(response: ProxyResponse, edit: (headers: HeaderMap, arg: T) => void, arg: T): ProxyResponse {
   try {
-    edit(response.headers);
+    edit(response.headers, arg);
     return response;
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
   }
   const headers = new Headers();
   response.headers.forEach((value, name) => headers.append(name, value));
-  edit(headers);
+  edit(headers, arg);
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }

@@ -8,8 +8,10 @@ import type { PolicyContext } from "./context.ts";
 export interface Template {
   /** The value as written, for `tenbin route`. */
   readonly source: string;
-  /** Whether it holds no placeholder (then `render` returns `source`). */
+  /** Whether it holds no placeholder (then `render` always returns `text`). */
   readonly constant: boolean;
+  /** The text of a constant (its `{{` and `}}` as single braces); undefined otherwise. */
+  readonly text: string | undefined;
   render(ctx: PolicyContext): string;
 }
 
@@ -54,11 +56,12 @@ export function compileTemplate(text: string): Template {
   if (literal !== "") parts.push(literal);
   if (parts.every((p) => typeof p === "string")) {
     const value = parts.join("");
-    return { source: text, constant: true, render: () => value };
+    return { source: text, constant: true, text: value, render: () => value };
   }
   return {
     source: text,
     constant: false,
+    text: undefined,
     render(ctx) {
       let out = "";
       for (const part of parts) out += typeof part === "string" ? part : part(ctx);

@@ -1,7 +1,9 @@
 /**
  * Token buckets in a bounded table (one per key): `rate` tokens per `perMs`, at most `burst` held.
- * The least recently used bucket goes when the table is full; a forgotten bucket comes back full,
- * which errs on letting a request through.
+ * When the table is full, a bucket not used for a while goes (the oldest in insertion order, each
+ * used one moved to the end instead: a second chance, as a CLOCK cache gives); a forgotten bucket
+ * comes back full, which errs on letting a request through. A hit does not re-insert its key: a
+ * Map delete and set per request cost ~0.2 µs on Bun 1.4.5.
  */
 
 /** The verdict on one request. */
@@ -31,6 +33,8 @@ export interface BucketLimit {
 interface Bucket {
   tokens: number;
   at: number;
+  /** Used since it was inserted or last given a second chance. */
+  used: boolean;
 }
 
 /** The buckets of one limit in this process. */
@@ -53,22 +57,37 @@ export class LocalBuckets implements BucketStore {
 
   take(key: string): TakeResult {
     const now = this.#now();
-    const { burst, maxKeys } = this.#limit;
+    const burst = this.#limit.burst;
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
-      if (this.#buckets.size >= maxKeys) this.#buckets.delete(this.#buckets.keys().next().value!);
-      bucket = { tokens: burst, at: now };
+      if (this.#buckets.size >= this.#limit.maxKeys) this.#evict();
+      bucket = { tokens: burst, at: now, used: false };
+      this.#buckets.set(key, bucket);
     } else {
-      // Re-inserted below, so the Map's order is least recently used first.
-      this.#buckets.delete(key);
       bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.at) * this.#perMs);
       bucket.at = now;
+      bucket.used = true;
     }
-    this.#buckets.set(key, bucket);
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return { allowed: true, remaining: Math.floor(bucket.tokens), waitMs: 0 };
     }
     return { allowed: false, remaining: 0, waitMs: (1 - bucket.tokens) / this.#perMs };
   }
+
+  /** Drops one bucket: the oldest not used since it was (re)inserted, after at most `SECOND_CHANCES` re-insertions. */
+  #evict(): void {
+    const buckets = this.#buckets;
+    for (let chances = 0; chances < SECOND_CHANCES; chances++) {
+      const [key, bucket] = buckets.entries().next().value!;
+      buckets.delete(key);
+      if (!bucket.used) return;
+      bucket.used = false;
+      buckets.set(key, bucket);
+    }
+    buckets.delete(buckets.keys().next().value!);
+  }
 }
+
+/** How many used buckets one eviction may move to the end before it drops the oldest anyway. */
+const SECOND_CHANCES = 8;

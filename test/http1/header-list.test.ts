@@ -2,8 +2,8 @@
 // (`scanFields`): the text is passed on as it came, minus dropped lines, and every reading gives
 // what splitting the block line by line gives.
 import { describe, expect, test } from "bun:test";
-import { type FieldError, INDEXED_FIELDS, scanFields, splitField } from "../../src/http1/fields.ts";
-import { HeaderList } from "../../src/http1/header-list.ts";
+import { type FieldError, INDEXED_FIELDS, scanFields, shapeBit, splitField } from "../../src/http1/fields.ts";
+import { fieldBlock, HeaderList } from "../../src/http1/header-list.ts";
 import { LightResponse } from "../../src/http/message.ts";
 import { writeResponse } from "../../src/http1/response-writer.ts";
 import { stripHopByHop } from "../../src/proxy/headers.ts";
@@ -105,12 +105,32 @@ describe("a scanned header block", () => {
     }
   });
 
+  test("deleteAll drops indexed and other names in one pass, as deleting each name of the set does", () => {
+    const names = ["Server", "Date", "X-A", "Content-Length", "x-a", "ETag", "Connection", "SERVER"];
+    const block = names.map((name, i) => `${name}: v${i}\r\n`).join("");
+    const sets = [["server", "x-a"], ["content-length", "etag", "server"], ["connection"], ["x-b", "date", "x-a", "connection"], []];
+    for (const drop of sets) {
+      const want = split(block).filter(([name]) => !drop.includes(name));
+      const once = scanned(block);
+      once.append("x-a", "appended");
+      once.deleteAll(new Set(drop));
+      const byName = scanned(block);
+      byName.append("x-a", "appended");
+      for (const name of drop) byName.delete(name);
+      expect(once.lines(new Set())).toBe(byName.lines(new Set()));
+      expect(once.pairs()).toEqual(drop.includes("x-a") ? want : [...want, ["x-a", "appended"]]);
+      const pairs = new HeaderList(split(block));
+      pairs.deleteAll(new Set(drop));
+      expect(pairs.pairs()).toEqual(want);
+    }
+  });
+
   test("names of an indexed name's length and first letter, but another name, are not taken for it", () => {
     // The line walk picks a candidate by length and first letter and then compares the rest in
     // any case: each of these differs from an indexed name in one later character only.
     const near = "Hosx: a\r\nHo-t: b\r\nContent-Lengtx: c\r\nContent_Length: d\r\nTe_: e\r\nTx: f\r\nCookiE: g\r\nX-Forwarded-Fox: h\r\nConnection: i\r\n";
     const text = STATUS + near;
-    expect(scanFields(text, STATUS.length, fail).map((mark) => [mark.name, mark.value])).toEqual([["cookie", "g"], ["connection", "i"]]);
+    expect(scanFields(text, STATUS.length, fail).marks.map((mark) => [mark.name, mark.value])).toEqual([["cookie", "g"], ["connection", "i"]]);
     const list = scanned(near);
     expect(list.get("host")).toBeNull();
     expect(list.get("content-length")).toBeNull();
@@ -175,11 +195,62 @@ describe("the own server's answer writer and a repeated Content-Length", () => {
   });
 });
 
+describe("a block of fields appended as one", () => {
+  const block = fieldBlock([["X-Frame-Options", "DENY"], ["Referrer-Policy", "no-referrer"]]);
+  test("reads and writes as the same fields appended one by one, however the list is edited after", () => {
+    const edits: ((list: HeaderList) => void)[] = [
+      () => {},
+      (list) => list.append("x-a", "after"),
+      (list) => list.delete("x-frame-options"),
+      (list) => list.set("referrer-policy", "origin"),
+      (list) => list.deleteAll(new Set(["x-a", "server"])),
+    ];
+    for (const edit of edits) {
+      for (const start of [(l: HeaderList) => l.append("X-A", "before"), () => {}]) {
+        const once = scanned(NGINX);
+        const each = scanned(NGINX);
+        const pairs = new HeaderList(split(NGINX));
+        start(once), start(each), start(pairs);
+        once.appendBlock(block);
+        for (const [name, value] of block.fields) each.append(name, value);
+        pairs.appendBlock(block);
+        edit(once), edit(each), edit(pairs);
+        for (const skip of [new Set<string>(), new Set(["referrer-policy", "content-length"])]) expect(once.lines(skip)).toBe(each.lines(skip));
+        expect(once.get("x-frame-options")).toBe(each.get("x-frame-options"));
+        expect(once.pairs()).toEqual(each.pairs());
+        expect(pairs.pairs()).toEqual(each.pairs());
+      }
+    }
+    // The block itself is never changed by the lists it went into.
+    expect(block.fields).toEqual([["x-frame-options", "DENY"], ["referrer-policy", "no-referrer"]]);
+    expect(block.lines).toBe("x-frame-options: DENY\r\nreferrer-policy: no-referrer\r\n");
+  });
+});
+
+describe("the shapes of a scanned block", () => {
+  test("every name's bit is set, so a present name is always found; an absent one mostly costs no walk", () => {
+    const names = ["Server", "Date", "X-A", "Content-Length", "ETag", "Strict-Transport-Security", "x-frame-options", "Referrer-Policy", "X-Content-Type-Options", "Set-Cookie", "Via", "Alt-Svc"];
+    for (let n = 0; n <= names.length; n++) {
+      const block = names.slice(0, n).map((name, i) => `${name}: v${i}\r\n`).join("");
+      const { shapes } = scanFields(STATUS + block, STATUS.length, fail, "answer");
+      for (const name of names.slice(0, n)) expect(shapes & shapeBit(name.length, name.charCodeAt(0) | 0x20)).not.toBe(0);
+      // Deleting each name of the block, and every one after it, gives what splitting gives.
+      for (const victim of names) {
+        const list = scanned(block);
+        list.delete(victim);
+        expect(list.pairs()).toEqual(split(block).filter(([name]) => name !== victim.toLowerCase()));
+      }
+    }
+    expect(scanFields(STATUS, STATUS.length, fail).shapes).toBe(0);
+  });
+});
+
 describe("HeaderList.set of a name the received text lacks", () => {
   test("keeps the received lines as they came (their case), and adds the new field", async () => {
     const { HeaderList } = await import("../../src/http1/header-list.ts");
     const text = "HTTP/1.1 200 OK\r\nX-Backend-Name: b1\r\nContent-Length: 2\r\n";
-    const list = HeaderList.scanned(text, text.indexOf("\r\n") + 2, []);
+    const from = text.indexOf("\r\n") + 2;
+    const list = HeaderList.scanned(text, from, scanFields(text, from, fail, "answer"));
     list.set("strict-transport-security", "max-age=1");
     expect(list.lines(new Set())).toBe("X-Backend-Name: b1\r\nContent-Length: 2\r\nstrict-transport-security: max-age=1\r\n");
     // A name it holds is still replaced.

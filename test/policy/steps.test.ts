@@ -65,7 +65,7 @@ describe("paths", () => {
 });
 
 describe("token bucket", () => {
-  test("a burst, then one token per period; a bounded table forgets the least recent", () => {
+  test("a burst, then one token per period; a bounded table forgets a bucket not used lately", () => {
     let now = 0;
     const buckets = new LocalBuckets({ rate: 2, perMs: 1000, burst: 3, maxKeys: 2 }, () => now);
     expect([1, 2, 3, 4].map(() => buckets.take("a").allowed)).toEqual([true, true, true, false]);
@@ -73,9 +73,15 @@ describe("token bucket", () => {
     now = 500;
     expect(buckets.take("a")).toEqual({ allowed: true, remaining: 0, waitMs: 0 });
     buckets.take("b");
+    // The table is full: "a" (used since it came in) gets a second chance, "b" (not used) goes.
     buckets.take("c");
     expect(buckets.size).toBe(2);
-    expect(buckets.take("a").allowed).toBe(true); // "a" was forgotten: it comes back full
+    expect(buckets.take("a").allowed).toBe(false); // kept: still empty
+    expect(buckets.take("b")).toEqual({ allowed: true, remaining: 2, waitMs: 0 }); // forgotten: back full
+    // "b" came back in the place of "c" (not used since it came in); "a" had its second chance
+    // then and was not used since, so it goes for "d".
+    buckets.take("d");
+    expect(buckets.take("a").remaining).toBe(2);
   });
 });
 
