@@ -3,6 +3,7 @@
  */
 // Only what `run` needs before its first request is imported here; the other commands, the demo
 // backends and the worker processes load their modules when used (start-up time, bench/startup.ts).
+import { isIP } from "node:net";
 import process from "node:process";
 import { listOption, parseCommandArgs, stringOption, UsageError } from "./cli/args.ts";
 import { type CommandName, COMMANDS, USAGE } from "./cli/commands.ts";
@@ -102,7 +103,9 @@ async function main(runtime: Runtime): Promise<number> {
       if (status !== undefined && !(Number.isInteger(status) && status >= 100 && status <= 599)) {
         throw new UsageError(`bad status "${rawStatus}" for --expect-status; expected a number such as 404`, "route");
       }
-      const answer = explainRoute(config, { method, url, headers: listOption(args, "header"), listener: stringOption(args, "listener") });
+      const clientIp = stringOption(args, "client-ip");
+      if (clientIp !== undefined && isIP(clientIp) === 0) throw new UsageError(`bad address "${clientIp}" for --client-ip; expected an IP address such as 203.0.113.7`, "route");
+      const answer = explainRoute(config, { method, url, headers: listOption(args, "header"), listener: stringOption(args, "listener"), ...(clientIp === undefined ? {} : { clientIp }) });
       const mismatches = routeMismatches(answer, { pool: stringOption(args, "expect-pool"), status });
       if (args.values.json === true) out(`${JSON.stringify({ ...answer, ok: answer.error === undefined && mismatches.length === 0, mismatches })}\n`);
       else out(formatRouteAnswer(answer));

@@ -71,13 +71,14 @@ export const COMMANDS = {
     positionals: [0, Number.MAX_SAFE_INTEGER],
   },
   route: {
-    usage: `Usage: tenbin route -c FILE [options] METHOD URL\n\nShows the listener, route, pool and the server the pool would pick next for a request; sends\nnothing. Exit 1 when no listener or no route takes it, or an --expect flag does not hold.\n\n  -c, --config FILE       the config (default ./tenbin.yaml)\n  -H, --header 'N: v'     a request header (repeatable); Cookie: counts for the sticky cookie\n  --listener NAME         the listener to ask (default: the one on the URL's port)\n  --expect-pool NAME      exit 1 unless the request goes to this pool\n  --expect-status CODE    exit 1 unless tenbin itself answers with CODE (404: no route, 503: no server)\n  --json                  the answer as one JSON object\n  -h, --help              this text\n`,
+    usage: `Usage: tenbin route -c FILE [options] METHOD URL\n\nShows the listener, route, pool and the server the pool would pick next for a request; sends\nnothing. Exit 1 when no listener or no route takes it, or an --expect flag does not hold.\n\n  -c, --config FILE       the config (default ./tenbin.yaml)\n  -H, --header 'N: v'     a request header (repeatable); Cookie: counts for the sticky cookie\n  --listener NAME         the listener to ask (default: the one on the URL's port)\n  --client-ip ADDR        the client's address, as access policies see it (default 127.0.0.1)\n  --expect-pool NAME      exit 1 unless the request goes to this pool\n  --expect-status CODE    exit 1 unless tenbin itself answers with CODE (404: no route, 503: no server,\n                          or a policy's: a redirect, a direct answer, 401, 403)\n  --json                  the answer as one JSON object\n  -h, --help              this text\n`,
     options: {
       config: { type: "string", short: "c" },
       header: { type: "string", short: "H", multiple: true },
       listener: { type: "string" },
       "expect-pool": { type: "string" },
       "expect-status": { type: "string" },
+      "client-ip": { type: "string" },
       json: { type: "boolean" },
     },
     positionals: [2, 2],

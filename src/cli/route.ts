@@ -18,7 +18,7 @@ import type { RuntimeFetch } from "../runtime/types.ts";
 import { systemClock } from "../util/clock.ts";
 import { UsageError } from "./args.ts";
 
-/** What `tenbin route` found; `status` is the answer tenbin gives itself (404, 503), null when proxied. */
+/** What `tenbin route` found; `status` is the answer tenbin gives itself (404, 503, a policy's), null when proxied. */
 export interface RouteAnswer {
   /** Set when the request cannot be placed: no listener, no route, a tcp/udp listener. */
   error?: string;
@@ -80,8 +80,11 @@ export function explainRoute(config: Config, q: RouteQuestion): RouteAnswer {
   // The policies see the path the listener forwards: the normalized one unless `as_received`.
   const forwardedPath = path !== url.pathname && paths.forwardNormalized ? path : url.pathname;
   const policies = explainPolicies(config, listener.name, listener.routes[route.index]!, route.index, url, forwardedPath + url.search, headers, clientIp);
-  if (policies) answer.policies = policies;
-  if (policies?.answered) return answer;
+  if (policies) answer.policies = { lines: policies.lines, answered: policies.status !== undefined };
+  if (policies?.status !== undefined) {
+    answer.status = policies.status;
+    return answer;
+  }
   answer.pool = route.pool;
   const poolConfig = config.pools[route.pool];
   if (!poolConfig) return answer;
@@ -131,7 +134,7 @@ function pickListener(config: Config, url: URL, byName: string | undefined, fact
 }
 
 /** What the route's policies would do (nothing is checked or counted), or undefined without any. */
-function explainPolicies(config: Config, listener: string, route: RouteConfig, index: number, url: URL, pathAndQuery: string, headers: Headers, clientIp: string): RouteAnswer["policies"] {
+function explainPolicies(config: Config, listener: string, route: RouteConfig, index: number, url: URL, pathAndQuery: string, headers: Headers, clientIp: string): { lines: string[]; status: number | undefined } | undefined {
   const policy = compileRoutePolicy(config, listener, route, index, {
     metrics: new PolicyMetrics(),
     verifyPassword: () => Promise.resolve(false),
@@ -141,8 +144,9 @@ function explainPolicies(config: Config, listener: string, route: RouteConfig, i
   const req = new Request(url, { headers });
   const explained = policy.explain({ req, clientIp, pathAndQuery, proto: url.protocol === "https:" ? "https" : "http", requestId: "(request id)" });
   const lines = [`policies: ${policy.sets.join(", ")}`, ...explained.lines];
-  if (!explained.answers && explained.pathAndQuery !== pathAndQuery) lines.push(`path to the server: ${explained.pathAndQuery}`);
-  return { lines, answered: explained.answers };
+  if (explained.status === undefined && explained.pathAndQuery !== pathAndQuery) lines.push(`path to the server: ${explained.pathAndQuery}`);
+  else if (explained.status !== undefined) lines.push(`answer: ${explained.status}`);
+  return { lines, status: explained.status };
 }
 
 function cookieNote(cookie: unknown, header: string | null, pinned: string | undefined): string | undefined {

@@ -55,5 +55,6 @@ export function accessStep(allow: readonly string[] | undefined, deny: readonly 
       return plainAnswer(403, `Forbidden\nrequest id: ${ctx.requestId}\n`, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" }, ctx.requestId);
     },
     explain: (ctx) => `access: client ${ctx.clientIp} ${passes(ctx.clientIp) ? "passes" : "is refused (403)"}`,
+    answers: (ctx) => (passes(ctx.clientIp) ? undefined : 403),
   };
 }

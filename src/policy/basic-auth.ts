@@ -91,6 +91,12 @@ export function basicAuthStep(config: BasicAuthConfig, verify: VerifyPassword, p
         return ok ? pass(ctx) : refuse(ctx, 401);
       });
     },
+    // Without credentials, or with a user it does not know, the answer is 401 whatever the password.
+    answers: (ctx) => {
+      const header = ctx.headers.get("authorization");
+      const user = header === null ? undefined : parseBasic(header)?.user;
+      return user !== undefined && users.has(user) ? undefined : 401;
+    },
     explain: (ctx) => {
       const header = ctx.headers.get("authorization");
       const user = header === null ? undefined : parseBasic(header)?.user;

@@ -23,5 +23,6 @@ export function redirectStep(config: NonNullable<PolicySetConfig["redirect"]>, p
       return plainAnswer(config.status, "", { location: location(ctx), "cache-control": config.status === 301 || config.status === 308 ? "max-age=3600" : "no-store" }, ctx.requestId);
     },
     explain: (ctx) => `redirect: ${config.status} to ${location(ctx)} (the pool is not asked)`,
+    answers: () => config.status,
   };
 }

@@ -19,6 +19,7 @@ export function respondStep(config: NonNullable<PolicySetConfig["respond"]>, pol
       ctx.answeredBy = policy;
       return plainAnswer(config.status, file ?? text.render(ctx), headers, ctx.requestId);
     },
+    answers: () => config.status,
     explain: (ctx) => {
       const body = file ? `${file.byteLength} bytes of ${config.body_file}` : JSON.stringify(text.render(ctx).slice(0, 60));
       return `respond: ${config.status} ${config.content_type}, body ${body} (the pool is not asked)`;

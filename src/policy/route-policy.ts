@@ -74,19 +74,20 @@ export class RoutePolicy {
     return out;
   }
 
-  /** What the policies would do to a request, one line per step, without counting or sending. */
-  explain(facts: PolicyRequestFacts): { lines: string[]; answers: boolean; pathAndQuery: string } {
+  /**
+   * What the policies would do to a request, one line per step, without counting or sending;
+   * `status` when a step answers it (then the steps after it, and the pool, are not reached).
+   */
+  explain(facts: PolicyRequestFacts): { lines: string[]; status: number | undefined; pathAndQuery: string } {
     const ctx = new PolicyContext(facts, this.#pathRegex);
     const lines: string[] = [];
-    let answers = false;
+    let status: number | undefined;
     for (const step of this.request) {
       lines.push(`policy ${step.policy}: ${step.explain(ctx)}`);
-      if (step.kind === "redirect" || step.kind === "respond") {
-        answers = true;
-        break;
-      }
+      status = step.answers?.(ctx);
+      if (status !== undefined) break;
     }
     for (const step of this.response) lines.push(`policy ${step.policy}: ${step.explain()}`);
-    return { lines, answers, pathAndQuery: ctx.pathAndQuery };
+    return { lines, status, pathAndQuery: ctx.pathAndQuery };
   }
 }

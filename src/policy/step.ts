@@ -19,6 +19,11 @@ export interface RequestStep {
   run(ctx: PolicyContext): RequestStepResult | Promise<RequestStepResult>;
   /** What it would do to this request, for `tenbin route` (no side effects, nothing counted). */
   explain(ctx: PolicyContext): string;
+  /**
+   * The status it would answer this request with, for `tenbin route`: set only when it surely
+   * answers without a check `tenbin route` does not make (a password, a bucket's state).
+   */
+  answers?(ctx: PolicyContext): number | undefined;
 }
 
 /** A step on the answer. */

@@ -115,6 +115,26 @@ describe("route", () => {
     expect(nowhere.stdout).toContain("no listener on port 9999");
   }, 30_000);
 
+  test("--client-ip and --expect-status check an access policy's answer", async () => {
+    const file = writeConfig(`listeners:
+  - name: web
+    listen: 127.0.0.1:8080
+    routes:
+      - { match: { path: /admin/ }, allow: [10.0.0.0/8], pool: app }
+pools:
+  app: { servers: [{ url: "http://127.0.0.1:9000" }] }
+`);
+    const outsider = await tenbin(["route", "-c", file, "--expect-status", "403", "GET", "http://127.0.0.1:8080/admin/"]);
+    expect(outsider.code).toBe(0);
+    expect(outsider.stdout).toContain("answer: 403");
+    const office = await tenbin(["route", "-c", file, "--client-ip", "10.0.0.7", "--expect-pool", "app", "GET", "http://127.0.0.1:8080/admin/"]);
+    expect(office.code).toBe(0);
+    expect((await tenbin(["route", "-c", file, "--client-ip", "10.0.0.7", "--expect-status", "403", "GET", "http://127.0.0.1:8080/admin/"])).code).toBe(1);
+    const bad = await tenbin(["route", "-c", file, "--client-ip", "office", "GET", "http://127.0.0.1:8080/admin/"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('bad address "office" for --client-ip');
+  }, 30_000);
+
   test("several listeners: the route decides when the URL names no listener's port, or --listener", async () => {
     // https://internal.example.com/ is port 443, which no listener has: the listener with a route for it answers.
     const byRoute = await tenbin(["route", "-c", good, "GET", "https://internal.example.com/"]);
