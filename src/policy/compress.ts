@@ -98,24 +98,31 @@ export function compressStream(source: ReadableStream<Uint8Array>, compressor: z
       compressor.on("error", (error) => controller.error(error));
     },
     async pull() {
-      let read: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        read = await reader.read();
-      } catch (error) {
-        // The server's body failed (cut, timed out): so does this one, and zlib's state goes.
-        clearTimeout(idle);
-        compressor.destroy();
-        throw error;
+      // Read on until the compressor gives something (zlib keeps ~16 KB of input before it writes):
+      // a pull whose promise settles without an enqueue is not called again (the Streams standard
+      // pulls again only after an enqueue or a new read; Bun and Deno alike), so returning early
+      // left each chunk waiting for the idle flush: ~33 ms per 100 KB answer, 0.82x Caddy's req/s.
+      const before = outBytes;
+      while (outBytes === before) {
+        let read: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          read = await reader.read();
+        } catch (error) {
+          // The server's body failed (cut, timed out): so does this one, and zlib's state goes.
+          clearTimeout(idle);
+          compressor.destroy();
+          throw error;
+        }
+        const { done: ended, value } = read;
+        if (ended) {
+          clearTimeout(idle);
+          compressor.end();
+          return;
+        }
+        inBytes += value.byteLength;
+        await new Promise<void>((resolve) => compressor.write(value, () => resolve()));
+        flushLater();
       }
-      const { done: ended, value } = read;
-      if (ended) {
-        clearTimeout(idle);
-        compressor.end();
-        return;
-      }
-      inBytes += value.byteLength;
-      await new Promise<void>((resolve) => compressor.write(value, () => resolve()));
-      flushLater();
     },
     cancel(reason) {
       clearTimeout(idle);
