@@ -125,13 +125,15 @@ export async function runIdleConnsBench(options: IdleConnsOptions): Promise<Idle
   const log = options.log ?? (() => {});
   const backend = Bun.serve({ hostname: HOST, port: 0, fetch: () => new Response(BODY, { headers: { "content-type": "text/plain" } }) });
   const dir = mkdtempSync(join(tmpdir(), "tenbin-idle-"));
+  // max_conns is set: its default (auto) keeps half of the fd limit for server connections, so a hard
+  // limit of 20,000 takes ~9,900 clients, while idle keep-alive clients share a few pooled ones.
   const port = await freePort(HOST);
   writeFileSync(
     join(dir, "tenbin.yaml"),
     `# bench/idle-conns.ts
 shutdown_timeout: 1s
 listeners:
-  - { name: web, listen: ${HOST}:${port}, idle_timeout: 255s, ${options.engine ? `engine: ${options.engine}, ` : ""}routes: [{ pool: app }] }
+  - { name: web, listen: ${HOST}:${port}, idle_timeout: 255s, ${options.engine ? `engine: ${options.engine}, ` : `max_conns: ${connections + 100}, `}routes: [{ pool: app }] }
 pools:
   app: { servers: [{ url: "http://${HOST}:${backend.port}" }] }
 `,
