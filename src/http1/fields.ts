@@ -128,9 +128,13 @@ export interface ScannedFields {
   shapes: number;
 }
 
-/** The bit of `shapes` that a name of `length` characters starting with `first` (lower-cased) sets. */
+/**
+ * The bit of `shapes` that a name of `length` characters starting with the character code `first`
+ * sets. `first` is OR-ed with 0x20 here, as the scan does, so any case of a name (and a name starting
+ * with a token character that 0x20 changes, such as "^" or "_") gives the same bit.
+ */
 export function shapeBit(length: number, first: number): number {
-  return 1 << (Math.imul(length * 128 + first, 0x9e3779b1) >>> 27);
+  return 1 << (Math.imul(length * 128 + (first | 0x20), 0x9e3779b1) >>> 27);
 }
 
 /**
