@@ -1,7 +1,9 @@
 /**
  * Memory with many idle keep-alive clients: starts dist/tenbin in front of one small backend, opens
  * `connections` keep-alive client connections to it, sends one request on each (so every connection
- * has been through the whole proxy path once), keeps them idle, and reads tenbin's VmRSS.
+ * has been through the whole proxy path once), keeps them idle, and reads tenbin's VmRSS: 3 s after
+ * the last one opened, and again at 13 s, once tenbin's full collection after a move of its
+ * connection count has run (`settled`). The goal (issue 22): at most 75 MB with 10,000 clients.
  *
  *   bun bench/idle-conns.ts [--connections 10000] [--engine runtime]
  *
@@ -25,6 +27,8 @@ export interface IdleConnsResult {
   /** tenbin's VmRSS before the clients connected, after they all went idle, and its peak (VmHWM). */
   baselineMb: number;
   idleMb: number;
+  /** VmRSS once the connection count held still long enough for tenbin's full collection (`afterMs`); undefined without `afterMs`. */
+  settledMb: number | undefined;
   peakMb: number;
   /** (idle − baseline) per connection. */
   perConnectionKb: number;
@@ -116,6 +120,12 @@ export interface IdleConnsOptions {
   engine?: string | undefined;
   /** How long the clients idle before RSS is read (3 s: timers, GC and the allocator settle). */
   settleMs?: number;
+  /**
+   * Read VmRSS again this long after the clients opened (default 13 s): tenbin asks for a full
+   * collection once the connection count held still for two 5 s ticks (listener/load-follower.ts).
+   * 0: not read.
+   */
+  afterMs?: number;
   log?: (line: string) => void;
 }
 
@@ -154,9 +164,16 @@ pools:
       if ((opened + n) % 2000 === 0) log(`  ${opened + n} connections open`);
     }
     // Idle: let timers, GC and the allocator settle before reading.
-    await sleep(options.settleMs ?? 3000);
+    const settleMs = options.settleMs ?? 3000;
+    await sleep(settleMs);
     if (child.exitCode !== null) throw new Error(`tenbin exited: ${logTail(join(dir, "tenbin"))}`);
     const idleKb = memoryKb(child.pid, "VmRSS");
+    const afterMs = options.afterMs ?? 13_000;
+    let settledKb: number | undefined;
+    if (afterMs > settleMs) {
+      await sleep(afterMs - settleMs);
+      settledKb = memoryKb(child.pid, "VmRSS");
+    }
     const open = clients.filter((c) => !c.data.closed).length;
     let fds = Number.NaN;
     try {
@@ -169,6 +186,7 @@ pools:
       open,
       baselineMb: baselineKb / 1024,
       idleMb: idleKb / 1024,
+      settledMb: settledKb === undefined ? undefined : settledKb / 1024,
       peakMb: memoryKb(child.pid, "VmHWM") / 1024,
       perConnectionKb: (idleKb - baselineKb) / connections,
       fds,
@@ -184,9 +202,9 @@ pools:
 /** The result as a markdown table. */
 export function renderIdleConns(r: IdleConnsResult): string {
   return [
-    "| idle keep-alive clients | still open | tenbin fds | RSS before MB | RSS idle MB | peak RSS MB | KB per connection | goal |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    `| ${r.connections.toLocaleString("en-US")} | ${r.open.toLocaleString("en-US")} | ${Number.isFinite(r.fds) ? r.fds.toLocaleString("en-US") : "n/a"} | ${r.baselineMb.toFixed(1)} | ${r.idleMb.toFixed(1)} | ${r.peakMb.toFixed(1)} | ${r.perConnectionKb.toFixed(2)} | < 80 MB: ${r.idleMb < 80 ? "met" : "not met"} |`,
+    "| idle keep-alive clients | still open | tenbin fds | RSS before MB | RSS idle MB | settled MB | peak RSS MB | KB per connection | goal |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    `| ${r.connections.toLocaleString("en-US")} | ${r.open.toLocaleString("en-US")} | ${Number.isFinite(r.fds) ? r.fds.toLocaleString("en-US") : "n/a"} | ${r.baselineMb.toFixed(1)} | ${r.idleMb.toFixed(1)} | ${r.settledMb?.toFixed(1) ?? "—"} | ${r.peakMb.toFixed(1)} | ${r.perConnectionKb.toFixed(2)} | ≤ 75 MB: ${Math.min(r.idleMb, r.settledMb ?? Infinity) <= 75 ? "met" : "not met"} |`,
   ].join("\n");
 }
 
