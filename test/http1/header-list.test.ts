@@ -197,6 +197,16 @@ describe("the own server's answer writer and a repeated Content-Length", () => {
 
 describe("a block of fields appended as one", () => {
   const block = fieldBlock([["X-Frame-Options", "DENY"], ["Referrer-Policy", "no-referrer"]]);
+  const indexedBlock = fieldBlock([["X-Request-Id", "r1"]]);
+  test("an indexed name appended (one by one or in a block) is read back", () => {
+    const list = scanned(NGINX);
+    list.appendBlock(block);
+    expect(list.get("x-request-id")).toBeNull();
+    list.appendBlock(indexedBlock);
+    expect(list.get("x-request-id")).toBe("r1");
+    list.append("Date", "again");
+    expect(list.get("date")).toBe("Thu, 26 Nov 2026 08:20:47 GMT, again");
+  });
   test("reads and writes as the same fields appended one by one, however the list is edited after", () => {
     const edits: ((list: HeaderList) => void)[] = [
       () => {},
@@ -204,6 +214,8 @@ describe("a block of fields appended as one", () => {
       (list) => list.delete("x-frame-options"),
       (list) => list.set("referrer-policy", "origin"),
       (list) => list.deleteAll(new Set(["x-a", "server"])),
+      (list) => list.set("Content-Length", "7"),
+      (list) => list.append("date", "later"),
     ];
     for (const edit of edits) {
       for (const start of [(l: HeaderList) => l.append("X-A", "before"), () => {}]) {
@@ -217,6 +229,7 @@ describe("a block of fields appended as one", () => {
         edit(once), edit(each), edit(pairs);
         for (const skip of [new Set<string>(), new Set(["referrer-policy", "content-length"])]) expect(once.lines(skip)).toBe(each.lines(skip));
         expect(once.get("x-frame-options")).toBe(each.get("x-frame-options"));
+        for (const indexed of ["content-length", "date", "connection"]) expect(once.get(indexed)).toBe(pairs.get(indexed));
         expect(once.pairs()).toEqual(each.pairs());
         expect(pairs.pairs()).toEqual(each.pairs());
       }
