@@ -6,7 +6,9 @@
  * policies, in alternating batches on one core. What the policies themselves cost per request, with
  * less noise than the paired wrk runs of bench/ab.ts (which add the kernel and the runtime's sockets).
  *
- *   taskset -c 1 node_modules/.bin/bun bench/micro-policies.ts [--rounds 6] [--batch 300000]
+ *   taskset -c 1 node_modules/.bin/bun bench/micro-policies.ts [--rounds 6] [--batch 300000] [--always]
+ *
+ * `--always`: the rate limit with `headers: always` (RateLimit fields on every answer).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -24,11 +26,14 @@ import { LocalBuckets } from "../src/policy/token-bucket.ts";
 import type { ListenerConfig } from "../src/config/schema.ts";
 import { CidrSet } from "../src/util/cidr.ts";
 
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "6" }, batch: { type: "string", default: "300000" } } });
+const { values } = parseArgs({ options: { rounds: { type: "string", default: "6" }, batch: { type: "string", default: "300000" }, always: { type: "boolean", default: false } } });
 const ROUNDS = Number(values.rounds);
 const BATCH = Number(values.batch);
 
-const config = loadConfigText(readFileSync(join(import.meta.dir, "configs/inproc-full-policies.yaml"), "utf8"), "inproc-full-policies.yaml", {});
+let text = readFileSync(join(import.meta.dir, "configs/inproc-full-policies.yaml"), "utf8");
+if (values.always) text = text.replace(/rate_limit: \{ ([^}]*) \}/, "rate_limit: { $1, headers: always }");
+const config = loadConfigText(text, "inproc-full-policies.yaml", {});
+if (values.always && !text.includes("headers: always")) throw new Error("bench/configs/inproc-full-policies.yaml: no rate_limit to set headers: always on");
 const listener = config.listeners[0] as ListenerConfig;
 const policies = compileListenerPolicies(config, listener, { metrics: new PolicyMetrics(), buckets: (_id, limit) => new LocalBuckets(bucketLimitOf(limit)) });
 const policy = policies?.[listener.routes.length - 1];

@@ -70,7 +70,9 @@ const rateLimitSchema = z.strictObject({
   burst: z.number().int().min(1).optional().describe("Requests allowed at once (the bucket's size); default rate rounded up"),
   key: z.string().regex(/^(client_ip|(header|cookie):.+)$/, { message: "expected client_ip, header:NAME or cookie:NAME" }).default("client_ip")
     .describe("Who a bucket belongs to: the client address (after trusted_proxies and PROXY), a header or a cookie; requests without it share one bucket"),
-  max_keys: z.number().int().min(1).default(100_000).describe("Bound of the bucket table; the least recently used buckets go first"),
+  max_keys: z.number().int().min(1).default(100_000).describe("Bound of the bucket table; a bucket not used lately goes first"),
+  headers: z.enum(["refused", "always"]).default("refused")
+    .describe("Where the RateLimit-Policy and RateLimit fields go: on the 429 only (refused; HAProxy, nginx, Traefik and Envoy send nothing on passing answers), or on every answer of the route (always), so clients can pace themselves"),
   redis: redisStoreSchema.optional().describe("Keep the buckets in Redis so several tenbin instances share one limit; while Redis is down each process counts locally"),
 });
 

@@ -97,7 +97,7 @@ function addSteps(name: string, set: PolicySetConfig, stats: PolicyStats, id: st
   if (set.add_prefix !== undefined) request.push(addPrefixStep(set.add_prefix, name, stats));
   if (set.request_headers) request.push(requestHeadersStep(set.request_headers, name, stats));
   // Before response_headers, so a set's own header edits have the last word on the answer.
-  if (set.rate_limit) response.push(rateLimitHeadersStep(name, stats));
+  if (set.rate_limit?.headers === "always") response.push(rateLimitHeadersStep(name, stats));
   if (set.response_headers) response.push(responseHeadersStep(set.response_headers, name, stats));
   if (set.compress !== undefined && set.compress !== false) response.push(compressStep(compressConfigOf(set.compress), name, stats));
 }

@@ -2,8 +2,9 @@
  * `rate_limit`: a token bucket per key (the client address, a header or a cookie). An empty bucket
  * answers 429 with `Retry-After` and the `RateLimit-Policy` / `RateLimit` fields of the IETF draft
  * (draft-ietf-httpapi-ratelimit-headers: `"name";q=burst;w=seconds` and `"name";r=0;t=seconds`).
- * Answers that pass carry both fields too (`r` = tokens left, `t` = seconds until the bucket is
- * full again), so a client can pace itself before it is refused; a response step adds them.
+ * With `headers: always`, answers that pass carry both fields too (`r` = tokens left, `t` = seconds
+ * until the bucket is full again), so a client can pace itself before it is refused; a response step
+ * adds them.
  */
 import type { RateLimitConfig } from "../config/policy-schema.ts";
 import type { PolicyStats } from "../observe/policy-metrics.ts";
@@ -47,9 +48,11 @@ export function rateLimitStep(config: RateLimitConfig, store: BucketStore, polic
   const policyField = `"${policy}";q=${limit.burst};w=${windowS}`;
   const policyBlock = fieldBlock([["ratelimit-policy", policyField]]);
   const limitPrefix = `"${policy}";r=`;
+  const onEveryAnswer = config.headers === "always";
   const verdict = (ctx: PolicyContext, result: TakeResult): RequestStepResult => {
     if (result.local) stats.count("redis_fallback");
     if (result.allowed) {
+      if (!onEveryAnswer) return undefined;
       // Seconds until the bucket is full again: the draft's reset time `t` of a token bucket.
       const resetS = Math.max(0, Math.ceil(((limit.burst - result.remaining) * limit.perMs) / limit.rate / 1000));
       (ctx.rateLimits ??= []).push([policyBlock, `${limitPrefix}${result.remaining};t=${resetS}`]);
@@ -87,7 +90,8 @@ function appendLimitFields(headers: HeaderMap, fields: [FieldBlock, string][]): 
 
 /**
  * Adds the `RateLimit-Policy` / `RateLimit` fields of the limits the request passed to its answer
- * (one per rate limit of the route; a 429 carries its own). Only routes with a rate limit have it.
+ * (one per rate limit of the route; a 429 carries its own). Only routes with a `headers: always`
+ * rate limit have it.
  */
 export function rateLimitHeadersStep(policy: string, stats: PolicyStats): ResponseStep {
   return {

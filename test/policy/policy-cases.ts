@@ -100,7 +100,7 @@ listeners:
       - { match: { path: /local }, allow: [127.0.0.0/8], deny: [127.0.0.9/32], pool: app }
       - { match: { path: /staging-fwd }, basic_auth: { users: { alice: "${"$"}{HASH}" }, forward_credentials: true }, pool: app }
       - { match: { path: /staging }, basic_auth: { realm: staging, users: { alice: "${"$"}{HASH}" } }, pool: app }
-      - { match: { path: /login }, rate_limit: { rate: 1, per: 1m, burst: 2 }, pool: app }
+      - { match: { path: /login }, rate_limit: { rate: 1, per: 1m, burst: 2, headers: always }, pool: app }
       - { match: { path: /hdr-limit }, rate_limit: { rate: 1, per: 1m, burst: 1, key: "header:X-Api-Key" }, pool: app }
       - { match: { path: /z/ }, compress: { min_size: 100, encodings: [br, gzip] }, pool: app }
       - { match: { path: /v1/ }, rewrite: { regex: "^/v1/(.*)$", replace: "/legacy/$1" }, add_prefix: /app, pool: app }
@@ -197,7 +197,7 @@ pools:
     });
 
     test("rate limit: the burst passes, then 429 with Retry-After and RateLimit fields", async () => {
-      // Passing answers carry the fields too (draft-ietf-httpapi-ratelimit-headers), tokens left in r.
+      // With `headers: always` passing answers carry the fields too (draft-ietf-httpapi-ratelimit-headers), tokens left in r.
       const first = await fetch(t.url("/login"));
       expect(first.status).toBe(200);
       expect(first.headers.get("ratelimit-policy")).toBe('"route";q=2;w=120');
@@ -212,10 +212,17 @@ pools:
       expect(limited.headers.get("ratelimit")).toMatch(/^"route";r=0;t=\d+$/);
     });
 
-    test("rate limit: keyed by a header, each key its own bucket", async () => {
+    test("rate limit: keyed by a header, each key its own bucket; by default only the 429 has RateLimit fields", async () => {
       const a = { headers: { "x-api-key": "a" } };
-      expect((await fetch(t.url("/hdr-limit"), a)).status).toBe(200);
-      expect((await fetch(t.url("/hdr-limit"), a)).status).toBe(429);
+      const passed = await fetch(t.url("/hdr-limit"), a);
+      expect(passed.status).toBe(200);
+      expect(passed.headers.has("ratelimit")).toBe(false);
+      expect(passed.headers.has("ratelimit-policy")).toBe(false);
+      await passed.arrayBuffer();
+      const refused = await fetch(t.url("/hdr-limit"), a);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get("ratelimit")).toMatch(/^"route";r=0;t=\d+$/);
+      await refused.arrayBuffer();
       expect((await fetch(t.url("/hdr-limit"), { headers: { "x-api-key": "b" } })).status).toBe(200);
     });
 

@@ -31,7 +31,7 @@ test("a named set and inline keys load with their defaults", () => {
   if (listener.mode !== "http") throw new Error("expected an http listener");
   const [first, second] = listener.routes;
   expect(first!.policies).toEqual(["headers"]);
-  expect(first!.rate_limit).toEqual({ rate: 5, per: 1000, key: "client_ip", max_keys: 100_000 });
+  expect(first!.rate_limit).toEqual({ rate: 5, per: 1000, key: "client_ip", max_keys: 100_000, headers: "refused" });
   expect(second!.pool).toBeUndefined();
   expect(second!.redirect).toEqual({ to: "https://{host}{path}", status: 302, keep_query: true });
   expect(config.policies!.headers!.response_headers).toEqual({ set: { "X-Frame-Options": "DENY" }, add: {}, remove: [] });
