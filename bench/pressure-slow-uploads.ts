@@ -81,7 +81,6 @@ listeners:
   - { name: web, listen: ${HOST}:${port}, engine: ${values.engine}, idle_timeout: 120s, routes: [{ pool: app }] }
 pools:
   app:
-    max_body: 1GB
     timeouts: { response: 120s, idle: 120s }
     servers: [{ url: "http://${HOST}:${backendPort}" }]
 `);
