@@ -77,8 +77,8 @@ class BunTcpConn implements TcpConn {
     const rest = n === 0 && length === data.length ? data : data.subarray(n, length);
     // A copy for borrowed bytes (a Buffer's own `slice` would be a view of the caller's buffer), and
     // for a rest that is a small part of the memory it is a view of: a slow reader then keeps only
-    // the bytes it has yet to take, not the whole read they came in (reads of ~60 KB of which ~30 KB
-    // were left, on average, in bench/pressure-slow-readers.ts). Copies are at most 64 KB, or half
+    // the bytes it has yet to take, not the whole read they came in (reads of 60–80 KB of which
+    // 30–50 KB were left, on average, in bench/pressure-slow-readers.ts). Copies are at most 64 KB, or half
     // of what they free.
     const whole = rest.buffer.byteLength;
     this.#queue.push(borrowed || (rest.byteLength < whole && (rest.byteLength <= COPY_REST_BELOW || rest.byteLength * 2 <= whole)) ? new Uint8Array(rest) : rest);
@@ -240,7 +240,7 @@ async function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
   const state: SocketState = { conn: undefined, events: options.events, error: undefined };
   const tls = options.tls;
   // A connection made with a set receive buffer keeps it when its reads are limited (never grows).
-  const slowReceiveBuffer = options.slowReceiveBuffer ?? options.receiveBuffer ?? SLOW_RECEIVE_BUFFER;
+  const slowReceiveBuffer = options.receiveBuffer ?? SLOW_RECEIVE_BUFFER;
   // Bun.connect resolves before the TLS handshake; the connection is handed over after it.
   let handshook: ((error?: Error) => void) | undefined;
   const handshake = tls && new Promise<void>((resolve, reject) => (handshook = (error) => (error ? reject(error) : resolve())));

@@ -47,9 +47,9 @@ export interface TcpConn {
   pause(): void;
   resume(): void;
   /**
-   * The other side cannot keep up (or a long transfer begins): from now on each read brings about
-   * `slowReceiveBuffer` bytes at most, by setting the kernel receive buffer (SO_RCVBUF) once, which
-   * ends the kernel's autotuning for this connection. Bun reads up to 512 KB per readable event
+   * The other side cannot keep up (or a long transfer begins): from now on each read brings at most
+   * about twice `SLOW_RECEIVE_BUFFER` (or the connection's own `receiveBuffer`), by setting the kernel
+   * receive buffer (SO_RCVBUF) once, which ends the kernel's autotuning for this connection. Bun reads up to 512 KB per readable event
    * otherwise, and a read already made stays in memory until the slow side takes it. Returns false
    * where it cannot be set (Deno, node:net sockets) or was set already.
    */
@@ -102,8 +102,6 @@ export interface TcpConnectOptions {
    * the other side is slow. Undefined: the kernel's autotuning. Ignored where it cannot be set (Deno).
    */
   receiveBuffer?: number | undefined;
-  /** What `TcpConn.limitReads` sets SO_RCVBUF to; default `receiveBuffer`, else `SLOW_RECEIVE_BUFFER`. */
-  slowReceiveBuffer?: number | undefined;
 }
 
 /**
