@@ -10,5 +10,6 @@ export const httpMaxConns = z.union([z.literal("auto"), z.number().int().min(1)]
 /** The description of `server_receive_buffer` (the key itself is in schema.ts, which owns `size`). */
 export const SERVER_RECEIVE_BUFFER_NOTE =
   "Kernel receive buffer (SO_RCVBUF) of tenbin's connections to servers (HTTP, WebSocket, TCP), as HAProxy's tune.rcvbuf.server. " +
-  "Bun reads up to 512 KB at a time, so a size bounds what a slow client makes tenbin hold: with 16KiB, 200 clients reading a 10 MB answer at 1 KB/s cost about 20 % of idle memory (bench/pressure-slow-readers.ts), against ~400 KB each with `auto` (kernel autotuning). " +
-  "`auto` (the default) because the buffer can only be set once the connection is up, after the window scale was agreed: at 16KiB, 100 KB answers from a server on the same host went at half the speed (bench/ab.ts --path /100k) and TLS passthrough of 100 KB stalled. Bun only (Deno ignores it)";
+  "Bun reads up to 512 KB at a time, and what a slow client makes tenbin hold is the read in hand when it falls behind. " +
+  "`auto` (the default): the kernel's autotuning while an exchange is short; a connection that carries a long answer (more than 128 KB left, or no length), or a tunnel whose client falls behind, is set to 64KiB from then on (reads of ~60 KB, ~128 KB at most). " +
+  "A size: set on every connection from the connect, and kept. Below 64KiB a server on the same host (64 KB loopback segments) can stall on zero-window probes: at 16KiB a 100 MB download crawled at ~0.2 MB/s. Bun only (Deno ignores it)";

@@ -108,7 +108,12 @@ export class TcpSession {
       this.#lastActive = this.#ctx.clock.now();
       this.#ctx.stats.bytesFromClients += chunk.length;
       if (this.#phase === "open") {
-        if (!this.#backend!.write(chunk)) this.#client.pause();
+        // A slow server: stop reading the client, and read it in small pieces from now on (what is
+        // read stays here until the server takes it).
+        if (!this.#backend!.write(chunk)) {
+          this.#client.pause();
+          this.#client.limitReads();
+        }
         return;
       }
       if (this.#phase === "closed") return;
@@ -152,7 +157,10 @@ export class TcpSession {
         if (token !== this.#attempt || this.#phase === "closed") return;
         this.#lastActive = this.#ctx.clock.now();
         this.#ctx.stats.bytesToClients += chunk.length;
-        if (!this.#client.write(chunk)) this.#backend?.pause();
+        if (!this.#client.write(chunk)) {
+          this.#backend?.pause();
+          this.#backend?.limitReads(); // a slow client, as above
+        }
       },
       drain: () => {
         if (token !== this.#attempt) return;

@@ -201,8 +201,12 @@ export class TunnelResponse implements ProxyResponse {
     data: (chunk) => {
       if (this.#closed) return;
       this.#lastActive = performance.now();
-      // A server that reads slowly makes the client wait: stop reading it until the server drained.
-      if (!this.#upstream.write(chunk)) this.#client!.pause();
+      // A server that reads slowly makes the client wait: stop reading it until the server drained,
+      // and from then on read it in small pieces (what is read stays here until the server takes it).
+      if (!this.#upstream.write(chunk)) {
+        this.#client!.pause();
+        this.#client!.limitReads();
+      }
     },
     drain: () => {
       if (this.#closed) return;
@@ -222,7 +226,10 @@ export class TunnelResponse implements ProxyResponse {
     data: (chunk) => {
       if (this.#closed) return;
       this.#lastActive = performance.now();
-      if (!this.#client!.write(chunk)) this.#upstream.pause();
+      if (!this.#client!.write(chunk)) {
+        this.#upstream.pause();
+        this.#upstream.limitReads(); // a slow client: read the server in small pieces from now on
+      }
     },
     drain: () => {
       if (this.#closed) return;

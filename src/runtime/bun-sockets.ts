@@ -14,7 +14,10 @@ import { loadSockopt, setReceiveBuffer } from "./bun-sockopt.ts";
 
 await loadSockopt();
 import { nodeSockets } from "./node-sockets.ts";
-import type { TcpClientTls, TcpConn, TcpConnectOptions, TcpEvents, TcpListener, TcpListenOptions, UdpSocket, UdpSocketOptions } from "./socket-types.ts";
+import { SLOW_RECEIVE_BUFFER, type TcpClientTls, type TcpConn, type TcpConnectOptions, type TcpEvents, type TcpListener, type TcpListenOptions, type UdpSocket, type UdpSocketOptions } from "./socket-types.ts";
+
+/** A rest of a write left queued is copied out of its read when it is at most this (see `#write`). */
+const COPY_REST_BELOW = 64 * 1024;
 
 /** Per-socket state Bun keeps in `socket.data`. */
 interface SocketState {
@@ -37,9 +40,12 @@ class BunTcpConn implements TcpConn {
   #shutdownAsked = false;
   #endAsked = false;
   #closed = false;
+  #readsLimited = false;
+  readonly #slowReceiveBuffer: number;
 
-  constructor(socket: BunSocket) {
+  constructor(socket: BunSocket, slowReceiveBuffer = SLOW_RECEIVE_BUFFER) {
     this.#socket = socket;
+    this.#slowReceiveBuffer = slowReceiveBuffer;
     this.remoteAddress = socket.remoteAddress;
     this.remotePort = socket.remotePort;
     this.localAddress = socket.localAddress;
@@ -69,8 +75,13 @@ class BunTcpConn implements TcpConn {
       if (n === length || n < 0) return true; // n < 0: closing; `close` follows
     }
     const rest = n === 0 && length === data.length ? data : data.subarray(n, length);
-    // A copy for borrowed bytes (a Buffer's own `slice` would be a view of the caller's buffer).
-    this.#queue.push(borrowed ? new Uint8Array(rest) : rest);
+    // A copy for borrowed bytes (a Buffer's own `slice` would be a view of the caller's buffer), and
+    // for a rest that is a small part of the memory it is a view of: a slow reader then keeps only
+    // the bytes it has yet to take, not the whole read they came in (reads of 60–80 KB of which
+    // 30–50 KB were left, on average, in bench/pressure-slow-readers.ts). Copies are at most 64 KB, or half
+    // of what they free.
+    const whole = rest.buffer.byteLength;
+    this.#queue.push(borrowed || (rest.byteLength < whole && (rest.byteLength <= COPY_REST_BELOW || rest.byteLength * 2 <= whole)) ? new Uint8Array(rest) : rest);
     this.#queued += length - n;
     this.#wantDrain = true;
     return false;
@@ -102,6 +113,12 @@ class BunTcpConn implements TcpConn {
 
   resume(): void {
     this.#socket.resume();
+  }
+
+  limitReads(): boolean {
+    if (this.#closed || this.#readsLimited) return false;
+    this.#readsLimited = true;
+    return setReceiveBuffer((this.#socket as unknown as { fd: number }).fd, this.#slowReceiveBuffer);
   }
 
   /** Bun's `drain`: the kernel takes bytes again. */
@@ -222,6 +239,8 @@ function bunClientTls(tls: TcpClientTls): Bun.TLSOptions {
 async function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
   const state: SocketState = { conn: undefined, events: options.events, error: undefined };
   const tls = options.tls;
+  // A connection made with a set receive buffer keeps it when its reads are limited (never grows).
+  const slowReceiveBuffer = options.receiveBuffer ?? SLOW_RECEIVE_BUFFER;
   // Bun.connect resolves before the TLS handshake; the connection is handed over after it.
   let handshook: ((error?: Error) => void) | undefined;
   const handshake = tls && new Promise<void>((resolve, reject) => (handshook = (error) => (error ? reject(error) : resolve())));
@@ -239,7 +258,7 @@ async function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
     socket: {
       ...handlers,
       open(s) {
-        s.data.conn = new BunTcpConn(s);
+        s.data.conn = new BunTcpConn(s, slowReceiveBuffer);
       },
       // Without this handler the rejected promise would also be reported as unhandled.
       connectError() {},
@@ -261,7 +280,7 @@ async function connectTcp(options: TcpConnectOptions): Promise<TcpConn> {
   // Bun reads up to 512 KB per readable event: the kernel's buffer bounds what one read brings in.
   if (options.receiveBuffer !== undefined) setReceiveBuffer((socket as unknown as { fd: number }).fd, options.receiveBuffer);
   if (handshake) await handshake;
-  return socket.data.conn ?? new BunTcpConn(socket);
+  return socket.data.conn ?? new BunTcpConn(socket, slowReceiveBuffer);
 }
 
 async function udpSocket(options: UdpSocketOptions): Promise<UdpSocket> {

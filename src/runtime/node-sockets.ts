@@ -76,6 +76,11 @@ class NodeTcpConn implements TcpConn {
   resume(): void {
     this.#socket.resume();
   }
+
+  /** node:net gives no fd to set it on (and Deno no FFI without `--allow-ffi`): the kernel's autotuning stays. */
+  limitReads(): boolean {
+    return false;
+  }
 }
 
 function attach(socket: Socket, events: TcpEvents): void {

@@ -46,6 +46,14 @@ export interface TcpConn {
   /** Stops reading from the peer; the kernel buffers fill and TCP slows the sender down. */
   pause(): void;
   resume(): void;
+  /**
+   * The other side cannot keep up (or a long transfer begins): from now on each read brings at most
+   * about twice `SLOW_RECEIVE_BUFFER` (or the connection's own `receiveBuffer`), by setting the kernel
+   * receive buffer (SO_RCVBUF) once, which ends the kernel's autotuning for this connection. Bun reads up to 512 KB per readable event
+   * otherwise, and a read already made stays in memory until the slow side takes it. Returns false
+   * where it cannot be set (Deno, node:net sockets) or was set already.
+   */
+  limitReads(): boolean;
 }
 
 /** A TCP listener's options. */
@@ -95,6 +103,16 @@ export interface TcpConnectOptions {
    */
   receiveBuffer?: number | undefined;
 }
+
+/**
+ * SO_RCVBUF once a connection is read for a slow side (`TcpConn.limitReads`). The kernel doubles it;
+ * one read then brings ~60 KB on average, ~128 KB at most (Bun's own limit is 512 KB). Not smaller:
+ * a sender does not send while the window is smaller than one of its segments and the data it
+ * has is not, so a window that cannot hold a 64 KB loopback segment (a server on the same host)
+ * stalls it on zero-window probes, a few segments a second: at 16 KiB a 100 MB download through
+ * tenbin crawled at ~0.2 MB/s, at 32 KiB a WebSocket tunnel stalled (test/e2e/engine-tenbin-websocket.test.ts).
+ */
+export const SLOW_RECEIVE_BUFFER = 64 * 1024;
 
 /** A bound UDP socket. */
 export interface UdpSocket {

@@ -35,6 +35,11 @@ export interface SocketWatch {
   refusedWrites: number;
   /** Connects attempted, by port. */
   connects: Map<number, number>;
+  /**
+   * Connections whose reads were limited (`TcpConn.limitReads`): `server:PORT` for one dialed to a
+   * server's PORT, `client:PORT` for one accepted from a client's PORT.
+   */
+  limitedReads: string[];
 }
 
 /**
@@ -42,8 +47,8 @@ export interface SocketWatch {
  * completes (a black-holed server, for connect timeouts).
  */
 export function watchedRuntime(hang: readonly number[] = []): { runtime: Runtime; watch: SocketWatch } {
-  const watch: SocketWatch = { maxPending: 0, refusedWrites: 0, connects: new Map() };
-  const wrap = (conn: TcpConn): TcpConn => {
+  const watch: SocketWatch = { maxPending: 0, refusedWrites: 0, connects: new Map(), limitedReads: [] };
+  const wrap = (conn: TcpConn, side: "server" | "client"): TcpConn => {
     const write = conn.write.bind(conn);
     return {
       remoteAddress: conn.remoteAddress,
@@ -67,15 +72,20 @@ export function watchedRuntime(hang: readonly number[] = []): { runtime: Runtime
       destroy: () => conn.destroy(),
       pause: () => conn.pause(),
       resume: () => conn.resume(),
+      limitReads: () => {
+        const done = conn.limitReads();
+        if (done) watch.limitedReads.push(`${side}:${conn.remotePort}`);
+        return done;
+      },
     };
   };
   const runtime: Runtime = {
     ...bunRuntime,
-    listenTcp: (options) => bunRuntime.listenTcp({ ...options, accept: (conn) => options.accept(wrap(conn)) }),
+    listenTcp: (options) => bunRuntime.listenTcp({ ...options, accept: (conn) => options.accept(wrap(conn, "client")) }),
     connectTcp: async (options: TcpConnectOptions) => {
       watch.connects.set(options.port, (watch.connects.get(options.port) ?? 0) + 1);
       if (hang.includes(options.port)) return await new Promise<TcpConn>(() => {});
-      return wrap(await bunRuntime.connectTcp(options));
+      return wrap(await bunRuntime.connectTcp(options), "server");
     },
   };
   return { runtime, watch };

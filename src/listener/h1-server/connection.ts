@@ -378,6 +378,9 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
     if (this.#paused) return;
     this.#paused = true;
     this.conn.pause();
+    // The body's reader (the server it goes to) is slower than the client: read the client in small
+    // pieces from now on, so what waits here is bounded by more than the high-water mark alone.
+    this.conn.limitReads();
   }
 
   resumeReading(): void {

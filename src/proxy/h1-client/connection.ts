@@ -25,6 +25,14 @@ const LIGHT_BUFFER_LIMIT = 64 * 1024;
  * one read being written, not that read and the next (Bun reads up to 512 KB at a time).
  */
 const STREAM_HIGH_WATER = 0;
+/**
+ * An answer with more than this left to read is read with a limited receive buffer
+ * (`TcpConn.limitReads`): what a slow reader holds is the read in hand when it falls behind, and
+ * with the kernel's autotuning that read was Bun's full 512 KB (bench/pressure-slow-readers.ts:
+ * 412 KB on average when the first write to a client at 1 KB/s did not go through whole). Shorter
+ * answers keep autotuning: they are over before a read could be that large.
+ */
+const LIMIT_READS_ABOVE = 128 * 1024;
 
 /** What a connection reports to the client that owns it. */
 export interface ConnectionOwner {
@@ -281,6 +289,8 @@ export class UpstreamConnection implements TcpEvents {
   }
 
   #startStream(): void {
+    const framing = this.#head!.framing;
+    if (framing.kind !== "length" || framing.length - this.#size > LIMIT_READS_ABOVE) this.conn?.limitReads();
     const queued = this.#chunks;
     this.#chunks = [];
     this.#size = 0;
