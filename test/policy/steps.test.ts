@@ -167,7 +167,7 @@ pools:
 
   test("a reload that keeps a limit keeps its buckets; one that drops it forgets them", () => {
     const stores = new PolicyStores(memoryLogger());
-    const limit = { rate: 1, per: 1000, key: "client_ip", max_keys: 10 };
+    const limit = { rate: 1, per: 1000, key: "client_ip", max_keys: 10, headers: "refused" as const };
     const first = stores.buckets("login", limit);
     stores.retainUsed();
     expect(stores.buckets("login", limit)).toBe(first);
