@@ -30,12 +30,17 @@ export const BENCH_POLICIES = `policies:
 
 const APP_ROUTE = "      - { name: app, match: { path: / }, pool: app }";
 
-function tenbin(ctx: ConfigContext): string {
+function tenbin(ctx: ConfigContext, policies = BENCH_POLICIES): string {
   const plain = l7FullConfigs.tenbin!(ctx);
   if (!plain.includes(APP_ROUTE)) throw new Error("bench/configs/l7-full.ts changed its app route; update l7-full-policies.ts");
   const withPolicies = plain.replace(APP_ROUTE, "      - { name: app, match: { path: / }, policies: [secure-headers, loopback-only, fair-use], pool: app }");
-  return withPolicies.replace("listeners:\n", `${BENCH_POLICIES}listeners:\n`);
+  return withPolicies.replace("listeners:\n", `${policies}listeners:\n`);
 }
 
 /** tenbin's l7-full config with three policies on the route that serves. */
-export const l7FullPolicyConfigs: PeerConfigs = { tenbin };
+export const l7FullPolicyConfigs: PeerConfigs = { tenbin: (ctx) => tenbin(ctx) };
+
+/** The same with `headers: always` on the rate limit: RateLimit-Policy and RateLimit on every answer. */
+export const l7FullPolicyAlwaysConfigs: PeerConfigs = {
+  tenbin: (ctx) => tenbin(ctx, BENCH_POLICIES.replace("burst: 100000000 }", "burst: 100000000, headers: always }")),
+};

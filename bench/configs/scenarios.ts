@@ -1,7 +1,7 @@
 /** The macro benchmark's scenarios; the first `DEFAULT_SCENARIOS` run when none is chosen. */
 import { l4TcpConfigs } from "./l4-tcp.ts";
 import { HEALTH_PATH, l7FullConfigs } from "./l7-full.ts";
-import { l7FullPolicyConfigs } from "./l7-full-policies.ts";
+import { l7FullPolicyAlwaysConfigs, l7FullPolicyConfigs } from "./l7-full-policies.ts";
 import { l7HttpConfigs } from "./l7-http.ts";
 import { tlsPassthroughConfigs } from "./tls-passthrough.ts";
 import type { Scenario } from "./types.ts";
@@ -50,6 +50,15 @@ export const SCENARIOS: readonly Scenario[] = [
       "of the loopback networks and a per-client rate limit far above the load on the route that serves. " +
       "Its cost per request is the paired difference against l7-full-1k (bench/ab.ts ...#scenario=NAME).",
     configs: l7FullPolicyConfigs,
+  },
+  {
+    name: "l7-full-policies-always-1k",
+    title: "l7-full-policies-1k with the rate limit's RateLimit fields on every answer (headers: always); 1 KB responses",
+    scheme: "http",
+    path: "/1k",
+    bodyBytes: 1024,
+    note: "tenbin only: l7-full-policies-1k with `headers: always` on its rate limit, so each answer carries two more fields.",
+    configs: l7FullPolicyAlwaysConfigs,
   },
   {
     name: "https-1k",
