@@ -325,6 +325,7 @@ export class Tenbin {
     });
     this.#policyStores.retainUsed();
     if (previous) for (const listener of this.#reloadListeners) listener(config);
+    if (previous) this.#follower?.reloaded();
   }
 
   /** The bucket store of rate limit `id` (the primary answers its workers' questions from it). */

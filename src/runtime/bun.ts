@@ -128,8 +128,13 @@ export const bunRuntime: Runtime = {
   verifyPassword: (password, hash) => Bun.password.verify(password, hash),
   hashPassword: (password, algorithm) => Bun.password.hash(password, algorithm === "bcrypt" ? { algorithm: "bcrypt", cost: 10 } : { algorithm: "argon2id" }),
   // A full collection lets the allocator give freed pages back (measured: after 200 slow readers
-  // left, RSS stayed 24 % above idle without it, 8 % with it).
-  releaseMemory: () => Bun.gc(true),
+  // left, RSS stayed 24 % above idle without it, 8 % with it). `Bun.shrink()` then returns what the
+  // heap keeps for itself: 10,000 idle clients settled at 74.2 MB instead of 79.2, and RSS after a
+  // burst of reloads at +9 % of the start instead of +21 % (the collection alone).
+  releaseMemory: () => {
+    Bun.gc(true);
+    Bun.shrink();
+  },
   notifySystemd: (state) => sendNotify(process.env.NOTIFY_SOCKET, state, bunDatagramLibc),
   env: (name) => process.env[name],
   envAll: () => process.env,

@@ -96,3 +96,20 @@ test("LoadFollower: a collection after the count moved a lot and held still, non
   expect(ticks([20, 3, 3])).toEqual([false, false, true]); // it left
   expect(released).toBe(2);
 });
+
+test("LoadFollower: one collection after a burst of reloads, once they stopped", async () => {
+  let released = 0;
+  const follower = new LoadFollower(() => 0, () => released++, 300);
+  for (let i = 0; i < 5; i++) {
+    follower.reloaded();
+    await Bun.sleep(5);
+  }
+  expect(released).toBe(0); // still reloading: each reload pushed the collection back
+  for (let i = 0; i < 100 && released === 0; i++) await Bun.sleep(10);
+  await Bun.sleep(350);
+  expect(released).toBe(1);
+  follower.reloaded();
+  follower.stop(); // a stopped follower collects nothing more
+  await Bun.sleep(350);
+  expect(released).toBe(1);
+});
