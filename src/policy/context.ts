@@ -52,7 +52,7 @@ export class PolicyContext {
     this.rateLimits = undefined;
   }
 
-  /** The Host header as sent (may carry a port). */
+  /** The Host header as the client sent it (may carry a port); read when first needed. */
   get hostHeader(): string {
     return (this.#hostHeader ??= this.req.headers.get("host") ?? "");
   }
@@ -110,6 +110,8 @@ export class PolicyContext {
    * headers throw a TypeError on the first change, before anything changed).
    */
   editHeaders(edit: (headers: HeaderMap) => void): void {
+    // `{host}` and `{hostport}` are the client's Host, whatever a step sets: read it before the first edit.
+    this.#hostHeader ??= this.req.headers.get("host") ?? "";
     if (!this.#ownHeaders) {
       try {
         edit(this.req.headers);

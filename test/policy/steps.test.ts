@@ -6,6 +6,7 @@ import { basicAuthStep, parseBasic } from "../../src/policy/basic-auth.ts";
 import { chooseEncoding, compressStream } from "../../src/policy/compress.ts";
 import { createGzip, gunzipSync } from "node:zlib";
 import { PolicyContext } from "../../src/policy/context.ts";
+import { requestHeadersStep } from "../../src/policy/headers.ts";
 import { addPrefixStep, rewriteStep, stripPrefixStep } from "../../src/policy/path.ts";
 import { parse } from "../../src/policy/resp-client.ts";
 import { compileTemplate } from "../../src/policy/template.ts";
@@ -29,6 +30,14 @@ describe("templates", () => {
     const t = compileTemplate("{scheme}://{host}{path}?{query} {hostport} {client_ip} {request_id} {method} {uri} {re.1} {re.id} {header.X-User} {{lit}}");
     expect(t.constant).toBe(false);
     expect(t.render(ctx)).toBe("https://shop.example.com/items/42?x=1 shop.example.com:8443 192.0.2.7 rid GET /items/42?x=1 42 42 ann {lit}");
+  });
+
+  test("{host} is the client's Host even after a step set another", () => {
+    const ctx = ctxFor("/");
+    requestHeadersStep({ set: { Host: "backend.internal", "X-Orig-Host": "{host}", "X-Orig-Hostport": "{hostport}" }, add: {}, remove: [] }, "p", new PolicyStats()).run(ctx);
+    expect(ctx.req.headers.get("host")).toBe("backend.internal");
+    expect(ctx.req.headers.get("x-orig-host")).toBe("shop.example.com");
+    expect(ctx.req.headers.get("x-orig-hostport")).toBe("shop.example.com:8443");
   });
 
   test("a template without placeholders is a constant", () => {
