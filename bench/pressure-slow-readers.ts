@@ -7,11 +7,11 @@
  *   bun bench/pressure-slow-readers.ts [--proxy tenbin|haproxy] [--engine tenbin|runtime]
  *     [--clients 200] [--size-mb 10] [--rate 1k] [--seconds 30] [--main src/main.ts] [--rcvbuf 16KiB]
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort } from "./process.ts";
+import { percentOver, sampleRss, startPressureProxy, waitProxyReady } from "./pressure-proxy.ts";
 
 const { values } = parseArgs({
   options: {
@@ -31,65 +31,27 @@ const CLIENTS = Number(values.clients);
 const SECONDS = Number(values.seconds);
 const file = new Uint8Array(Number(values["size-mb"]) * 1_000_000).fill(120);
 const backend = Bun.serve({ hostname: HOST, port: 0, idleTimeout: 0, fetch: () => new Response(file) });
-const port = await freePort(HOST);
 const dir = mkdtempSync(join(tmpdir(), "tenbin-slow-"));
-let cmd: string[];
-if (values.proxy === "haproxy") {
-  writeFileSync(join(dir, "haproxy.cfg"), `defaults
-  mode http
-  timeout connect 5s
-  timeout client 120s
-  timeout server 120s
-frontend web
-  bind ${HOST}:${port}
-  default_backend app
-backend app
-  server a ${HOST}:${backend.port}
-`);
-  cmd = ["haproxy", "-db", "-f", join(dir, "haproxy.cfg")];
-} else {
-  writeFileSync(join(dir, "tenbin.yaml"), `admin: { enabled: false }
-${values.rcvbuf ? `server_receive_buffer: ${values.rcvbuf}` : ""}
-listeners:
-  - { name: web, listen: ${HOST}:${port}, engine: ${values.engine}, idle_timeout: 120s, routes: [{ pool: app }] }
-pools:
-  app:
-    timeouts: { response: 120s, idle: 120s }
-    servers: [{ url: "http://${HOST}:${backend.port}" }]
-`);
-  cmd = [resolve(import.meta.dir, "../node_modules/.bin/bun"), values.main!, "run", "-c", join(dir, "tenbin.yaml")];
-}
-const child = Bun.spawn(cmd, { stdout: "ignore", stderr: "ignore" });
-const rssMb = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1]) / 102.4) / 10;
+const proxy = await startPressureProxy({
+  proxy: values.proxy!, engine: values.engine!, main: values.main!, host: HOST, backendPort: backend.port!, dir,
+  tenbinExtra: values.rcvbuf ? `server_receive_buffer: ${values.rcvbuf}` : "",
+});
+const { port, rssMb } = proxy;
 const url = `http://${HOST}:${port}/file`;
 const curl = (extra: string[]) => Bun.spawn(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", ...extra, url], { stdout: "pipe", stderr: "ignore" });
 
-for (let i = 0; ; i++) {
-  await Bun.sleep(200);
-  const out = await new Response(curl(["--max-time", "10"]).stdout).text();
-  if (out.startsWith("200 ")) break;
-  if (i > 75) {
-    child.kill("SIGKILL");
-    throw new Error("proxy not ready");
-  }
-}
+await waitProxyReady(async () => (await new Response(curl(["--max-time", "10"]).stdout).text()).startsWith("200 "), proxy.kill);
 await Bun.sleep(2000);
 const idle = rssMb();
 const readers = Array.from({ length: CLIENTS }, () => curl(["--limit-rate", values.rate!, "--max-time", String(SECONDS)]));
-let peak = idle;
-const t0 = Date.now();
-while (Date.now() - t0 < SECONDS * 1000 - 1000) {
-  await Bun.sleep(1000);
-  peak = Math.max(peak, rssMb());
-}
-const during = rssMb();
+const { peak, during } = await sampleRss(rssMb, idle, SECONDS);
 await Promise.all(readers.map((r) => r.exited));
 await Bun.sleep(5000);
 const after5 = rssMb();
 await Bun.sleep(10_000);
 const after15 = rssMb();
-const pct = (x: number) => Math.round(((x - idle) / idle) * 1000) / 10;
+const pct = (x: number) => percentOver(x, idle);
 console.log(JSON.stringify({ proxy: values.proxy, engine: values.proxy === "tenbin" ? values.engine : undefined, main: values.proxy === "tenbin" ? values.main : undefined, clients: CLIENTS, rate: values.rate, seconds: SECONDS, idleMb: idle, peakMb: peak, duringMb: during, duringPct: pct(during), peakPct: pct(peak), after5sMb: after5, after15sMb: after15, after15Pct: pct(after15) }));
-child.kill("SIGKILL");
+proxy.kill();
 backend.stop(true);
 process.exit(0);

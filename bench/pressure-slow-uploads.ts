@@ -9,10 +9,11 @@
  *   bun bench/pressure-slow-uploads.ts [--proxy tenbin|haproxy] [--engine tenbin|runtime]
  *     [--clients 100] [--size-mb 10] [--rate 1024] [--seconds 30] [--main src/main.ts]
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { percentOver, sampleRss, startPressureProxy, waitProxyReady } from "./pressure-proxy.ts";
 import { freePort } from "./process.ts";
 
 const { values } = parseArgs({
@@ -60,64 +61,24 @@ while True:
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 `);
 const backend = Bun.spawn(["python3", join(dir, "backend.py")], { stdout: "ignore", stderr: "inherit" });
-const port = await freePort(HOST);
-let cmd: string[];
-if (values.proxy === "haproxy") {
-  writeFileSync(join(dir, "haproxy.cfg"), `defaults
-  mode http
-  timeout connect 5s
-  timeout client 120s
-  timeout server 120s
-frontend web
-  bind ${HOST}:${port}
-  default_backend app
-backend app
-  server a ${HOST}:${backendPort}
-`);
-  cmd = ["haproxy", "-db", "-f", join(dir, "haproxy.cfg")];
-} else {
-  writeFileSync(join(dir, "tenbin.yaml"), `admin: { enabled: false }
-listeners:
-  - { name: web, listen: ${HOST}:${port}, engine: ${values.engine}, idle_timeout: 120s, routes: [{ pool: app }] }
-pools:
-  app:
-    timeouts: { response: 120s, idle: 120s }
-    servers: [{ url: "http://${HOST}:${backendPort}" }]
-`);
-  cmd = [resolve(import.meta.dir, "../node_modules/.bin/bun"), values.main!, "run", "-c", join(dir, "tenbin.yaml")];
-}
-const child = Bun.spawn(cmd, { stdout: "ignore", stderr: "ignore" });
-const rssMb = () => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1]) / 102.4) / 10;
+const proxy = await startPressureProxy({ proxy: values.proxy!, engine: values.engine!, main: values.main!, host: HOST, backendPort, dir });
+const { port, rssMb } = proxy;
 const url = `http://${HOST}:${port}/upload`;
 const curl = (extra: string[]) => Bun.spawn(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", ...extra], { stdout: "pipe", stderr: "ignore" });
 
 const stopAll = () => {
-  child.kill("SIGKILL");
+  proxy.kill();
   backend.kill("SIGKILL");
 };
-for (let i = 0; ; i++) {
-  await Bun.sleep(200);
-  const out = await new Response(curl(["--max-time", "5", `http://${HOST}:${port}/`]).stdout).text();
-  if (out === "200") break;
-  if (i > 75) {
-    stopAll();
-    throw new Error("proxy not ready");
-  }
-}
+await waitProxyReady(async () => (await new Response(curl(["--max-time", "5", `http://${HOST}:${port}/`]).stdout).text()) === "200", stopAll);
 await Bun.sleep(2000);
 const idle = rssMb();
 const uploads = Array.from({ length: CLIENTS }, () => curl(["--max-time", String(SECONDS), "-H", "expect:", "--data-binary", `@${bodyFile}`, url]));
-let peak = idle;
-const t0 = Date.now();
-while (Date.now() - t0 < SECONDS * 1000 - 1000) {
-  await Bun.sleep(1000);
-  peak = Math.max(peak, rssMb());
-}
-const during = rssMb();
+const { peak, during } = await sampleRss(rssMb, idle, SECONDS);
 await Promise.all(uploads.map((u) => u.exited));
 await Bun.sleep(15_000);
 const after15 = rssMb();
-const pct = (x: number) => Math.round(((x - idle) / idle) * 1000) / 10;
+const pct = (x: number) => percentOver(x, idle);
 console.log(JSON.stringify({ proxy: values.proxy, engine: values.proxy === "tenbin" ? values.engine : undefined, clients: CLIENTS, sizeMb: Number(values["size-mb"]), rate: Number(values.rate), seconds: SECONDS, idleMb: idle, peakMb: peak, duringMb: during, duringPct: pct(during), peakPct: pct(peak), after15sMb: after15, after15Pct: pct(after15) }));
 stopAll();
 process.exit(0);
