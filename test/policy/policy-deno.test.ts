@@ -56,10 +56,15 @@ pools:
       expect(await (await fetch(t.url("/robots.txt", listener))).text()).toBe("User-agent: *");
       expect((await fetch(t.url("/office", listener))).status).toBe(403);
       // An inline limit is its route's own: each listener's burst of one, then 429.
-      expect((await fetch(t.url("/login", listener))).status).toBe(200);
+      // RateLimit fields only on the 429 (`headers: refused`, the default).
+      const passed = await fetch(t.url("/login", listener));
+      expect(passed.status).toBe(200);
+      expect(passed.headers.get("ratelimit")).toBeNull();
+      await passed.arrayBuffer();
       const limited = await fetch(t.url("/login", listener));
       expect(limited.status).toBe(429);
       expect(limited.headers.get("retry-after")).not.toBeNull();
+      expect(limited.headers.get("ratelimit")).toMatch(/^"route";r=0;t=\d+$/);
       const zipped = await fetch(t.url("/big", listener), { headers: { "accept-encoding": "gzip" }, decompress: false } as RequestInit);
       expect(zipped.headers.get("content-encoding")).toBe("gzip");
       expect(gunzipSync(new Uint8Array(await zipped.arrayBuffer())).toString()).toBe(BIG);
