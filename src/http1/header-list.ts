@@ -119,7 +119,7 @@ export class HeaderList implements HeaderMap {
     // its lines, if the received text has any, are dropped as indexed ones are, so the text need
     // not be split and keeps the names in their own case.
     if (this.#fields === undefined && !INDEXED_FIELDS.has(key)) {
-      this.#dropLines(nameShapes([key]));
+      if ((this.#shapes & shapeBit(key.length, key.charCodeAt(0))) !== 0) this.#walkDropping([key]);
       this.#dropAdded((field) => field === key);
       return;
     }
