@@ -12,7 +12,7 @@ import type { StickyFacts } from "../pool/stickiness.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
 import { downstreamResponseHeaders, forwardingBlock, onlyStandardConnection, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders, withHostFor } from "./headers.ts";
 import { type Attempt, classifyFailure, isIdempotent } from "./outcome.ts";
-import { runAttempts } from "./attempt-loop.ts";
+import { type AttemptPlan, type AttemptResult, runAttempts } from "./attempt-loop.ts";
 import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 import { watchBody } from "./body-watch.ts";
 import { limitBody } from "./body-limit.ts";
@@ -88,7 +88,6 @@ export class Forwarder {
     }
     if (requestId === undefined) ({ headers, requestId } = upstreamRequestHeaders(req.headers, forwardFacts));
     ex.requestId = requestId; // a trusted client's X-Request-Id wins; logs should show that one
-    const idempotent = isIdempotent(req.method);
     let body: BodyInit | null = req.body;
     if (req.body !== null) {
       const declared = req.headers.get("content-length");
@@ -96,41 +95,7 @@ export class Forwarder {
       if (length <= REPLAYABLE_BODY) body = await req.arrayBuffer();
       else if (declared === null && ex.maxBody !== undefined) body = limitBody(req.body, ex.maxBody, () => (ex.bodyTooLarge = true));
     }
-    const replayable = body === null || body instanceof ArrayBuffer;
-    const retryOn = pool.config.retry_on;
-    const result = await runAttempts<ProxyResponse, Attempt>({
-      pool,
-      clientIp: ex.clientIp,
-      hashKey,
-      pinned,
-      // `req` rather than `req.signal`: the pool reads the signal only if the request must queue.
-      waitOn: req,
-      // Not async: the attempt's own promise is the one awaited (hot path).
-      attempt: (server, index) => {
-        ex.server = server;
-        ex.attempts = index + 1;
-        return this.#attempt(ex, pool, server, headers, forwarding, body, requestId);
-      },
-      judge: (tried, server) => {
-        const response = tried.response;
-        if (response !== undefined) {
-          if (!(retryOn.includes(response.status) && idempotent && replayable)) {
-            const setCookie = sticky ? pool.sticky.bind(facts!, server, pinned) : undefined;
-            if (setCookie) response.headers.append("set-cookie", setCookie);
-            return { kind: "done", value: response };
-          }
-          this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: `status ${response.status}`, request_id: requestId });
-          return { kind: "failed", failure: "sent", reason: `status ${response.status}`, retry: true, fallback: response };
-        }
-        const failure = tried.failure!;
-        // Out of file descriptors (`local`): another server would fail the same way.
-        const retry = failure === "local" ? false : failure === "connect" ? replayable : failure !== "client" && idempotent && replayable;
-        if (retry && !req.signal.aborted) this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: tried.reason, request_id: requestId });
-        return { kind: "failed", failure, reason: tried.reason, retry };
-      },
-      superseded: (previous) => previous.body?.cancel(),
-      gone: () => req.signal.aborted,
-    });
+    const result = await runAttempts<ProxyResponse, Attempt>(new ForwardPlan(this, this.#logger, ex, pool, facts, pinned, hashKey, headers, forwarding, body, requestId));
     switch (result.kind) {
       case "done":
         return result.value;
@@ -148,7 +113,8 @@ export class Forwarder {
     return errorResponse(last.failure === "timeout" ? 504 : last.failure === "local" ? 503 : 502, requestId);
   }
 
-  async #attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: HeaderMap, forwarding: string | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
+  /** One attempt of `ex` on `server` (a `ForwardPlan`'s); the outcome is reported to the pool here. */
+  async attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: HeaderMap, forwarding: string | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
     const { timeouts } = pool.config;
     // Not an AbortController: the upstream client listens to this one for free (util/abort.ts).
     const controller = new LightAbort();
@@ -244,5 +210,83 @@ export class Forwarder {
     }
     if (pool.sorryPage) return sorryResponse(pool.sorryPage, requestId);
     return errorResponse(503, requestId);
+  }
+}
+
+/**
+ * One request's attempt plan (see attempt-loop.ts): its state in one object with methods, rather
+ * than four closures and a plan object per request (garbage per request is what grows the cost with
+ * the number of requests in flight, see bench/results.md).
+ */
+class ForwardPlan implements AttemptPlan<ProxyResponse, Attempt> {
+  readonly pool: Pool;
+  readonly clientIp: string;
+  readonly hashKey: string | undefined;
+  readonly pinned: ServerState | undefined;
+  /** `req` rather than `req.signal`: the pool reads the signal only if the request must queue. */
+  readonly waitOn: ProxyRequest;
+  readonly #forwarder: Forwarder;
+  readonly #logger: Logger;
+  readonly #ex: Exchange;
+  readonly #facts: StickyFacts | undefined;
+  readonly #headers: HeaderMap;
+  readonly #forwarding: string | undefined;
+  readonly #body: BodyInit | null;
+  readonly #requestId: string;
+  readonly #idempotent: boolean;
+  readonly #replayable: boolean;
+
+  constructor(forwarder: Forwarder, logger: Logger, ex: Exchange, pool: Pool, facts: StickyFacts | undefined, pinned: ServerState | undefined, hashKey: string | undefined, headers: HeaderMap, forwarding: string | undefined, body: BodyInit | null, requestId: string) {
+    this.pool = pool;
+    this.clientIp = ex.clientIp;
+    this.hashKey = hashKey;
+    this.pinned = pinned;
+    this.waitOn = ex.req;
+    this.#forwarder = forwarder;
+    this.#logger = logger;
+    this.#ex = ex;
+    this.#facts = facts;
+    this.#headers = headers;
+    this.#forwarding = forwarding;
+    this.#body = body;
+    this.#requestId = requestId;
+    this.#idempotent = isIdempotent(ex.req.method);
+    this.#replayable = body === null || body instanceof ArrayBuffer;
+  }
+
+  /** Not async: the attempt's own promise is the one awaited (hot path). */
+  attempt(server: ServerState, index: number): Promise<Attempt> {
+    const ex = this.#ex;
+    ex.server = server;
+    ex.attempts = index + 1;
+    return this.#forwarder.attempt(ex, this.pool, server, this.#headers, this.#forwarding, this.#body, this.#requestId);
+  }
+
+  judge(tried: Attempt, server: ServerState): AttemptResult<ProxyResponse> {
+    const pool = this.pool;
+    const response = tried.response;
+    if (response !== undefined) {
+      if (!(pool.config.retry_on.includes(response.status) && this.#idempotent && this.#replayable)) {
+        const setCookie = pool.sticky.enabled ? pool.sticky.bind(this.#facts!, server, this.pinned) : undefined;
+        if (setCookie) response.headers.append("set-cookie", setCookie);
+        return { kind: "done", value: response };
+      }
+      this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: `status ${response.status}`, request_id: this.#requestId });
+      return { kind: "failed", failure: "sent", reason: `status ${response.status}`, retry: true, fallback: response };
+    }
+    const failure = tried.failure!;
+    const replayable = this.#replayable;
+    // Out of file descriptors (`local`): another server would fail the same way.
+    const retry = failure === "local" ? false : failure === "connect" ? replayable : failure !== "client" && this.#idempotent && replayable;
+    if (retry && !this.waitOn.signal.aborted) this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: tried.reason, request_id: this.#requestId });
+    return { kind: "failed", failure, reason: tried.reason, retry };
+  }
+
+  superseded(previous: ProxyResponse): Promise<void> | undefined {
+    return previous.body?.cancel();
+  }
+
+  gone(): boolean {
+    return this.waitOn.signal.aborted;
   }
 }

@@ -9,7 +9,7 @@ export class LightAbort {
   aborted = false;
   reason: unknown = undefined;
   /** The one listener (the upstream client while it works); called once, on abort. */
-  onAbort: ((reason: unknown) => void) | undefined = undefined;
+  onAbort: AbortListener | undefined = undefined;
   #controller: AbortController | undefined;
 
   abort(reason?: unknown): void {
@@ -19,7 +19,7 @@ export class LightAbort {
     this.#controller?.abort(this.reason);
     const listener = this.onAbort;
     this.onAbort = undefined;
-    listener?.(this.reason);
+    listener?.abortedBy(this.reason);
   }
 
   /** A real signal that follows this abort, made on first use. */
@@ -30,6 +30,11 @@ export class LightAbort {
     }
     return this.#controller.signal;
   }
+}
+
+/** A `LightAbort`'s listener: an object, so the one that listens needs no closure of its own. */
+export interface AbortListener {
+  abortedBy(reason: unknown): void;
 }
 
 /** What can be aborted: an AbortController or a LightAbort. */

@@ -27,7 +27,8 @@ import type { TcpClientTls, TcpConn, TcpConnectOptions } from "../../runtime/soc
 import { FORWARDING_REPLACES } from "../headers.ts";
 import { clientTls } from "../../tls/upstream.ts";
 import { isIdempotent } from "../outcome.ts";
-import { type ConnectionOwner, UpstreamConnection } from "./connection.ts";
+import type { AbortListener } from "../../util/abort.ts";
+import { type ConnectionOwner, type ExchangeCallbacks, UpstreamConnection } from "./connection.ts";
 import { writeRequest } from "./request-writer.ts";
 
 /** `UpstreamFetch` with its answer's type: a Web `Response` unless `init.light` is set. */
@@ -277,38 +278,102 @@ export class H1Client implements ConnectionOwner {
 
   /** One request and its answer on `conn`; a stale connection's failure sends it again once (see the file comment). */
   #exchange(conn: UpstreamConnection, origin: Origin, path: string, init: UpstreamInit, connectTimeoutMs: number | undefined, retried: boolean): Promise<ProxyResponse> {
+    const { promise, resolve, reject } = Promise.withResolvers<ProxyResponse>();
+    new PendingExchange(this, conn, origin, path, init, connectTimeoutMs, retried, resolve, reject).start();
+    return promise;
+  }
+
+  /** Sends a request again on a new connection, after its reused one failed before any answer (`PendingExchange`). */
+  sendAgain(origin: Origin, path: string, init: UpstreamInit, connectTimeoutMs: number | undefined): Promise<ProxyResponse> {
+    return this.#send(origin, path, init, connectTimeoutMs, true);
+  }
+}
+
+/**
+ * One request on a connection: the connection's callbacks and the abort's listener in one object,
+ * so a request costs one allocation here instead of six closures and their scopes (the garbage per
+ * request is what grows the cost with the number of requests in flight, see bench/results.md).
+ */
+class PendingExchange implements ExchangeCallbacks, AbortListener {
+  readonly #client: H1Client;
+  readonly #conn: UpstreamConnection;
+  readonly #origin: Origin;
+  readonly #path: string;
+  readonly #init: UpstreamInit;
+  readonly #connectTimeoutMs: number | undefined;
+  readonly #retried: boolean;
+  readonly #resolve: (response: ProxyResponse | Promise<ProxyResponse>) => void;
+  readonly #reject: (error: unknown) => void;
+  #id = 0;
+  /** The listener on `init.signal` (a caller without a LightAbort: the sorry server's fetch). */
+  #signalListener: (() => void) | undefined;
+
+  constructor(
+    client: H1Client,
+    conn: UpstreamConnection,
+    origin: Origin,
+    path: string,
+    init: UpstreamInit,
+    connectTimeoutMs: number | undefined,
+    retried: boolean,
+    resolve: (response: ProxyResponse | Promise<ProxyResponse>) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#client = client;
+    this.#conn = conn;
+    this.#origin = origin;
+    this.#path = path;
+    this.#init = init;
+    this.#connectTimeoutMs = connectTimeoutMs;
+    this.#retried = retried;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  start(): void {
+    const init = this.#init;
+    const conn = this.#conn;
     const method = init.method ?? "GET";
+    const id = (this.#id = conn.begin(this, method === "HEAD", init.bodyIdleMs, init.light === true));
+    if (init.abort) init.abort.onAbort = this;
+    else if (init.signal) {
+      const signal = init.signal;
+      this.#signalListener = () => conn.fail(id, signal.reason);
+      signal.addEventListener("abort", this.#signalListener, { once: true });
+    }
+    try {
+      writeRequest(conn, id, method, this.#path, init.headers, init.body ?? null, this.#origin.hostHeader, init.forwarding)?.catch((error: unknown) => conn.fail(id, error));
+    } catch (error) {
+      conn.fail(id, error);
+    }
+  }
+
+  resolve(response: ProxyResponse): void {
+    this.#settled();
+    this.#resolve(response);
+  }
+
+  reject(error: unknown, stale: boolean): void {
+    this.#settled();
+    const init = this.#init;
     const body = init.body ?? null;
     const replayable = body === null || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || typeof body === "string";
-    let unlisten: (() => void) | undefined;
-    // A streamed answer still needs the abort (the body may stall); it goes with the attempt.
-    const settled = () => {
-      if (conn.responseDone) unlisten?.();
-    };
-    return new Promise<ProxyResponse>((resolve, reject) => {
-      const id = conn.begin(
-        {
-          resolve: (response) => {
-            settled();
-            resolve(response);
-          },
-          reject: (error, stale) => {
-            settled();
-            if (stale && isIdempotent(method) && replayable && !retried && !abortedBy(init)) resolve(this.#send(origin, path, init, connectTimeoutMs, true));
-            else reject(error);
-          },
-        },
-        method === "HEAD",
-        init.bodyIdleMs,
-        init.light === true,
-      );
-      unlisten = listenAbort(init, (reason) => conn.fail(id, reason));
-      try {
-        writeRequest(conn, id, method, path, init.headers, body, origin.hostHeader, init.forwarding)?.catch((error: unknown) => conn.fail(id, error));
-      } catch (error) {
-        conn.fail(id, error);
-      }
-    });
+    if (stale && isIdempotent(init.method ?? "GET") && replayable && !this.#retried && !abortedBy(init)) {
+      this.#resolve(this.#client.sendAgain(this.#origin, this.#path, init, this.#connectTimeoutMs));
+    } else this.#reject(error);
+  }
+
+  abortedBy(reason: unknown): void {
+    this.#conn.fail(this.#id, reason);
+  }
+
+  /** A streamed answer still needs the abort (the body may stall); it goes with the attempt. */
+  #settled(): void {
+    if (!this.#conn.responseDone) return;
+    const abort = this.#init.abort;
+    if (abort !== undefined) {
+      if (abort.onAbort === this) abort.onAbort = undefined;
+    } else if (this.#signalListener !== undefined) this.#init.signal?.removeEventListener("abort", this.#signalListener);
   }
 }
 
@@ -334,9 +399,10 @@ function abortedBy(init: UpstreamInit): { reason: unknown } | undefined {
 function listenAbort(init: UpstreamInit, fn: (reason: unknown) => void): (() => void) | undefined {
   const abort = init.abort;
   if (abort) {
-    abort.onAbort = fn;
+    const listener: AbortListener = { abortedBy: fn };
+    abort.onAbort = listener;
     return () => {
-      if (abort.onAbort === fn) abort.onAbort = undefined;
+      if (abort.onAbort === listener) abort.onAbort = undefined;
     };
   }
   const signal = init.signal;
