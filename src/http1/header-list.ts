@@ -2,6 +2,7 @@
  * The header list of an HTTP/1.1 message as the codec hands it over: a received block kept as text
  * with the lines of the names the proxy acts on found, split into pairs only when someone needs to.
  */
+import type { Buffer } from "node:buffer";
 import type { HeaderMap } from "../http/message.ts";
 import { type FieldMark, fieldName, INDEXED_FIELDS, type ScannedFields, shapeBit, sliceOws } from "./fields.ts";
 
@@ -31,6 +32,9 @@ export class HeaderList implements HeaderMap {
   #addedLines: string | undefined;
   /** Whether an appended name is indexed: if not, reading an indexed name skips `#added`. */
   #addedIndexed = false;
+  /** The bytes `#text` was read from (`#text[i]` is `#source[#sourceAt + i]`), while it is text. */
+  #source: Buffer | undefined;
+  #sourceAt = 0;
 
   /** `fields` is taken over, not copied: names must already be lower case. */
   constructor(fields: [string, string][] = []) {
@@ -50,6 +54,18 @@ export class HeaderList implements HeaderMap {
     list.#marks = scanned.marks;
     list.#shapes = scanned.shapes;
     return list;
+  }
+
+  /**
+   * Tells the list that its received text is `bytes` from `at` on, read as Latin-1 (one byte a
+   * character), so `writeLines` can copy those bytes instead of making strings. The bytes must not
+   * change while the list lives (the codec's reads are fresh buffers, and joined reads are appended to,
+   * never overwritten).
+   */
+  readFrom(bytes: Buffer, at: number): void {
+    if (this.#fields !== undefined) return;
+    this.#source = bytes;
+    this.#sourceAt = at;
   }
 
   get(name: string): string | null {
@@ -227,6 +243,31 @@ export class HeaderList implements HeaderMap {
     return lines !== undefined && !added.some((field) => skip.has(field[0])) ? out + lines : out + pairLines(added, skip);
   }
 
+  /**
+   * Writes what `lines(skip)` returns into `dst` from `at` (Latin-1) and returns where it ended, or
+   * -1 when that might pass `end` (a received block is checked whole, skipped lines included). Received lines go as a copy of the bytes they were read from: the
+   * slices, their join and the join's flattening cost ~1 µs per proxied request as strings
+   * (bench/inproc-ab.ts, Bun 1.4.5).
+   */
+  writeLines(dst: Buffer, at: number, skip: ReadonlySet<string>, end: number): number {
+    const source = this.#source;
+    if (source === undefined || this.#fields !== undefined || !indexesAll(skip)) return writeLatin1(dst, at, this.lines(skip), end);
+    const text = this.#text;
+    const added = this.#added;
+    const addedText = added === undefined ? "" : this.#addedLines !== undefined && !added.some((field) => skip.has(field[0])) ? this.#addedLines : pairLines(added, skip);
+    // At most the whole received block and the appended lines.
+    if (at + text.length - this.#from + addedText.length > end) return -1;
+    const base = this.#sourceAt;
+    let from = this.#from;
+    for (const mark of this.#marks) {
+      if (!mark.dropped && !skip.has(mark.name)) continue;
+      if (mark.start > from) at += source.copy(dst, at, base + from, base + mark.start);
+      from = mark.end;
+    }
+    if (text.length > from) at += source.copy(dst, at, base + from, base + text.length);
+    return addedText.length === 0 ? at : at + dst.write(addedText, at, "latin1");
+  }
+
   /** Splits the received text into pairs, minus dropped lines, plus appended fields. */
   #split(): [string, string][] {
     const text = this.#text;
@@ -251,6 +292,7 @@ export class HeaderList implements HeaderMap {
     this.#added = undefined;
     this.#addedLines = undefined;
     this.#addedIndexed = false;
+    this.#source = undefined;
     return fields;
   }
 }
@@ -319,6 +361,19 @@ function fieldLines(headers: HeaderMap, skip: ReadonlySet<string>): string {
  */
 export function headerLines(headers: HeaderMap, skip: ReadonlySet<string>): string {
   return headers instanceof HeaderList ? headers.lines(skip) : fieldLines(headers, skip);
+}
+
+/**
+ * Writes `headerLines(headers, skip)` into `dst` from `at` (Latin-1); returns where it ended, or -1
+ * when that would pass `end` (nothing useful is written then).
+ */
+export function writeHeaderLines(dst: Buffer, at: number, headers: HeaderMap, skip: ReadonlySet<string>, end: number): number {
+  return headers instanceof HeaderList ? headers.writeLines(dst, at, skip, end) : writeLatin1(dst, at, fieldLines(headers, skip), end);
+}
+
+/** Writes `text` into `dst` from `at` (Latin-1); returns where it ended, or -1 when that would pass `end`. */
+function writeLatin1(dst: Buffer, at: number, text: string, end: number): number {
+  return at + text.length > end ? -1 : at + dst.write(text, at, "latin1");
 }
 
 /** Appends the fields of `block`: as one on a `HeaderList`, one by one elsewhere. */

@@ -7,5 +7,10 @@ import { headerLines } from "./header-list.ts";
  * `skip`, each line ended; the caller adds its own lines and the blank one.
  */
 export function requestLines(method: string, path: string, headers: HeaderMap, defaultHost: string, skip: ReadonlySet<string>): string {
-  return `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n${headerLines(headers, skip)}`;
+  return requestStart(method, path, headers, defaultHost) + headerLines(headers, skip);
+}
+
+/** The request line and Host, each line ended: what `requestLines` puts before the other fields. */
+export function requestStart(method: string, path: string, headers: HeaderMap, defaultHost: string): string {
+  return `${method} ${path} HTTP/1.1\r\nhost: ${headers.get("host") ?? defaultHost}\r\n`;
 }

@@ -115,6 +115,7 @@ export class RequestReader {
       if (end < 0 ? buf.length - at > limit : end - at > limit) throw new BadRequestError(431, "request head too large");
       if (end < 0) break;
       const head = parseRequestHead(buf.toString("latin1", at, end + 2));
+      head.fields.readFrom(buf, at);
       at = end + 4;
       const framing = head.framing;
       const hasBody = framing.kind !== "none" && !(framing.kind === "length" && framing.length === 0);

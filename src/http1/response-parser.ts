@@ -111,8 +111,12 @@ export class ResponseParser {
         }
         if (end - at > MAX_HEAD) throw new BadResponseError(`head over ${MAX_HEAD / 1024} KiB`);
         const head = parseHead(buf.toString("latin1", at, end + 2), this.#noBody);
+        if (head === undefined) {
+          at = end + 4;
+          continue; // 1xx: the final response follows
+        }
+        head.headers.readFrom(buf, at);
         at = end + 4;
-        if (head === undefined) continue; // 1xx: the final response follows
         this.#inHead = false;
         this.#events.head(head);
         this.#body.start(head.framing);

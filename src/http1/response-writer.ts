@@ -8,9 +8,8 @@
 import { Buffer } from "node:buffer";
 import { encodeChunk, LAST_CHUNK } from "./chunked.ts";
 import { declaredLength } from "./fields.ts";
-import { headerLines } from "./header-list.ts";
 import { LightResponse, type ProxyResponse } from "../http/message.ts";
-import { compose, SCRATCH } from "./scratch.ts";
+import { composeHead, headText, SCRATCH } from "./scratch.ts";
 import { reasonOf } from "./status-text.ts";
 
 /** The connection side the writer needs. */
@@ -63,14 +62,13 @@ function httpDate(): string {
 /** Writes `res`; returns (at once when nothing had to wait) what the connection does next. */
 export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: AnswerFacts): AnswerEnd | Promise<AnswerEnd> {
   const status = res.status;
-  let head = `HTTP/1.1 ${status} ${res.statusText || reasonOf(status)}\r\n`;
+  const statusLine = `HTTP/1.1 ${status} ${res.statusText || reasonOf(status)}\r\n`;
   const headers = res.headers;
-  // A received header block goes out as it came, minus the lines replaced here.
-  head += headerLines(headers, OWN);
+  // A received header block goes out as it came, minus the lines replaced here; `tail` holds them.
   /** The answer's own Content-Length, when it is a valid one. */
   const lengthField = headers.get("content-length");
   const declared = lengthField === null ? undefined : declaredLength(lengthField);
-  if (!headers.has("date")) head += `date: ${httpDate()}\r\n`;
+  let tail = headers.has("date") ? "" : `date: ${httpDate()}\r\n`;
   const bodyless = status < 200 || status === 204 || status === 304;
   const whole = res instanceof LightResponse ? res.whole : undefined;
   const stream = whole === undefined ? res.body : null;
@@ -85,35 +83,34 @@ export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: Ans
   const chunked = length === undefined && facts.minor === 1;
   if (length === undefined && !chunked) keepAlive = false;
   if (!bodyless) {
-    if (headLength !== undefined) head += `content-length: ${headLength}\r\n`;
-    else if (chunked) head += "transfer-encoding: chunked\r\n";
+    if (headLength !== undefined) tail += `content-length: ${headLength}\r\n`;
+    else if (chunked) tail += "transfer-encoding: chunked\r\n";
   }
-  if (!keepAlive) head += "connection: close\r\n";
-  else if (facts.minor === 0) head += "connection: keep-alive\r\n";
-  head += "\r\n";
+  if (!keepAlive) tail += "connection: close\r\n";
+  else if (facts.minor === 0) tail += "connection: keep-alive\r\n";
   if (facts.head || bodyless || length === 0) {
     stream?.cancel().catch(() => {});
-    writeHead(sink, head);
+    writeHead(sink, statusLine, headers, tail);
     return keepAlive ? "keep" : "close";
   }
   if (whole !== undefined) {
-    const n = whole.byteLength < COPY_BELOW ? compose(head, whole) : -1;
+    const n = whole.byteLength < COPY_BELOW ? composeHead(statusLine, headers, OWN, tail, "\r\n", whole) : -1;
     if (n >= 0) sink.writeBorrowed(SCRATCH, n);
     else {
-      writeHead(sink, head);
+      writeHead(sink, statusLine, headers, tail);
       sink.write(whole);
     }
     return keepAlive ? "keep" : "close";
   }
-  writeHead(sink, head);
+  writeHead(sink, statusLine, headers, tail);
   return pipeBody(sink, stream!, length, chunked).then((ok) => (!ok ? "abort" : keepAlive ? "keep" : "close"));
 }
 
-/** Writes a head without a body, through the scratch when it fits. */
-function writeHead(sink: ResponseSink, head: string): void {
-  const n = compose(head);
+/** Writes a head without a body (the blank line ends it), through the scratch when it fits. */
+function writeHead(sink: ResponseSink, statusLine: string, headers: ProxyResponse["headers"], tail: string): void {
+  const n = composeHead(statusLine, headers, OWN, tail, "\r\n");
   if (n >= 0) sink.writeBorrowed(SCRATCH, n);
-  else sink.write(Buffer.from(head, "latin1"));
+  else sink.write(Buffer.from(headText(statusLine, headers, OWN, tail, "\r\n"), "latin1"));
 }
 
 /** Sends a streamed body; false when it broke off or did not match its declared length. */

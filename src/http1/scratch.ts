@@ -6,6 +6,8 @@
  * and that copies whatever the kernel does not take at once.
  */
 import { Buffer } from "node:buffer";
+import type { HeaderMap } from "../http/message.ts";
+import { headerLines, writeHeaderLines } from "./header-list.ts";
 
 /** The scratch's size: a 64 KiB body (the writers' copy limit) and its head fit. */
 const SCRATCH_BYTES = 128 * 1024;
@@ -14,13 +16,25 @@ const SCRATCH_BYTES = 128 * 1024;
 export const SCRATCH: Buffer = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
 
 /**
- * Puts `head` (Latin-1 text) and then `body` into `SCRATCH` and returns their length in bytes, or
- * -1 when they do not fit (the caller then writes them its own way).
+ * Puts a head into `SCRATCH` and then `body`: `first`, the header lines of `headers` minus the names
+ * in `skip` (a received block copied as the bytes it came in, `writeHeaderLines`), `mid` and `last`
+ * (Latin-1 text each). Returns their length in bytes, or -1 when they do not fit (the caller then
+ * writes them its own way, `headText`).
  */
-export function compose(head: string, body?: Uint8Array): number {
+export function composeHead(first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, last: string, body?: Uint8Array): number {
   const bodyBytes = body?.byteLength ?? 0;
-  if (head.length + bodyBytes > SCRATCH_BYTES) return -1;
-  const n = SCRATCH.write(head, 0, "latin1");
+  const after = mid.length + last.length + bodyBytes;
+  if (first.length + after > SCRATCH_BYTES) return -1;
+  let n = SCRATCH.write(first, 0, "latin1");
+  n = writeHeaderLines(SCRATCH, n, headers, skip, SCRATCH_BYTES - after);
+  if (n < 0) return -1;
+  if (mid.length > 0) n += SCRATCH.write(mid, n, "latin1");
+  n += SCRATCH.write(last, n, "latin1");
   if (body !== undefined && bodyBytes > 0) SCRATCH.set(body, n);
   return n + bodyBytes;
+}
+
+/** The head `composeHead` writes, as text (for one that does not fit in `SCRATCH`). */
+export function headText(first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, last: string): string {
+  return first + headerLines(headers, skip) + mid + last;
 }

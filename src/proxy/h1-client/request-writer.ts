@@ -8,8 +8,8 @@ import type { UpstreamConnection } from "./connection.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
 import { isHeaderMap } from "../../http/message.ts";
 import { CHUNK_END, chunkSizeLine, encodeChunk, LAST_CHUNK } from "../../http1/chunked.ts";
-import { requestLines } from "../../http1/request-lines.ts";
-import { compose, SCRATCH } from "../../http1/scratch.ts";
+import { requestStart } from "../../http1/request-lines.ts";
+import { composeHead, headText, SCRATCH } from "../../http1/scratch.ts";
 import type { HeaderMap, UpstreamInit } from "../../runtime/types.ts";
 
 /** Framing and connection headers the writer sets itself. */
@@ -38,26 +38,26 @@ export function writeRequest(
   forwarding?: string,
 ): Promise<void> | undefined {
   const headers = headersInit !== undefined && isHeaderMap(headersInit) ? headersInit : new Headers(headersInit);
-  let head = requestLines(method, path, headers, defaultHost, forwarding === undefined ? OWN : OWN_AND_FORWARDING);
-  if (forwarding !== undefined) head += forwarding;
+  const first = requestStart(method, path, headers, defaultHost);
+  const skip = forwarding === undefined ? OWN : OWN_AND_FORWARDING;
+  const mid = forwarding ?? "";
   if (body === null || body === undefined) {
-    head += BODY_METHODS.has(method) ? "content-length: 0\r\n\r\n" : "\r\n";
-    return markSent(conn, writeComposed(conn, head, undefined));
+    return markSent(conn, writeComposed(conn, first, headers, skip, mid, BODY_METHODS.has(method) ? "content-length: 0\r\n\r\n" : "\r\n", undefined));
   }
   const bytes = bytesOf(body);
-  if (bytes) {
-    head += `content-length: ${bytes.byteLength}\r\n\r\n`;
-    return markSent(conn, writeComposed(conn, head, bytes));
-  }
+  if (bytes) return markSent(conn, writeComposed(conn, first, headers, skip, mid, `content-length: ${bytes.byteLength}\r\n\r\n`, bytes));
   if (!(body instanceof ReadableStream)) throw new TypeError("Unsupported request body type");
-  return writeStreamBody(conn, id, head, headers.get("content-length"), body as ReadableStream<Uint8Array>);
+  return writeStreamBody(conn, id, headText(first, headers, skip, mid, ""), headers.get("content-length"), body as ReadableStream<Uint8Array>);
 }
 
-/** Writes `head` and `body` in one write: through the scratch when they fit, else copied together. */
-function writeComposed(conn: UpstreamConnection, head: string, body: Uint8Array | undefined): Promise<void> | undefined {
-  const n = compose(head, body);
+/**
+ * Writes the head (`first`, the fields of `headers` minus `skip`, `mid` and `last`, see
+ * `composeHead`) and `body` in one write: through the scratch when they fit, else copied together.
+ */
+function writeComposed(conn: UpstreamConnection, first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, last: string, body: Uint8Array | undefined): Promise<void> | undefined {
+  const n = composeHead(first, headers, skip, mid, last, body);
   if (n >= 0) return conn.writeBorrowed(SCRATCH, n);
-  const headBytes = Buffer.from(head, "latin1");
+  const headBytes = Buffer.from(headText(first, headers, skip, mid, last), "latin1");
   return conn.write(body === undefined || body.byteLength === 0 ? headBytes : Buffer.concat([headBytes, body]));
 }
 

@@ -1,0 +1,125 @@
+// HeaderList.writeLines copies a received header block from the bytes it was read from instead of
+// making strings: what it writes must be byte for byte what `lines()` returns, for heads fed to the
+// codec split at every byte (the block then lies in a joined buffer), after the edits the proxy
+// makes, and it must refuse (-1) rather than write past the end it is given.
+import { describe, expect, test } from "bun:test";
+import { Buffer } from "node:buffer";
+import { fieldBlock, HeaderList, writeHeaderLines } from "../../src/http1/header-list.ts";
+import type { RequestHead } from "../../src/http1/request-head.ts";
+import { RequestReader } from "../../src/http1/request-reader.ts";
+import { type ResponseHead, ResponseParser } from "../../src/http1/response-parser.ts";
+import { composeHead, headText, SCRATCH } from "../../src/http1/scratch.ts";
+
+const REQUEST = "GET /a?b=1 HTTP/1.1\r\nHost: example.test\r\nUser-Agent: curl/8\r\nX-Forwarded-For: 10.0.0.9\r\nConnection: keep-alive\r\n" +
+  "Accept: */*\r\nX-Request-Id: abc\r\nCookie: a=1\r\n\r\n";
+const RESPONSE = "HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: Thu, 26 Nov 2026 08:20:47 GMT\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n" +
+  "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nETag: \"x\"\r\nSet-Cookie: s=1\r\n\r\nok";
+
+/** Skip sets as the writers pass them: framing and forwarding names (all indexed), and one with a name that is not. */
+const SKIPS: ReadonlySet<string>[] = [
+  new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "host"]),
+  new Set(["content-length", "transfer-encoding", "connection", "keep-alive", "host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id", "forwarded", "te", "trailer", "upgrade", "proxy-connection"]),
+  new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]),
+  new Set(["user-agent", "server"]),
+  new Set(),
+];
+
+/** Every way of feeding `msg` in two parts, and whole. */
+function splits(msg: string): Buffer[][] {
+  const b = Buffer.from(msg, "latin1");
+  const all: Buffer[][] = [[b]];
+  for (let i = 1; i < b.length; i++) all.push([b.subarray(0, i), b.subarray(i)]);
+  return all;
+}
+
+function requestFields(parts: Buffer[]): HeaderList {
+  let head: RequestHead | undefined;
+  const reader = new RequestReader({ requestHead: (h) => (head = h), requestBody: () => {}, requestEnd: () => {} }, 16 * 1024);
+  for (const part of parts) reader.push(part);
+  return head!.fields;
+}
+
+function responseHeaders(parts: Buffer[]): HeaderList {
+  let head: ResponseHead | undefined;
+  const parser = new ResponseParser({ head: (h) => (head = h), body: () => {}, end: () => {} });
+  parser.reset(false);
+  for (const part of parts) parser.push(part);
+  return head!.headers;
+}
+
+/** The edits a proxied message may see before it is written. */
+const EDITS: [string, (list: HeaderList) => void][] = [
+  ["none", () => {}],
+  ["an indexed name deleted", (list) => list.delete("cookie")],
+  ["a name that is not indexed deleted", (list) => list.delete("accept")],
+  ["fields appended", (list) => (list.append("X-Added", "1"), list.append("set-cookie", "t=2"))],
+  ["a block appended", (list) => list.appendBlock(fieldBlock([["X-Frame-Options", "DENY"], ["Referrer-Policy", "no-referrer"]]))],
+  ["set over a received name", (list) => list.set("etag", "\"y\"")],
+  ["split into pairs", (list) => void list.pairs()],
+];
+
+function expectSameBytes(list: HeaderList): void {
+  for (const skip of SKIPS) {
+    const want = Buffer.from(list.lines(skip), "latin1");
+    const dst = Buffer.alloc(4096, 0xee);
+    const end = list.writeLines(dst, 3, skip, dst.length);
+    expect(end).toBe(3 + want.length);
+    expect(dst.subarray(3, end).toString("latin1")).toBe(want.toString("latin1"));
+    // Nothing written before or after.
+    expect(dst[2]).toBe(0xee);
+    expect(dst[end]).toBe(0xee);
+  }
+}
+
+describe("HeaderList.writeLines", () => {
+  for (const [what, edit] of EDITS) {
+    test(`a request head fed split at every byte, edit: ${what}`, () => {
+      for (const parts of splits(REQUEST)) {
+        const list = requestFields(parts);
+        edit(list);
+        expectSameBytes(list);
+      }
+    });
+
+    test(`an answer's head fed split at every byte, edit: ${what}`, () => {
+      for (const parts of splits(RESPONSE)) {
+        const list = responseHeaders(parts);
+        edit(list);
+        expectSameBytes(list);
+      }
+    });
+  }
+
+  test("refuses (-1) an end it might pass, with and without received bytes to copy", () => {
+    for (const list of [requestFields([Buffer.from(REQUEST, "latin1")]), new HeaderList([["a", "1"], ["b", "2"]])]) {
+      const skip = SKIPS[0]!;
+      const length = list.lines(skip).length;
+      const dst = Buffer.alloc(64 * 1024, 0xee);
+      // A received block is checked whole (its skipped lines included): room for all of it writes.
+      expect(list.writeLines(dst, 10, skip, 10 + REQUEST.length)).toBe(10 + length);
+      expect(list.writeLines(dst, 10, skip, 10 + length - 1)).toBe(-1);
+    }
+  });
+
+  test("a list that was not read from bytes writes its text", () => {
+    const list = new HeaderList([["x-one", "1"], ["x-two", "2"]]);
+    const dst = Buffer.alloc(100);
+    const end = writeHeaderLines(dst, 0, list, new Set(["x-two"]), dst.length);
+    expect(dst.subarray(0, end).toString("latin1")).toBe("x-one: 1\r\n");
+    const web = new Headers({ "x-web": "w" });
+    const webEnd = writeHeaderLines(dst, 0, web, new Set(), dst.length);
+    expect(dst.subarray(0, webEnd).toString("latin1")).toBe("x-web: w\r\n");
+  });
+});
+
+describe("composeHead", () => {
+  test("writes what headText makes, then the body; -1 when it does not fit the scratch", () => {
+    const list = responseHeaders([Buffer.from(RESPONSE, "latin1")]);
+    const skip = SKIPS[2]!;
+    const body = Buffer.from("body!", "latin1");
+    const n = composeHead("HTTP/1.1 200 OK\r\n", list, skip, "content-length: 5\r\n", "\r\n", body);
+    expect(SCRATCH.subarray(0, n).toString("latin1")).toBe(headText("HTTP/1.1 200 OK\r\n", list, skip, "content-length: 5\r\n", "\r\n") + "body!");
+    expect(composeHead("HTTP/1.1 200 OK\r\n", list, skip, "", "\r\n", Buffer.alloc(SCRATCH.length))).toBe(-1);
+    expect(composeHead("x".repeat(SCRATCH.length - 10), list, skip, "", "\r\n")).toBe(-1);
+  });
+});
