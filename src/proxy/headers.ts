@@ -124,10 +124,23 @@ export const FORWARDING_REPLACES: ReadonlySet<string> = new Set([
  */
 export function forwardingBlock(headers: HeaderMap, facts: ForwardFacts): string {
   const host = headers.get("host");
-  let block = `x-forwarded-for: ${facts.clientIp}\r\nx-forwarded-proto: ${facts.proto}\r\n`;
-  if (host) block += `x-forwarded-host: ${host}\r\n`;
-  return `${block}x-request-id: ${facts.requestId}\r\nforwarded: ${forwardedElement(facts, host)}\r\n`;
+  const { clientIp, proto } = facts;
+  // The lines around the request id repeat for every request of a client to a site: the last ones
+  // made are kept, so such a request costs one join (and its strings) instead of a dozen pieces.
+  if (clientIp !== last.clientIp || proto !== last.proto || host !== last.host) {
+    last.clientIp = clientIp;
+    last.proto = proto;
+    last.host = host;
+    let before = `x-forwarded-for: ${clientIp}\r\nx-forwarded-proto: ${proto}\r\n`;
+    if (host) before += `x-forwarded-host: ${host}\r\n`;
+    last.before = `${before}x-request-id: `;
+    last.after = `\r\nforwarded: ${forwardedElement(facts, host)}\r\n`;
+  }
+  return last.before + facts.requestId + last.after;
 }
+
+/** The last client, scheme and Host `forwardingBlock` made lines for, and those lines. */
+const last: { clientIp: string; proto: string; host: string | null; before: string; after: string } = { clientIp: "", proto: "", host: null, before: "", after: "" };
 
 /**
  * The header set for one server under a pool's `host_header`: `base` itself for `client`, else a

@@ -152,4 +152,18 @@ describe("forwardingBlock", () => {
       expect(Object.fromEntries([...written].sort())).toEqual(Object.fromEntries([...inPlace].sort()));
     });
   }
+
+  test("requests of different clients, schemes and sites in turn each get their own lines (the last lines made are reused)", () => {
+    const turns: [string, "http" | "https", string | undefined, string][] = [
+      ["192.0.2.1", "http", "a.test", "r1"], ["192.0.2.1", "http", "a.test", "r2"], ["192.0.2.2", "http", "a.test", "r3"],
+      ["192.0.2.2", "https", "a.test", "r4"], ["192.0.2.2", "https", "b.test", "r5"], ["192.0.2.2", "https", undefined, "r6"], ["192.0.2.1", "http", "a.test", "r7"],
+    ];
+    for (const [clientIp, proto, host, requestId] of turns) {
+      const headers = new Headers(host === undefined ? {} : { host });
+      const block = forwardingBlock(headers, { clientIp, proto, trusted: false, requestId, hostOverride: undefined });
+      const hostLines = host === undefined ? "" : `x-forwarded-host: ${host}\r\n`;
+      const element = `for=${clientIp};proto=${proto}${host === undefined ? "" : `;host="${host}"`}`;
+      expect(block).toBe(`x-forwarded-for: ${clientIp}\r\nx-forwarded-proto: ${proto}\r\n${hostLines}x-request-id: ${requestId}\r\nforwarded: ${element}\r\n`);
+    }
+  });
 });
