@@ -10,7 +10,7 @@
  * - Every socket already has TCP_NODELAY (seen with strace on connect and accept).
  */
 import { bunListenTls } from "./bun-tls.ts";
-import { loadSockopt, setReceiveBuffer } from "./bun-sockopt.ts";
+import { hasSendRoom, loadSockopt, setReceiveBuffer } from "./bun-sockopt.ts";
 
 await loadSockopt();
 import { nodeSockets } from "./node-sockets.ts";
@@ -18,6 +18,9 @@ import { SLOW_RECEIVE_BUFFER, type TcpClientTls, type TcpConn, type TcpConnectOp
 
 /** A rest of a write left queued is copied out of its read when it is at most this (see `#write`). */
 const COPY_REST_BELOW = 64 * 1024;
+/** `room()` looks again after this many ms, doubling up to `ROOM_POLL_MAX_MS` (no event says it). */
+const ROOM_POLL_MIN_MS = 1;
+const ROOM_POLL_MAX_MS = 1024;
 
 /** Per-socket state Bun keeps in `socket.data`. */
 interface SocketState {
@@ -42,6 +45,9 @@ class BunTcpConn implements TcpConn {
   #closed = false;
   #readsLimited = false;
   readonly #slowReceiveBuffer: number;
+  /** A `room()` waiting for the kernel's send buffer, and its next look. */
+  #roomWake: (() => void) | undefined;
+  #roomTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(socket: BunSocket, slowReceiveBuffer = SLOW_RECEIVE_BUFFER) {
     this.#socket = socket;
@@ -104,6 +110,7 @@ class BunTcpConn implements TcpConn {
     this.#closed = true;
     this.#queue = [];
     this.#queued = 0;
+    this.#wakeRoom();
     this.#socket.terminate();
   }
 
@@ -119,6 +126,34 @@ class BunTcpConn implements TcpConn {
     if (this.#closed || this.#readsLimited) return false;
     this.#readsLimited = true;
     return setReceiveBuffer((this.#socket as unknown as { fd: number }).fd, this.#slowReceiveBuffer);
+  }
+
+  room(bytes: number): Promise<void> | undefined {
+    if (this.#closed || this.#queued > 0 || this.#roomWake !== undefined || this.#hasRoom(bytes)) return undefined;
+    return new Promise((resolve) => {
+      this.#roomWake = resolve;
+      // Linux signals a socket writable again only after a write did not fit, so this looks from
+      // time to time: soon (a fast peer drains 4 MB in milliseconds), then up to once a second.
+      const look = (ms: number) => {
+        this.#roomTimer = setTimeout(() => {
+          if (this.#closed || this.#hasRoom(bytes)) this.#wakeRoom();
+          else look(Math.min(ms * 2, ROOM_POLL_MAX_MS));
+        }, ms);
+      };
+      look(ROOM_POLL_MIN_MS);
+    });
+  }
+
+  #hasRoom(bytes: number): boolean {
+    return hasSendRoom((this.#socket as unknown as { fd: number }).fd, bytes);
+  }
+
+  #wakeRoom(): void {
+    clearTimeout(this.#roomTimer);
+    this.#roomTimer = undefined;
+    const wake = this.#roomWake;
+    this.#roomWake = undefined;
+    wake?.();
   }
 
   /** Bun's `drain`: the kernel takes bytes again. */
@@ -146,6 +181,7 @@ class BunTcpConn implements TcpConn {
     this.#closed = true;
     this.#queue = [];
     this.#queued = 0;
+    this.#wakeRoom();
   }
 }
 

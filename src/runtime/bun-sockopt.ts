@@ -13,13 +13,30 @@ const LIBC: Record<string, { path: string; solSocket: number; soRcvbuf: number }
 
 type SetSockOpt = (fd: number, level: number, name: number, value: Uint8Array, length: number) => number;
 let setsockopt: SetSockOpt | null | undefined;
+/** getsockopt(fd, SOL_SOCKET, SO_MEMINFO) into `MEMINFO`; Linux only (null elsewhere). */
+let readMeminfo: ((fd: number) => number) | null = null;
+/** Linux's SO_MEMINFO: u32 counters, of which SK_MEMINFO_SNDBUF (3) and SK_MEMINFO_WMEM_QUEUED (5). */
+const SO_MEMINFO = 55;
+const MEMINFO = new Uint32Array(9);
+const MEMINFO_LENGTH = new Uint32Array([MEMINFO.byteLength]);
 
 async function load(): Promise<SetSockOpt | null> {
   const libc = LIBC[process.platform];
   if (libc === undefined) return null;
   try {
     const { dlopen, FFIType, ptr } = await import("bun:ffi");
-    const lib = dlopen(libc.path, { setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 } });
+    const lib = dlopen(libc.path, {
+      setsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+      getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    });
+    if (process.platform === "linux") {
+      // ptr() on each call: a small typed array's storage may move when the collector runs (a
+      // pointer taken once wrote into whatever was there later).
+      readMeminfo = (fd) => {
+        MEMINFO_LENGTH[0] = MEMINFO.byteLength;
+        return lib.symbols.getsockopt(fd, libc.solSocket, SO_MEMINFO, ptr(MEMINFO), ptr(MEMINFO_LENGTH));
+      };
+    }
     return (fd, level, name, value, length) => lib.symbols.setsockopt(fd, level, name, ptr(value), length);
   } catch {
     return null;
@@ -38,4 +55,15 @@ export function setReceiveBuffer(fd: number, bytes: number): boolean {
   const value = new Uint8Array(4);
   new DataView(value.buffer).setInt32(0, bytes, true);
   return setsockopt(fd, libc.solSocket, libc.soRcvbuf, value, 4) === 0;
+}
+
+/**
+ * Whether the kernel would take `bytes` more on socket `fd` now without a short write: its send
+ * buffer has that much room, or half its size when the buffer is smaller than twice `bytes` (the
+ * kernel grows a send buffer only after a write did not fit). True where it cannot tell.
+ */
+export function hasSendRoom(fd: number, bytes: number): boolean {
+  if (readMeminfo === null || !(fd >= 0) || readMeminfo(fd) !== 0) return true;
+  const sndbuf = MEMINFO[3]!;
+  return sndbuf - MEMINFO[5]! >= Math.min(bytes, sndbuf >>> 1);
 }

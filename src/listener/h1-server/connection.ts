@@ -367,6 +367,10 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
     return this.conn.writeBorrowed(bytes, length);
   }
 
+  room(bytes: number): Promise<void> | undefined {
+    return this.#phase === Phase.Closed ? undefined : this.conn.room(bytes);
+  }
+
   drained(): Promise<void> {
     if (this.#phase === Phase.Closed || this.conn.pending === 0) return Promise.resolve();
     return new Promise((resolve) => (this.#drain = resolve));
