@@ -4,12 +4,29 @@
 // connection's kernel buffer. Before, the rest of the read that no longer fit stayed in memory
 // (~42 KB per slow reader on average, bench/pressure-slow-readers.ts).
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { bunRuntime } from "../../src/runtime/bun.ts";
 import type { TcpConn } from "../../src/runtime/types.ts";
 import { startL4Tenbin, watchedRuntime } from "../helpers/l4-tenbin.ts";
 
 const linux = process.platform === "linux";
+
+/**
+ * Whether the kernel's TCP memory is near its pressure mark (`tcp_mem`): it then shrinks send
+ * buffers (sk_stream_moderate_sndbuf), and a write can be short with room seen a moment before (seen
+ * while a crowd of slow readers held ~1 GB of socket buffers on this machine). These tests are
+ * skipped then rather than fail for another process's load.
+ */
+function tcpMemoryPressure(): boolean {
+  try {
+    const pages = Number(/TCP:.*\bmem (\d+)/.exec(readFileSync("/proc/net/sockstat", "utf8"))?.[1]);
+    const low = Number(readFileSync("/proc/sys/net/ipv4/tcp_mem", "utf8").trim().split(/\s+/)[0]);
+    return pages >= low / 2;
+  } catch {
+    return false;
+  }
+}
 const big = new Uint8Array(16_000_000).fill(120);
 const app = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: () => new Response(big) });
 const { runtime, watch } = watchedRuntime();
@@ -46,7 +63,9 @@ async function stuckPair() {
   return { conn, peer, listener, taken: () => taken };
 }
 
-test.skipIf(!linux)("room(): undefined while the kernel takes a whole piece; then a promise that resolves once the peer reads, or the connection closes", async () => {
+const skip = !linux || tcpMemoryPressure();
+
+test.skipIf(skip)("room(): undefined while the kernel takes a whole piece; then a promise that resolves once the peer reads, or the connection closes", async () => {
   const { conn, peer, listener, taken } = await stuckPair();
   try {
     const piece = new Uint8Array(128 * 1024).fill(1);
@@ -80,7 +99,7 @@ test.skipIf(!linux)("room(): undefined while the kernel takes a whole piece; the
   }
 });
 
-test.skipIf(!linux)("a client that stops reading a long answer leaves nothing queued in tenbin", async () => {
+test.skipIf(skip)("a client that stops reading a long answer leaves nothing queued in tenbin", async () => {
   const client = await Bun.connect({ hostname: "127.0.0.1", port: lb.port("web"), socket: { data() {} } });
   client.pause();
   client.write("GET /big HTTP/1.1\r\nhost: x\r\n\r\n");
