@@ -29,6 +29,8 @@ function tcpMemoryPressure(): boolean {
 }
 const big = new Uint8Array(16_000_000).fill(120);
 const app = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: () => new Response(big) });
+// A server that reads nothing it is sent (a stuck upload target).
+const sink = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => s.pause(), data() {} } });
 const { runtime, watch } = watchedRuntime();
 let lb: Awaited<ReturnType<typeof startL4Tenbin>>;
 
@@ -36,15 +38,17 @@ beforeAll(async () => {
   lb = await startL4Tenbin(`
 admin: { enabled: false }
 listeners:
-  - { name: web, listen: 127.0.0.1:0, routes: [{ pool: app }] }
+  - { name: web, listen: 127.0.0.1:0, routes: [{ match: { path: /sink }, pool: sink }, { pool: app }] }
 pools:
   app: { servers: [{ url: "http://127.0.0.1:${app.port}" }] }
+  sink: { servers: [{ url: "http://127.0.0.1:${sink.port}" }] }
 `, runtime);
 });
 
 afterAll(async () => {
   await lb?.stop();
   app.stop(true);
+  sink.stop(true);
 });
 
 /** A connection accepted by a Bun listener whose peer reads nothing until `resume()`. */
@@ -111,5 +115,24 @@ test.skipIf(skip)("a client that stops reading a long answer leaves nothing queu
     expect(watch.maxClientPending).toBe(0);
   } finally {
     client.terminate();
+  }
+});
+
+test.skipIf(skip)("an upload to a server that stops reading leaves nothing queued toward it in tenbin", async () => {
+  watch.maxPending = 0;
+  watch.refusedWrites = 0;
+  const connects = watch.connects.get(sink.port) ?? 0;
+  const abort = new AbortController();
+  const upload = fetch(`http://127.0.0.1:${lb.port("web")}/sink`, { method: "POST", body: big, signal: abort.signal }).catch(() => undefined);
+  try {
+    // The server's kernel buffers and tenbin's send buffer toward it fill within milliseconds.
+    await Bun.sleep(1000);
+    expect(watch.connects.get(sink.port)).toBe(connects + 1);
+    // Without the room check the rest of the last piece that did not fit stayed queued (tens of KB).
+    expect(watch.maxPending).toBe(0);
+    expect(watch.refusedWrites).toBe(0);
+  } finally {
+    abort.abort();
+    await upload;
   }
 });
