@@ -378,13 +378,13 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
 
   // BodySource
 
-  pauseReading(): void {
+  pauseReading(slow = true): void {
     if (this.#paused) return;
     this.#paused = true;
     this.conn.pause();
     // The body's reader (the server it goes to) is slower than the client: read the client in small
     // pieces from now on, so what waits here is bounded by more than the high-water mark alone.
-    this.conn.limitReads();
+    if (slow) this.conn.limitReads();
   }
 
   resumeReading(): void {

@@ -6,13 +6,16 @@
 import type { HeaderList } from "../../http1/header-list.ts";
 import { pathAndQueryOf, type ProxyRequest } from "../../http/message.ts";
 
-/** Bytes of a request body queued before the connection stops reading from the client. */
+/** Bytes of a request body queued before the connection stops reading, while nobody reads it yet. */
 const BODY_HIGH_WATER = 64 * 1024;
 
 /** What a request body needs from its connection. */
 export interface BodySource {
-  /** Stop / restart reading from the client (the body's reader is slower than the client). */
-  pauseReading(): void;
+  /**
+   * Stop / restart reading from the client. `slow` (the default): the body's reader is slower than
+   * the client, read it in small pieces from now on; false: only until the reader asks again.
+   */
+  pauseReading(slow?: boolean): void;
   resumeReading(): void;
   /** The body is about to be read: the place to send `100 Continue`. */
   bodyWanted(): void;
@@ -23,6 +26,8 @@ export class RequestBody {
   readonly #source: BodySource;
   #queue: Uint8Array[] = [];
   #queued = 0;
+  /** The reader asked for a chunk once: from then on a chunk nobody waits for pauses the client. */
+  #started = false;
   #ended = false;
   #error: unknown = undefined;
   #wake: (() => void) | undefined = undefined;
@@ -41,7 +46,9 @@ export class RequestBody {
     if (chunk.byteLength === 0) return;
     this.#queue.push(chunk);
     this.#queued += chunk.byteLength;
-    if (this.#queued > BODY_HIGH_WATER && !this.#paused) {
+    // Nobody reads the body yet (the request is being routed): up to 64 KB are taken, then the
+    // client waits. Once the reader started, `next` pauses the client itself.
+    if (this.#wake === undefined && !this.#paused && (this.#started || this.#queued > BODY_HIGH_WATER)) {
       this.#paused = true;
       this.#source.pauseReading();
     }
@@ -62,18 +69,28 @@ export class RequestBody {
 
   /** The next chunk, or undefined at the end; rejects when the body failed. */
   async next(): Promise<Uint8Array | undefined> {
+    this.#started = true;
     for (let turns = 0; ; turns++) {
       const chunk = this.#queue.shift();
       if (chunk !== undefined) {
         this.#queued -= chunk.byteLength;
-        if (this.#paused && this.#queued <= BODY_HIGH_WATER / 2) {
-          this.#paused = false;
-          this.#source.resumeReading();
+        if (this.#queue.length === 0 && !this.#ended && !this.#paused) {
+          // The reader passes this chunk on before it asks for more: the client waits meanwhile, in
+          // its own kernel buffers, so a server that stops draining finds nothing more read here.
+          // (Until the reader's next ask: a 64 KB high-water mark held the read in hand and 64 KB
+          // more, ~127 KB per stalled upload in bench/pressure-slow-uploads.ts, up to 512 KB.)
+          this.#paused = true;
+          this.#source.pauseReading(false);
         }
         return chunk;
       }
       if (this.#error !== undefined) throw this.#error;
       if (this.#ended) return undefined;
+      if (this.#paused) {
+        // The reader is back for more and nothing is queued: read the client again.
+        this.#paused = false;
+        this.#source.resumeReading();
+      }
       if (turns === 0) this.#source.bodyWanted();
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
