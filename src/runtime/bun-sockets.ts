@@ -22,6 +22,9 @@ const COPY_REST_BELOW = 64 * 1024;
 const ROOM_POLL_MIN_MS = 1;
 const ROOM_POLL_MAX_MS = 1024;
 
+/** Connections with bytes queued or waiting for room in their send buffer (see `blockedConnections`). */
+let blockedCount = 0;
+
 /** Per-socket state Bun keeps in `socket.data`. */
 interface SocketState {
   conn: BunTcpConn | undefined;
@@ -48,6 +51,8 @@ class BunTcpConn implements TcpConn {
   /** A `room()` waiting for the kernel's send buffer, and its next look. */
   #roomWake: (() => void) | undefined;
   #roomTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Counted in `blockedCount`. */
+  #blocked = false;
 
   constructor(socket: BunSocket, slowReceiveBuffer = SLOW_RECEIVE_BUFFER) {
     this.#socket = socket;
@@ -90,6 +95,7 @@ class BunTcpConn implements TcpConn {
     this.#queue.push(borrowed || (rest.byteLength < whole && (rest.byteLength <= COPY_REST_BELOW || rest.byteLength * 2 <= whole)) ? new Uint8Array(rest) : rest);
     this.#queued += length - n;
     this.#wantDrain = true;
+    this.#countBlocked();
     return false;
   }
 
@@ -111,6 +117,7 @@ class BunTcpConn implements TcpConn {
     this.#queue = [];
     this.#queued = 0;
     this.#wakeRoom();
+    this.#countBlocked();
     this.#socket.terminate();
   }
 
@@ -132,6 +139,7 @@ class BunTcpConn implements TcpConn {
     if (this.#closed || this.#queued > 0 || this.#roomWake !== undefined || this.#hasRoom(bytes)) return undefined;
     return new Promise((resolve) => {
       this.#roomWake = resolve;
+      this.#countBlocked();
       // Linux signals a socket writable again only after a write did not fit, so this looks from
       // time to time: soon (a fast peer drains 4 MB in milliseconds), then up to once a second.
       const look = (ms: number) => {
@@ -153,7 +161,17 @@ class BunTcpConn implements TcpConn {
     this.#roomTimer = undefined;
     const wake = this.#roomWake;
     this.#roomWake = undefined;
+    this.#countBlocked();
     wake?.();
+  }
+
+  /** Keeps `blockedCount` in step with this connection's queue and room wait. */
+  #countBlocked(): void {
+    const blocked = !this.#closed && (this.#queued > 0 || this.#roomWake !== undefined);
+    if (blocked !== this.#blocked) {
+      this.#blocked = blocked;
+      blockedCount += blocked ? 1 : -1;
+    }
   }
 
   /** Bun's `drain`: the kernel takes bytes again. */
@@ -169,6 +187,7 @@ class BunTcpConn implements TcpConn {
       }
       this.#queue.shift();
     }
+    this.#countBlocked();
     if (this.#endAsked) this.#socket.end();
     else if (this.#shutdownAsked) this.#socket.shutdown();
     if (this.#wantDrain) {
@@ -182,6 +201,7 @@ class BunTcpConn implements TcpConn {
     this.#queue = [];
     this.#queued = 0;
     this.#wakeRoom();
+    this.#countBlocked();
   }
 }
 
@@ -342,6 +362,11 @@ async function udpSocket(options: UdpSocketOptions): Promise<UdpSocket> {
     },
     close: () => socket.close(),
   };
+}
+
+/** See `Runtime.blockedConnections`. */
+export function blockedConnections(): number {
+  return blockedCount;
 }
 
 /** Bun's TCP and UDP for the `Runtime`. */

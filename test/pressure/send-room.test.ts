@@ -71,6 +71,8 @@ const skip = !linux || tcpMemoryPressure();
 
 test.skipIf(skip)("room(): undefined while the kernel takes a whole piece; then a promise that resolves once the peer reads, or the connection closes", async () => {
   const { conn, peer, listener, taken } = await stuckPair();
+  const blocked = bunRuntime.blockedConnections!;
+  const before = blocked();
   try {
     const piece = new Uint8Array(128 * 1024).fill(1);
     let written = 0;
@@ -82,6 +84,7 @@ test.skipIf(skip)("room(): undefined while the kernel takes a whole piece; then 
     }
     expect(wait).toBeDefined();
     expect(conn.pending).toBe(0);
+    expect(blocked()).toBe(before + 1); // counted for LoadFollower while it waits
     expect(written).toBeGreaterThan(0);
     let resolved = false;
     void wait!.then(() => (resolved = true));
@@ -91,12 +94,14 @@ test.skipIf(skip)("room(): undefined while the kernel takes a whole piece; then 
     for (let i = 0; i < 300 && !resolved; i++) await Bun.sleep(10);
     expect(resolved).toBe(true);
     expect(taken()).toBeGreaterThan(0);
+    expect(blocked()).toBe(before);
     // Stuck again, then closed: the waiter is let go.
     peer.pause();
     for (let i = 0; i < 1000 && (wait = conn.room(piece.byteLength)) === undefined; i++) conn.write(piece);
     expect(wait).toBeDefined();
     conn.destroy();
     expect(await Promise.race([wait!.then(() => "resolved"), Bun.sleep(1000).then(() => "still waiting")])).toBe("resolved");
+    expect(blocked()).toBe(before);
   } finally {
     peer.terminate();
     listener.stop();
