@@ -35,6 +35,8 @@ export interface SocketWatch {
   maxClientPending: number;
   /** Writes that answered false (backpressure reached the proxy). */
   refusedWrites: number;
+  /** `room()` calls that answered a wait (backpressure reached the proxy before a write was short). */
+  roomWaits: number;
   /** Connects attempted, by port. */
   connects: Map<number, number>;
   /**
@@ -49,7 +51,7 @@ export interface SocketWatch {
  * completes (a black-holed server, for connect timeouts).
  */
 export function watchedRuntime(hang: readonly number[] = []): { runtime: Runtime; watch: SocketWatch } {
-  const watch: SocketWatch = { maxPending: 0, maxClientPending: 0, refusedWrites: 0, connects: new Map(), limitedReads: [] };
+  const watch: SocketWatch = { maxPending: 0, maxClientPending: 0, refusedWrites: 0, roomWaits: 0, connects: new Map(), limitedReads: [] };
   const wrap = (conn: TcpConn, side: "server" | "client"): TcpConn => {
     const write = conn.write.bind(conn);
     return {
@@ -80,7 +82,11 @@ export function watchedRuntime(hang: readonly number[] = []): { runtime: Runtime
         if (done) watch.limitedReads.push(`${side}:${conn.remotePort}`);
         return done;
       },
-      room: (bytes: number) => conn.room(bytes),
+      room: (bytes: number) => {
+        const wait = conn.room(bytes);
+        if (wait !== undefined) watch.roomWaits++;
+        return wait;
+      },
     };
   };
   const runtime: Runtime = {

@@ -29,6 +29,19 @@ function tcpMemoryPressure(): boolean {
 }
 const big = new Uint8Array(16_000_000).fill(120);
 const app = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: () => new Response(big) });
+// A TCP server that sends 16 MB to whoever connects (Bun's write takes what the kernel takes).
+const sendOn = (s: Bun.Socket<{ sent: number }>) => {
+  while (s.data.sent < big.byteLength) {
+    const n = s.write(big, s.data.sent, big.byteLength - s.data.sent);
+    if (n <= 0) return;
+    s.data.sent += n;
+  }
+};
+const source = Bun.listen<{ sent: number }>({
+  hostname: "127.0.0.1",
+  port: 0,
+  socket: { open: (s) => ((s.data = { sent: 0 }), sendOn(s)), drain: sendOn, data() {} },
+});
 // A server that reads nothing it is sent (a stuck upload target).
 const sink = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => s.pause(), data() {} } });
 const { runtime, watch } = watchedRuntime();
@@ -39,9 +52,11 @@ beforeAll(async () => {
 admin: { enabled: false }
 listeners:
   - { name: web, listen: 127.0.0.1:0, routes: [{ match: { path: /sink }, pool: sink }, { pool: app }] }
+  - { name: tcp, listen: 127.0.0.1:0, mode: tcp, pool: source }
 pools:
   app: { servers: [{ url: "http://127.0.0.1:${app.port}" }] }
   sink: { servers: [{ url: "http://127.0.0.1:${sink.port}" }] }
+  source: { servers: [{ url: "tcp://127.0.0.1:${source.port}" }] }
 `, runtime);
 });
 
@@ -49,6 +64,7 @@ afterAll(async () => {
   await lb?.stop();
   app.stop(true);
   sink.stop(true);
+  source.stop(true);
 });
 
 /** A connection accepted by a Bun listener whose peer reads nothing until `resume()`. */
@@ -139,5 +155,19 @@ test.skipIf(skip)("an upload to a server that stops reading leaves nothing queue
   } finally {
     abort.abort();
     await upload;
+  }
+});
+
+test.skipIf(skip)("a TCP client that stops reading leaves nothing queued in tenbin, and its server is read in small pieces", async () => {
+  watch.maxClientPending = 0;
+  const client = await Bun.connect({ hostname: "127.0.0.1", port: lb.port("tcp"), socket: { data() {} } });
+  client.pause();
+  try {
+    await Bun.sleep(1000);
+    expect(watch.limitedReads).toContain(`server:${source.port}`);
+    // Without the room check the rest of the last read stayed queued toward the client.
+    expect(watch.maxClientPending).toBe(0);
+  } finally {
+    client.terminate();
   }
 });
