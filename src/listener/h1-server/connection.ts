@@ -390,6 +390,8 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
   resumeReading(): void {
     if (!this.#paused) return;
     this.#paused = false;
+    // The body's idle clock starts again: the wait was the server's, not the client's.
+    if (this.#phase === Phase.Body) this.#since = performance.now();
     this.conn.resume();
   }
 
