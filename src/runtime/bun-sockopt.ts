@@ -30,8 +30,8 @@ async function load(): Promise<SetSockOpt | null> {
       getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     });
     if (process.platform === "linux") {
-      // ptr() on each call: a small typed array's storage may move when the collector runs (a
-      // pointer taken once wrote into whatever was there later).
+      // ptr() on each call: a pointer taken once at load gave stale readings later (a small typed
+      // array's storage can move when the collector runs).
       readMeminfo = (fd) => {
         MEMINFO_LENGTH[0] = MEMINFO.byteLength;
         return lib.symbols.getsockopt(fd, libc.solSocket, SO_MEMINFO, ptr(MEMINFO), ptr(MEMINFO_LENGTH));
