@@ -2,8 +2,10 @@
  * Socket options Bun's socket API does not offer, set through libc with bun:ffi on the socket's
  * `fd`. Used for SO_RCVBUF: Bun reads up to 512 KB per readable event (checked on 1.4.5: reads of
  * 524,288 bytes from a fast loopback sender), so the kernel's receive buffer bounds what one read
- * can bring into memory. Linux and macOS; elsewhere (or if libc cannot be opened) a no-op.
+ * can bring into memory. Linux and macOS; elsewhere (or if libc cannot be opened) a no-op. And
+ * SO_MEMINFO (Linux): how much room a socket's send buffer has (`hasSendRoom`).
  */
+import { readFileSync } from "node:fs";
 import process from "node:process";
 
 const LIBC: Record<string, { path: string; solSocket: number; soRcvbuf: number }> = {
@@ -19,6 +21,8 @@ let readMeminfo: ((fd: number) => number) | null = null;
 const SO_MEMINFO = 55;
 const MEMINFO = new Uint32Array(9);
 const MEMINFO_LENGTH = new Uint32Array([MEMINFO.byteLength]);
+/** The largest send buffer the kernel grows a TCP socket's to (tcp_wmem's third value). */
+let sendBufferMax = Number.POSITIVE_INFINITY;
 
 async function load(): Promise<SetSockOpt | null> {
   const libc = LIBC[process.platform];
@@ -30,6 +34,7 @@ async function load(): Promise<SetSockOpt | null> {
       getsockopt: { args: [FFIType.i32, FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     });
     if (process.platform === "linux") {
+      sendBufferMax = tcpSendBufferMax();
       // ptr() on each call: a pointer taken once at load gave stale readings later (a small typed
       // array's storage can move when the collector runs).
       readMeminfo = (fd) => {
@@ -40,6 +45,15 @@ async function load(): Promise<SetSockOpt | null> {
     return (fd, level, name, value, length) => lib.symbols.setsockopt(fd, level, name, ptr(value), length);
   } catch {
     return null;
+  }
+}
+
+/** tcp_wmem's maximum; infinite (never waits for room) when it cannot be read. */
+function tcpSendBufferMax(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/tcp_wmem", "utf8").trim().split(/\s+/)[2]) || Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
   }
 }
 
@@ -59,11 +73,14 @@ export function setReceiveBuffer(fd: number, bytes: number): boolean {
 
 /**
  * Whether the kernel would take `bytes` more on socket `fd` now without a short write: its send
- * buffer has that much room, or half its size when the buffer is smaller than twice `bytes` (the
- * kernel grows a send buffer only after a write did not fit). True where it cannot tell.
+ * buffer has that much room (or half its size, if smaller). True where it cannot tell, and while
+ * the send buffer is below its maximum: the kernel grows a send buffer only after a write did not
+ * fit, so waiting for room there would keep it small, and a far client's download with it
+ * (test/pressure/send-buffer-growth.test.ts). On loopback a send buffer starts at the maximum; far
+ * away it gets there once the transfer needs it.
  */
 export function hasSendRoom(fd: number, bytes: number): boolean {
   if (readMeminfo === null || !(fd >= 0) || readMeminfo(fd) !== 0) return true;
   const sndbuf = MEMINFO[3]!;
-  return sndbuf - MEMINFO[5]! >= Math.min(bytes, sndbuf >>> 1);
+  return sndbuf < sendBufferMax || sndbuf - MEMINFO[5]! >= Math.min(bytes, sndbuf >>> 1);
 }
