@@ -14,6 +14,7 @@ function recordingSource() {
       pauseReading: (slow = true) => void calls.push(slow ? "pause slow" : "pause"),
       resumeReading: () => void calls.push("resume"),
       bodyWanted: () => {}, // (the place for 100 Continue: asked at each wait, sent once)
+      slowReader: () => void calls.push("slow"),
     },
   };
 }
@@ -58,4 +59,26 @@ test("before the reader starts, up to 64 KB are taken; then the client waits as 
   expect((await more)!.byteLength).toBe(10);
   // The body is complete: nothing more to read, no pause for it.
   expect(calls).toEqual(["pause slow", "resume"]);
+});
+
+test("a reader that comes back late (it waited for its server) has the client read in small pieces from then on, once", async () => {
+  const { calls, source } = recordingSource();
+  const body = new RequestBody(source);
+  const first = body.next();
+  body.push(bytes(1000));
+  await first;
+  const quick = body.next(); // back at once: no verdict
+  expect(calls).toEqual(["pause", "resume"]);
+  body.push(bytes(1000));
+  await quick;
+  await Bun.sleep(30); // passing it on took a while: the server is slower than the client
+  const late = body.next();
+  expect(calls).toEqual(["pause", "resume", "pause", "slow", "resume"]);
+  body.push(bytes(1000));
+  await late;
+  await Bun.sleep(30);
+  const again = body.next();
+  expect(calls).toEqual(["pause", "resume", "pause", "slow", "resume", "pause", "resume"]); // told once
+  body.end();
+  expect(await again).toBeUndefined();
 });

@@ -387,6 +387,10 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
     if (slow) this.conn.limitReads();
   }
 
+  slowReader(): void {
+    this.conn.limitReads();
+  }
+
   resumeReading(): void {
     if (!this.#paused) return;
     this.#paused = false;

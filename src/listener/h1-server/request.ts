@@ -8,6 +8,11 @@ import { pathAndQueryOf, type ProxyRequest } from "../../http/message.ts";
 
 /** Bytes of a request body queued before the connection stops reading, while nobody reads it yet. */
 const BODY_HIGH_WATER = 64 * 1024;
+/**
+ * A reader that comes back for more this long after it took a chunk waited for its server (room or
+ * drain: 1 ms at least), not for a few microtasks of its own: the server is slower than the client.
+ */
+const SLOW_READER_MS = 5;
 
 /** What a request body needs from its connection. */
 export interface BodySource {
@@ -19,6 +24,8 @@ export interface BodySource {
   resumeReading(): void;
   /** The body is about to be read: the place to send `100 Continue`. */
   bodyWanted(): void;
+  /** The body's reader fell behind the client (a slower server): read the client in small pieces. */
+  slowReader(): void;
 }
 
 /** A request body arriving from the socket, read once: as a stream or as a whole. */
@@ -28,6 +35,9 @@ export class RequestBody {
   #queued = 0;
   /** The reader asked for a chunk once: from then on a chunk nobody waits for pauses the client. */
   #started = false;
+  /** When `next` paused the client after handing a chunk over; undefined once told slow. */
+  #handedAt: number | undefined;
+  #toldSlow = false;
   #ended = false;
   #error: unknown = undefined;
   #wake: (() => void) | undefined = undefined;
@@ -80,6 +90,7 @@ export class RequestBody {
           // (Until the reader's next ask: a 64 KB high-water mark held the read in hand and 64 KB
           // more, ~127 KB per stalled upload in bench/pressure-slow-uploads.ts, up to 512 KB.)
           this.#paused = true;
+          this.#handedAt = performance.now();
           this.#source.pauseReading(false);
         }
         return chunk;
@@ -87,7 +98,15 @@ export class RequestBody {
       if (this.#error !== undefined) throw this.#error;
       if (this.#ended) return undefined;
       if (this.#paused) {
-        // The reader is back for more and nothing is queued: read the client again.
+        // The reader is back for more and nothing is queued: read the client again, in small
+        // pieces once the reader has had to wait for its server (a stall then finds at most one
+        // small read in hand: Bun reads up to 512 KB otherwise, and where the server connection's
+        // send buffer is below its maximum a short write's rest stays here).
+        if (!this.#toldSlow && this.#handedAt !== undefined && performance.now() - this.#handedAt > SLOW_READER_MS) {
+          this.#toldSlow = true;
+          this.#source.slowReader();
+        }
+        this.#handedAt = undefined;
         this.#paused = false;
         this.#source.resumeReading();
       }
