@@ -35,7 +35,7 @@ export class RequestBody {
   #queued = 0;
   /** The reader asked for a chunk once: from then on a chunk nobody waits for pauses the client. */
   #started = false;
-  /** When `next` paused the client after handing a chunk over; undefined once told slow. */
+  /** When `next` paused the client after handing a chunk over, until the reader asks again. */
   #handedAt: number | undefined;
   #toldSlow = false;
   #ended = false;
