@@ -160,7 +160,7 @@ export class Tenbin {
     this.#upstream = new H1Client({ connectTcp: this.#connectTcp, fallback: deps.runtime.fetchUpstream, ...(lateResponseBytes ? { bufferLimit: lateResponseBytes } : {}) });
     this.#forwarder = new Forwarder(this.#upstream.fetch, deps.logger);
     const release = deps.runtime.releaseMemory;
-    this.#follower = release ? new LoadFollower(() => this.#openConnections(), release) : undefined;
+    this.#follower = release ? new LoadFollower(() => this.#openConnections(), release, undefined, deps.runtime.blockedConnections) : undefined;
     this.#websockets = new WebSocketProxy(deps.runtime.connectWebSocket, deps.logger);
     this.#acme = new AcmeManager({ logger: deps.logger, random: this.#deps.random, onChange: (name) => void this.#reloadCertificates(name) });
     this.#stopExpiryWatch = watchExpiry(() => this.certificates, deps.logger);

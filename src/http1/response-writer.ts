@@ -20,6 +20,11 @@ export interface ResponseSink {
   writeBorrowed(bytes: Uint8Array, length: number): boolean;
   /** Resolves when the queue is empty again, or the client is gone. */
   drained(): Promise<void>;
+  /**
+   * Undefined when `bytes` more would go out now without a short write; otherwise resolves once
+   * they would (or the client is gone). Optional: a sink without it is written and drained only.
+   */
+  room?(bytes: number): Promise<void> | undefined;
   /** True once the client is gone: the rest of a streamed body is not wanted. */
   readonly closed: boolean;
 }
@@ -44,6 +49,14 @@ export interface AnswerFacts {
 const OWN = new Set(["connection", "keep-alive", "transfer-encoding", "content-length"]);
 /** Above this, head and body go as two writes instead of being copied into one. */
 const COPY_BELOW = 64 * 1024;
+/**
+ * Room the client's send buffer must have before the next piece of a streamed body is read: one
+ * read of a server connection with limited reads (~128 KB at most, `SLOW_RECEIVE_BUFFER` doubled).
+ * A piece that does not fit leaves its rest in memory until the client takes it; with a slow
+ * reader that was ~42 KB per connection (bench/pressure-slow-readers.ts), now it waits unread in
+ * the server connection's kernel buffer.
+ */
+const READ_ROOM = 128 * 1024;
 
 let dateSecond = -1;
 let dateText = "";
@@ -119,6 +132,10 @@ async function pipeBody(sink: ResponseSink, body: ReadableStream<Uint8Array>, le
   let sent = 0;
   try {
     for (;;) {
+      // (Not for the last 128 KB of an answer: they are at most one read anyway, and a 100 KB answer
+      // then costs no syscall more.)
+      const room = sent > 0 && (length === undefined || length - sent > READ_ROOM) ? sink.room?.(READ_ROOM) : undefined;
+      if (room !== undefined) await room;
       const { done, value } = await reader.read();
       if (done) break;
       if (value.byteLength === 0) continue;

@@ -15,6 +15,7 @@ import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import { encodeProxyHeader, type Endpoint, MAX_HEADER_LENGTH, parseProxyHeader } from "../proxy/proxy-protocol.ts";
+import { relayChunk } from "../proxy/relay-chunk.ts";
 import type { TcpConn, TcpConnectOptions, TcpEvents } from "../runtime/types.ts";
 import type { Clock } from "../util/clock.ts";
 import { readClientHello, type ClientHelloFacts } from "../tls/client-hello.ts";
@@ -108,12 +109,8 @@ export class TcpSession {
       this.#lastActive = this.#ctx.clock.now();
       this.#ctx.stats.bytesFromClients += chunk.length;
       if (this.#phase === "open") {
-        // A slow server: stop reading the client, and read it in small pieces from now on (what is
-        // read stays here until the server takes it).
-        if (!this.#backend!.write(chunk)) {
-          this.#client.pause();
-          this.#client.limitReads();
-        }
+        // A slow server: stop reading the client (and read it in small pieces once a write was short).
+        relayChunk(chunk, this.#client, this.#backend!, () => this.#phase === "closed");
         return;
       }
       if (this.#phase === "closed") return;
@@ -157,10 +154,9 @@ export class TcpSession {
         if (token !== this.#attempt || this.#phase === "closed") return;
         this.#lastActive = this.#ctx.clock.now();
         this.#ctx.stats.bytesToClients += chunk.length;
-        if (!this.#client.write(chunk)) {
-          this.#backend?.pause();
-          this.#backend?.limitReads(); // a slow client, as above
-        }
+        const backend = this.#backend;
+        if (backend === undefined) this.#client.write(chunk);
+        else relayChunk(chunk, backend, this.#client, () => this.#phase === "closed" || token !== this.#attempt); // a slow client, as above
       },
       drain: () => {
         if (token !== this.#attempt) return;

@@ -11,6 +11,7 @@ import { Buffer } from "node:buffer";
 import type { HeaderList } from "../http1/header-list.ts";
 import type { ProxyResponse } from "../http/message.ts";
 import type { TcpConn, TcpEvents } from "../runtime/types.ts";
+import { relayChunk } from "./relay-chunk.ts";
 
 /** Server bytes kept before the tunnel is attached, above which the server connection is paused. */
 const LINK_HIGH_WATER = 64 * 1024;
@@ -201,12 +202,9 @@ export class TunnelResponse implements ProxyResponse {
     data: (chunk) => {
       if (this.#closed) return;
       this.#lastActive = performance.now();
-      // A server that reads slowly makes the client wait: stop reading it until the server drained,
-      // and from then on read it in small pieces (what is read stays here until the server takes it).
-      if (!this.#upstream.write(chunk)) {
-        this.#client!.pause();
-        this.#client!.limitReads();
-      }
+      // A server that reads slowly makes the client wait: stop reading it until the server has
+      // room (or drained, after a short write; from then on it is read in small pieces).
+      relayChunk(chunk, this.#client!, this.#upstream, () => this.#closed);
     },
     drain: () => {
       if (this.#closed) return;
@@ -226,10 +224,7 @@ export class TunnelResponse implements ProxyResponse {
     data: (chunk) => {
       if (this.#closed) return;
       this.#lastActive = performance.now();
-      if (!this.#client!.write(chunk)) {
-        this.#upstream.pause();
-        this.#upstream.limitReads(); // a slow client: read the server in small pieces from now on
-      }
+      relayChunk(chunk, this.#upstream, this.#client!, () => this.#closed); // a slow client, as above
     },
     drain: () => {
       if (this.#closed) return;

@@ -10,7 +10,7 @@
  * - Every socket already has TCP_NODELAY (seen with strace on connect and accept).
  */
 import { bunListenTls } from "./bun-tls.ts";
-import { loadSockopt, setReceiveBuffer } from "./bun-sockopt.ts";
+import { hasSendRoom, loadSockopt, setReceiveBuffer } from "./bun-sockopt.ts";
 
 await loadSockopt();
 import { nodeSockets } from "./node-sockets.ts";
@@ -18,6 +18,12 @@ import { SLOW_RECEIVE_BUFFER, type TcpClientTls, type TcpConn, type TcpConnectOp
 
 /** A rest of a write left queued is copied out of its read when it is at most this (see `#write`). */
 const COPY_REST_BELOW = 64 * 1024;
+/** `room()` looks again after this many ms, doubling up to `ROOM_POLL_MAX_MS` (no event says it). */
+const ROOM_POLL_MIN_MS = 1;
+const ROOM_POLL_MAX_MS = 1024;
+
+/** Connections with bytes queued or waiting for room in their send buffer (see `blockedConnections`). */
+let blockedCount = 0;
 
 /** Per-socket state Bun keeps in `socket.data`. */
 interface SocketState {
@@ -42,6 +48,11 @@ class BunTcpConn implements TcpConn {
   #closed = false;
   #readsLimited = false;
   readonly #slowReceiveBuffer: number;
+  /** A `room()` waiting for the kernel's send buffer, and its next look. */
+  #roomWake: (() => void) | undefined;
+  #roomTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Counted in `blockedCount`. */
+  #blocked = false;
 
   constructor(socket: BunSocket, slowReceiveBuffer = SLOW_RECEIVE_BUFFER) {
     this.#socket = socket;
@@ -84,6 +95,7 @@ class BunTcpConn implements TcpConn {
     this.#queue.push(borrowed || (rest.byteLength < whole && (rest.byteLength <= COPY_REST_BELOW || rest.byteLength * 2 <= whole)) ? new Uint8Array(rest) : rest);
     this.#queued += length - n;
     this.#wantDrain = true;
+    this.#countBlocked();
     return false;
   }
 
@@ -104,6 +116,8 @@ class BunTcpConn implements TcpConn {
     this.#closed = true;
     this.#queue = [];
     this.#queued = 0;
+    this.#wakeRoom();
+    this.#countBlocked();
     this.#socket.terminate();
   }
 
@@ -121,6 +135,45 @@ class BunTcpConn implements TcpConn {
     return setReceiveBuffer((this.#socket as unknown as { fd: number }).fd, this.#slowReceiveBuffer);
   }
 
+  room(bytes: number): Promise<void> | undefined {
+    if (this.#closed || this.#queued > 0 || this.#roomWake !== undefined || this.#hasRoom(bytes)) return undefined;
+    return new Promise((resolve) => {
+      this.#roomWake = resolve;
+      this.#countBlocked();
+      // Linux signals a socket writable again only after a write did not fit, so this looks from
+      // time to time: soon (a fast peer drains 4 MB in milliseconds), then up to once a second.
+      const look = (ms: number) => {
+        this.#roomTimer = setTimeout(() => {
+          if (this.#closed || this.#hasRoom(bytes)) this.#wakeRoom();
+          else look(Math.min(ms * 2, ROOM_POLL_MAX_MS));
+        }, ms);
+      };
+      look(ROOM_POLL_MIN_MS);
+    });
+  }
+
+  #hasRoom(bytes: number): boolean {
+    return hasSendRoom((this.#socket as unknown as { fd: number }).fd, bytes);
+  }
+
+  #wakeRoom(): void {
+    clearTimeout(this.#roomTimer);
+    this.#roomTimer = undefined;
+    const wake = this.#roomWake;
+    this.#roomWake = undefined;
+    this.#countBlocked();
+    wake?.();
+  }
+
+  /** Keeps `blockedCount` in step with this connection's queue and room wait. */
+  #countBlocked(): void {
+    const blocked = !this.#closed && (this.#queued > 0 || this.#roomWake !== undefined);
+    if (blocked !== this.#blocked) {
+      this.#blocked = blocked;
+      blockedCount += blocked ? 1 : -1;
+    }
+  }
+
   /** Bun's `drain`: the kernel takes bytes again. */
   onDrain(events: TcpEvents | undefined): void {
     while (this.#queue.length > 0) {
@@ -134,6 +187,7 @@ class BunTcpConn implements TcpConn {
       }
       this.#queue.shift();
     }
+    this.#countBlocked();
     if (this.#endAsked) this.#socket.end();
     else if (this.#shutdownAsked) this.#socket.shutdown();
     if (this.#wantDrain) {
@@ -146,6 +200,8 @@ class BunTcpConn implements TcpConn {
     this.#closed = true;
     this.#queue = [];
     this.#queued = 0;
+    this.#wakeRoom();
+    this.#countBlocked();
   }
 }
 
@@ -306,6 +362,11 @@ async function udpSocket(options: UdpSocketOptions): Promise<UdpSocket> {
     },
     close: () => socket.close(),
   };
+}
+
+/** See `Runtime.blockedConnections`. */
+export function blockedConnections(): number {
+  return blockedCount;
 }
 
 /** Bun's TCP and UDP for the `Runtime`. */

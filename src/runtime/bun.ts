@@ -4,7 +4,7 @@ import { bunDatagramLibc } from "./sd-notify-bun.ts";
 import type { ClientInfo, HttpServeOptions, HttpServer, Runtime, SignalName, UpstreamTls } from "./types.ts";
 import { QuietStop } from "./quiet-stop.ts";
 import { readFileSync, writeSync } from "node:fs";
-import { bunSockets } from "./bun-sockets.ts";
+import { blockedConnections, bunSockets } from "./bun-sockets.ts";
 import { bunConnectWebSocket, bunUpgrader, bunWebSocketHandlers } from "./bun-websocket.ts";
 import { bunTls } from "./bun-tls.ts";
 import { bunParentChannel, spawnBunWorker } from "./bun-workers.ts";
@@ -135,6 +135,7 @@ export const bunRuntime: Runtime = {
     Bun.gc(true);
     Bun.shrink();
   },
+  blockedConnections,
   notifySystemd: (state) => sendNotify(process.env.NOTIFY_SOCKET, state, bunDatagramLibc),
   env: (name) => process.env[name],
   envAll: () => process.env,

@@ -81,6 +81,11 @@ class NodeTcpConn implements TcpConn {
   limitReads(): boolean {
     return false;
   }
+
+  /** No fd to ask the kernel through: the caller writes and waits for `drain` as before. */
+  room(): Promise<void> | undefined {
+    return undefined;
+  }
 }
 
 function attach(socket: Socket, events: TcpEvents): void {

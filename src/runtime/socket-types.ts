@@ -54,6 +54,13 @@ export interface TcpConn {
    * where it cannot be set (Deno, node:net sockets) or was set already.
    */
   limitReads(): boolean;
+  /**
+   * Undefined when the kernel would take `bytes` more now without a short write (or this cannot
+   * tell: Deno, node:net sockets, not Linux, bytes queued already); otherwise a promise that
+   * resolves once it would, or the connection closed. Read the other side only then: what a short
+   * write leaves (the rest of a read, up to ~128 KB) waits in memory until a slow peer takes it.
+   */
+  room(bytes: number): Promise<void> | undefined;
 }
 
 /** A TCP listener's options. */

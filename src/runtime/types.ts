@@ -195,6 +195,11 @@ export interface Runtime {
    * they are gone. Absent where the runtime has no such call (Deno).
    */
   releaseMemory?(): void;
+  /**
+   * TCP connections that wait for their peer now (bytes queued, or no room in the send buffer):
+   * a crowd of slow readers. Absent where the runtime cannot tell (Deno).
+   */
+  blockedConnections?(): number;
   readTextFile(path: string): Promise<string>;
   readTextFileSync(path: string): string;
   /**

@@ -31,8 +31,12 @@ export async function startL4Tenbin(yaml: string, runtime: Runtime = bunRuntime)
 export interface SocketWatch {
   /** Most bytes any connection held queued in user space after a write. */
   maxPending: number;
+  /** `maxPending` of the connections accepted from clients only. */
+  maxClientPending: number;
   /** Writes that answered false (backpressure reached the proxy). */
   refusedWrites: number;
+  /** `room()` calls that answered a wait (backpressure reached the proxy before a write was short). */
+  roomWaits: number;
   /** Connects attempted, by port. */
   connects: Map<number, number>;
   /**
@@ -47,7 +51,7 @@ export interface SocketWatch {
  * completes (a black-holed server, for connect timeouts).
  */
 export function watchedRuntime(hang: readonly number[] = []): { runtime: Runtime; watch: SocketWatch } {
-  const watch: SocketWatch = { maxPending: 0, refusedWrites: 0, connects: new Map(), limitedReads: [] };
+  const watch: SocketWatch = { maxPending: 0, maxClientPending: 0, refusedWrites: 0, roomWaits: 0, connects: new Map(), limitedReads: [] };
   const wrap = (conn: TcpConn, side: "server" | "client"): TcpConn => {
     const write = conn.write.bind(conn);
     return {
@@ -62,6 +66,7 @@ export function watchedRuntime(hang: readonly number[] = []): { runtime: Runtime
         const ok = write(data);
         if (!ok) watch.refusedWrites++;
         watch.maxPending = Math.max(watch.maxPending, conn.pending);
+        if (side === "client") watch.maxClientPending = Math.max(watch.maxClientPending, conn.pending);
         return ok;
       },
       writeBorrowed(bytes: Uint8Array, length: number) {
@@ -76,6 +81,11 @@ export function watchedRuntime(hang: readonly number[] = []): { runtime: Runtime
         const done = conn.limitReads();
         if (done) watch.limitedReads.push(`${side}:${conn.remotePort}`);
         return done;
+      },
+      room: (bytes: number) => {
+        const wait = conn.room(bytes);
+        if (wait !== undefined) watch.roomWaits++;
+        return wait;
       },
     };
   };

@@ -97,6 +97,18 @@ test("LoadFollower: a collection after the count moved a lot and held still, non
   expect(released).toBe(2);
 });
 
+test("LoadFollower: a collection also once the connections blocked on slow peers moved a lot and held still", () => {
+  const open = 200;
+  let blocked = 0;
+  let released = 0;
+  const follower = new LoadFollower(() => open, () => released++, undefined, () => blocked);
+  const ticks = (values: number[]) => values.map((v) => ((blocked = v), follower.tick()));
+  expect(ticks([0, 0])).toEqual([false, true]); // the crowd of 200 arrived (open count), still filling
+  expect(ticks([120, 200, 201])).toEqual([false, false, true]); // its readers are full, then held
+  expect(ticks([201, 198, 200])).toEqual([false, false, false]); // steady: nothing
+  expect(released).toBe(2);
+});
+
 test("LoadFollower: one collection after a burst of reloads, once they stopped", async () => {
   let released = 0;
   const follower = new LoadFollower(() => 0, () => released++, 300);

@@ -367,6 +367,10 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
     return this.conn.writeBorrowed(bytes, length);
   }
 
+  room(bytes: number): Promise<void> | undefined {
+    return this.#phase === Phase.Closed ? undefined : this.conn.room(bytes);
+  }
+
   drained(): Promise<void> {
     if (this.#phase === Phase.Closed || this.conn.pending === 0) return Promise.resolve();
     return new Promise((resolve) => (this.#drain = resolve));
@@ -374,18 +378,24 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
 
   // BodySource
 
-  pauseReading(): void {
+  pauseReading(slow = true): void {
     if (this.#paused) return;
     this.#paused = true;
     this.conn.pause();
     // The body's reader (the server it goes to) is slower than the client: read the client in small
     // pieces from now on, so what waits here is bounded by more than the high-water mark alone.
+    if (slow) this.conn.limitReads();
+  }
+
+  slowReader(): void {
     this.conn.limitReads();
   }
 
   resumeReading(): void {
     if (!this.#paused) return;
     this.#paused = false;
+    // The body's idle clock starts again: the wait was the server's, not the client's.
+    if (this.#phase === Phase.Body) this.#since = performance.now();
     this.conn.resume();
   }
 

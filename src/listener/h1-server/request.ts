@@ -6,16 +6,26 @@
 import type { HeaderList } from "../../http1/header-list.ts";
 import { pathAndQueryOf, type ProxyRequest } from "../../http/message.ts";
 
-/** Bytes of a request body queued before the connection stops reading from the client. */
+/** Bytes of a request body queued before the connection stops reading, while nobody reads it yet. */
 const BODY_HIGH_WATER = 64 * 1024;
+/**
+ * A reader that comes back for more this long after it took a chunk waited for its server (room or
+ * drain: 1 ms at least), not for a few microtasks of its own: the server is slower than the client.
+ */
+const SLOW_READER_MS = 5;
 
 /** What a request body needs from its connection. */
 export interface BodySource {
-  /** Stop / restart reading from the client (the body's reader is slower than the client). */
-  pauseReading(): void;
+  /**
+   * Stop / restart reading from the client. `slow` (the default): the body's reader is slower than
+   * the client, read it in small pieces from now on; false: only until the reader asks again.
+   */
+  pauseReading(slow?: boolean): void;
   resumeReading(): void;
   /** The body is about to be read: the place to send `100 Continue`. */
   bodyWanted(): void;
+  /** The body's reader fell behind the client (a slower server): read the client in small pieces. */
+  slowReader(): void;
 }
 
 /** A request body arriving from the socket, read once: as a stream or as a whole. */
@@ -23,6 +33,11 @@ export class RequestBody {
   readonly #source: BodySource;
   #queue: Uint8Array[] = [];
   #queued = 0;
+  /** The reader asked for a chunk once: from then on a chunk nobody waits for pauses the client. */
+  #started = false;
+  /** When `next` paused the client after handing a chunk over, until the reader asks again. */
+  #handedAt: number | undefined;
+  #toldSlow = false;
   #ended = false;
   #error: unknown = undefined;
   #wake: (() => void) | undefined = undefined;
@@ -41,7 +56,9 @@ export class RequestBody {
     if (chunk.byteLength === 0) return;
     this.#queue.push(chunk);
     this.#queued += chunk.byteLength;
-    if (this.#queued > BODY_HIGH_WATER && !this.#paused) {
+    // Nobody reads the body yet (the request is being routed): up to 64 KB are taken, then the
+    // client waits. Once the reader started, `next` pauses the client itself.
+    if (this.#wake === undefined && !this.#paused && (this.#started || this.#queued > BODY_HIGH_WATER)) {
       this.#paused = true;
       this.#source.pauseReading();
     }
@@ -62,18 +79,37 @@ export class RequestBody {
 
   /** The next chunk, or undefined at the end; rejects when the body failed. */
   async next(): Promise<Uint8Array | undefined> {
+    this.#started = true;
     for (let turns = 0; ; turns++) {
       const chunk = this.#queue.shift();
       if (chunk !== undefined) {
         this.#queued -= chunk.byteLength;
-        if (this.#paused && this.#queued <= BODY_HIGH_WATER / 2) {
-          this.#paused = false;
-          this.#source.resumeReading();
+        if (this.#queue.length === 0 && !this.#ended && !this.#paused) {
+          // The reader passes this chunk on before it asks for more: the client waits meanwhile, in
+          // its own kernel buffers, so a server that stops draining finds nothing more read here.
+          // (Until the reader's next ask: a 64 KB high-water mark held the read in hand and 64 KB
+          // more, ~127 KB per stalled upload in bench/pressure-slow-uploads.ts, up to 512 KB.)
+          this.#paused = true;
+          this.#handedAt = performance.now();
+          this.#source.pauseReading(false);
         }
         return chunk;
       }
       if (this.#error !== undefined) throw this.#error;
       if (this.#ended) return undefined;
+      if (this.#paused) {
+        // The reader is back for more and nothing is queued: read the client again, in small
+        // pieces once the reader has had to wait for its server (a stall then finds at most one
+        // small read in hand: Bun reads up to 512 KB otherwise, and where the server connection's
+        // send buffer is below its maximum a short write's rest stays here).
+        if (!this.#toldSlow && this.#handedAt !== undefined && performance.now() - this.#handedAt > SLOW_READER_MS) {
+          this.#toldSlow = true;
+          this.#source.slowReader();
+        }
+        this.#handedAt = undefined;
+        this.#paused = false;
+        this.#source.resumeReading();
+      }
       if (turns === 0) this.#source.bodyWanted();
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }

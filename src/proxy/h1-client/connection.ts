@@ -136,6 +136,11 @@ export class UpstreamConnection implements TcpEvents {
   }
 
   /** Writes request bytes; resolves at once, or when the socket drained. */
+  /** `TcpConn.room` of the connection: undefined when `bytes` more would go out now. */
+  room(bytes: number): Promise<void> | undefined {
+    return this.closed ? undefined : this.conn?.room(bytes);
+  }
+
   write(bytes: Uint8Array): Promise<void> | undefined {
     if (this.closed || !this.conn) return undefined;
     return this.#drained(this.conn.write(bytes));

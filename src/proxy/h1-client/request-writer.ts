@@ -20,6 +20,12 @@ const OWN_AND_FORWARDING = new Set([...OWN, ...FORWARDING_REPLACES]);
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 /** Chunks below this are copied into one write with their framing; larger ones go as three. */
 const COPY_BELOW = 16 * 1024;
+/**
+ * Room the server connection's send buffer must have before the next piece of a streamed body is
+ * read: one read of a client connection (Bun reads up to 512 KB). A piece that does not fit leaves
+ * its rest in memory until the server takes it; a server that stopped draining then held it.
+ */
+const READ_ROOM = 512 * 1024;
 
 /**
  * Sends the request of exchange `id`. Without a body, or with one in bytes, it is written at once
@@ -79,6 +85,9 @@ async function writeStreamBody(conn: UpstreamConnection, id: number, head: strin
   let sent = 0;
   try {
     for (;;) {
+      const room = sent > 0 ? conn.room(READ_ROOM) : undefined;
+      if (room !== undefined) await room;
+      if (!conn.isCurrent(id)) return;
       const { done, value } = await reader.read();
       if (!conn.isCurrent(id)) return; // answered early, aborted or failed: the rest is unwanted
       if (done) break;
