@@ -77,7 +77,8 @@ export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: Ans
   const status = res.status;
   const statusLine = `HTTP/1.1 ${status} ${res.statusText || reasonOf(status)}\r\n`;
   const headers = res.headers;
-  // A received header block goes out as it came, minus the lines replaced here; `tail` holds them.
+  // A received header block goes out as it came, minus the names in OWN; the lines this writer
+  // sets (Date when missing, framing, Connection) follow it in `tail`.
   /** The answer's own Content-Length, when it is a valid one. */
   const lengthField = headers.get("content-length");
   const declared = lengthField === null ? undefined : declaredLength(lengthField);
