@@ -4,6 +4,7 @@
  * HTTP/1.1 server (`listener/h1-server/`) hands over lighter ones, because on Bun building a `Request`
  * and its `Headers` costs more per request than the rest of the front end together (bench/).
  */
+import type { Buffer } from "node:buffer";
 import type { HeaderList } from "../http1/header-list.ts";
 
 /**
@@ -66,16 +67,52 @@ export class LightResponse implements ProxyResponse {
   readonly status: number;
   readonly statusText: string;
   readonly headers: HeaderList;
-  /** The whole body when it is at hand (then `body` is made from it on demand). */
-  readonly whole: Uint8Array | undefined;
+  #whole: Uint8Array | undefined;
+  /** A whole body kept as a range of the read it came in (`ranged`), until someone wants it as bytes. */
+  #source: Buffer | undefined;
+  #start = 0;
+  #length = -1;
   #body: ReadableStream<Uint8Array> | null;
 
   constructor(status: number, statusText: string, headers: HeaderList, body: Uint8Array | ReadableStream<Uint8Array> | null) {
     this.status = status;
     this.statusText = statusText;
     this.headers = headers;
-    this.whole = body instanceof Uint8Array ? body : undefined;
+    if (body instanceof Uint8Array) {
+      this.#whole = body;
+      this.#length = body.byteLength;
+    }
     this.#body = body instanceof Uint8Array ? null : body;
+  }
+
+  /**
+   * An answer whose whole body is `length` bytes of `source` from `start`: the writer copies them
+   * from there (`copyWhole`), with no view of the read made (~0.3 µs a view, see `BodyEvents.bodyRange`).
+   */
+  static ranged(status: number, statusText: string, headers: HeaderList, source: Buffer, start: number, length: number): LightResponse {
+    const response = new LightResponse(status, statusText, headers, null);
+    response.#source = source;
+    response.#start = start;
+    response.#length = length;
+    return response;
+  }
+
+  /** The whole body when it is at hand (then `body` is made from it on demand). */
+  get whole(): Uint8Array | undefined {
+    if (this.#whole === undefined && this.#source !== undefined) this.#whole = this.#source.subarray(this.#start, this.#start + this.#length);
+    return this.#whole;
+  }
+
+  /** The length of the whole body when it is at hand, else -1. */
+  get wholeLength(): number {
+    return this.#length;
+  }
+
+  /** Copies the whole body (it must be at hand) into `dst` from `at`; returns its length. */
+  copyWhole(dst: Buffer, at: number): number {
+    if (this.#whole === undefined && this.#source !== undefined) return this.#source.copy(dst, at, this.#start, this.#start + this.#length);
+    dst.set(this.#whole!, at);
+    return this.#length;
   }
 
   get body(): ReadableStream<Uint8Array> | null {

@@ -24,6 +24,12 @@ export type Framing =
 /** Where decoded bytes go. */
 export interface BodyEvents {
   body(chunk: Uint8Array): void;
+  /**
+   * Optional: body bytes as a range of the read they are in, given instead of `body` with a view of
+   * it, for a consumer that copies them anyway. A view of a fresh read costs ~0.3 µs on Bun 1.4.5
+   * (the read's memory gets an ArrayBuffer of its own); a copy from the read ~0.05 µs.
+   */
+  bodyRange?(bytes: Buffer, start: number, end: number): void;
   end(): void;
 }
 
@@ -184,7 +190,9 @@ export class BodyDecoder {
   #take(buf: Buffer, at: number): number {
     const n = Math.min(this.#remaining, buf.length - at);
     this.#remaining -= n;
-    this.#events.body(buf.subarray(at, at + n));
+    const events = this.#events;
+    if (events.bodyRange !== undefined) events.bodyRange(buf, at, at + n);
+    else events.body(buf.subarray(at, at + n));
     return at + n;
   }
 

@@ -48,6 +48,8 @@ export interface ParserEvents {
   /** A final (non-1xx) head; body events follow. */
   head(head: ResponseHead): void;
   body(chunk: Uint8Array): void;
+  /** Optional: see `BodyEvents.bodyRange` (not for a body framed by the close). */
+  bodyRange?(bytes: Buffer, start: number, end: number): void;
   /** The body ended (for `close` framing: when `finish()` is called). */
   end(): void;
 }

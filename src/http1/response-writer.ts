@@ -84,11 +84,12 @@ export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: Ans
   const declared = lengthField === null ? undefined : declaredLength(lengthField);
   let tail = headers.has("date") ? "" : `date: ${httpDate()}\r\n`;
   const bodyless = status < 200 || status === 204 || status === 304;
-  const whole = res instanceof LightResponse ? res.whole : undefined;
-  const stream = whole === undefined ? res.body : null;
+  /** A body at hand (a `LightResponse`'s): its length; -1 for a stream (or none). */
+  const wholeLength = res instanceof LightResponse ? res.wholeLength : -1;
+  const stream = wholeLength < 0 ? res.body : null;
   let keepAlive = facts.keepAlive;
   let length: number | undefined;
-  if (whole !== undefined) length = whole.byteLength;
+  if (wholeLength >= 0) length = wholeLength;
   else if (stream === null || bodyless) length = 0;
   else length = declared;
   // The answer to HEAD has no body but tells the length of the one GET would get.
@@ -107,12 +108,13 @@ export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: Ans
     writeHead(sink, statusLine, headers, tail);
     return keepAlive ? "keep" : "close";
   }
-  if (whole !== undefined) {
-    const n = whole.byteLength < COPY_BELOW ? composeHead(statusLine, headers, OWN, tail, "\r\n", whole) : -1;
-    if (n >= 0) sink.writeBorrowed(SCRATCH, n);
+  if (wholeLength >= 0) {
+    const whole = res as LightResponse;
+    const n = wholeLength < COPY_BELOW ? composeHead(statusLine, headers, OWN, tail, "\r\n", wholeLength) : -1;
+    if (n >= 0) sink.writeBorrowed(SCRATCH, n + whole.copyWhole(SCRATCH, n));
     else {
       writeHead(sink, statusLine, headers, tail);
-      sink.write(whole);
+      sink.write(whole.whole!);
     }
     return keepAlive ? "keep" : "close";
   }

@@ -16,22 +16,19 @@ const SCRATCH_BYTES = 128 * 1024;
 export const SCRATCH: Buffer = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
 
 /**
- * Puts a head into `SCRATCH` and then `body`: `first`, the header lines of `headers` minus the names
- * in `skip` (a received block copied as the bytes it came in, `writeHeaderLines`), `mid` and `last`
- * (Latin-1 text each). Returns their length in bytes, or -1 when they do not fit (the caller then
- * writes them its own way, `headText`).
+ * Puts a head into `SCRATCH`: `first`, the header lines of `headers` minus the names in `skip` (a
+ * received block copied as the bytes it came in, `writeHeaderLines`), `mid` and `last` (Latin-1
+ * text each). Returns its length in bytes, or -1 when it does not fit with `reserve` bytes after it
+ * (for the body the caller puts there; otherwise the caller writes them its own way, `headText`).
  */
-export function composeHead(first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, last: string, body?: Uint8Array): number {
-  const bodyBytes = body?.byteLength ?? 0;
-  const after = mid.length + last.length + bodyBytes;
+export function composeHead(first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, last: string, reserve = 0): number {
+  const after = mid.length + last.length + reserve;
   if (first.length + after > SCRATCH_BYTES) return -1;
   let n = SCRATCH.write(first, 0, "latin1");
   n = writeHeaderLines(SCRATCH, n, headers, skip, SCRATCH_BYTES - after);
   if (n < 0) return -1;
   if (mid.length > 0) n += SCRATCH.write(mid, n, "latin1");
-  n += SCRATCH.write(last, n, "latin1");
-  if (body !== undefined && bodyBytes > 0) SCRATCH.set(body, n);
-  return n + bodyBytes;
+  return n + SCRATCH.write(last, n, "latin1");
 }
 
 /** The head `composeHead` writes, as text (for one that does not fit in `SCRATCH`). */

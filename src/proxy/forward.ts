@@ -151,7 +151,7 @@ export class Forwarder {
           this.#inPlace = false;
         }
       }
-      let responseBody: ReadableStream<Uint8Array> | null = upstream instanceof LightResponse && upstream.whole !== undefined ? null : upstream.body;
+      let responseBody: ReadableStream<Uint8Array> | null = upstream instanceof LightResponse && upstream.wholeLength >= 0 ? null : upstream.body;
       if (responseBody !== null && !(length <= SMALL_RESPONSE)) {
         // A long body: a client that leaves while it streams should stop the download.
         if (!watched.listening) abortWhenClientLeaves(controller, ex.req);

@@ -185,6 +185,28 @@ describe("the own server's answer writer with a scanned block", () => {
   });
 });
 
+describe("an answer whose body is a range of the read it came in (LightResponse.ranged)", () => {
+  test("is written as the same bytes as one with the body as a view, and gives its body as bytes and as a stream", async () => {
+    const read = Buffer.from("..HEAD..hello world..next", "latin1");
+    const writeOf = (res: LightResponse): string => {
+      const written: Uint8Array[] = [];
+      const sink = { write: (b: Uint8Array) => (written.push(b), true), writeBorrowed: (b: Uint8Array, n: number) => (written.push(new Uint8Array(b.subarray(0, n))), true), drained: async () => {}, closed: false };
+      writeResponse(sink, res, { head: false, minor: 1, keepAlive: true });
+      return Buffer.concat(written).toString("latin1");
+    };
+    const ranged = () => LightResponse.ranged(200, "OK", scanned(NGINX), read, 8, 11);
+    expect(writeOf(ranged())).toBe(writeOf(new LightResponse(200, "OK", scanned(NGINX), read.subarray(8, 19))));
+    expect(writeOf(ranged())).toEndWith("content-length: 11\r\n\r\nhello world");
+    const res = ranged();
+    expect(res.wholeLength).toBe(11);
+    expect(Buffer.from(res.whole!).toString("latin1")).toBe("hello world");
+    expect(await new Response(ranged().body).text()).toBe("hello world");
+    const dst = Buffer.alloc(20, 0x2e);
+    expect(ranged().copyWhole(dst, 3)).toBe(11);
+    expect(dst.toString("latin1")).toBe("...hello world......");
+  });
+});
+
 describe("the own server's answer writer and a repeated Content-Length", () => {
   test("an answer to HEAD with two equal Content-Length lines tells that length, as it did when fields were split", () => {
     const list = scanned("Content-Length: 5\r\nContent-Length: 5\r\n");

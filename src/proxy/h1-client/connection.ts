@@ -76,6 +76,9 @@ export class UpstreamConnection implements TcpEvents {
   #size = 0;
   /** The whole body of a Content-Length answer that came in several reads, filled in place. */
   #whole: Uint8Array | undefined;
+  /** The read that holds the whole body of a Content-Length answer that came in one (from `#rangeStart`, `#size` bytes). */
+  #range: Buffer | undefined;
+  #rangeStart = 0;
   #stream: ReadableStreamDefaultController<Uint8Array> | undefined;
   #settled = false;
   #requestDone = false;
@@ -98,6 +101,7 @@ export class UpstreamConnection implements TcpEvents {
     this.#parser = new ResponseParser({
       head: (head) => this.#onHead(head),
       body: (chunk) => this.#onBody(chunk),
+      bodyRange: (bytes, start, end) => this.#onBodyRange(bytes, start, end),
       end: () => this.#onEnd(),
     });
   }
@@ -121,6 +125,7 @@ export class UpstreamConnection implements TcpEvents {
     if (this.#chunks.length > 0) this.#chunks = [];
     this.#size = 0;
     this.#whole = undefined;
+    this.#range = undefined;
     this.#stream = undefined;
     this.#settled = false;
     this.#requestDone = false;
@@ -237,6 +242,21 @@ export class UpstreamConnection implements TcpEvents {
     if (framing.kind === "length" && framing.length + head.bytes > this.#limit) this.#startStream();
   }
 
+  /**
+   * Body bytes as a range of a read: the whole body of a Content-Length answer in one read is kept
+   * as that range (the writer copies it from the read, no view made); anything else goes on as a view.
+   */
+  #onBodyRange(bytes: Buffer, start: number, end: number): void {
+    const framing = this.#head!.framing;
+    if (this.#stream === undefined && this.#size === 0 && this.#chunks.length === 0 && framing.kind === "length" && end - start === framing.length) {
+      this.#range = bytes;
+      this.#rangeStart = start;
+      this.#size = end - start;
+      return;
+    }
+    this.#onBody(bytes.subarray(start, end));
+  }
+
   #onBody(chunk: Uint8Array): void {
     if (this.#stream) {
       this.#lastProgress = performance.now();
@@ -270,6 +290,14 @@ export class UpstreamConnection implements TcpEvents {
       } catch {
         // the client cancelled meanwhile
       }
+    } else if (!this.#settled && this.#range !== undefined) {
+      const range = this.#range;
+      this.#range = undefined;
+      const head = this.#head!;
+      if (this.#light) {
+        this.#settled = true;
+        this.#cb?.resolve(LightResponse.ranged(head.status, head.statusText, head.headers, range, this.#rangeStart, this.#size));
+      } else this.#settle(range.subarray(this.#rangeStart, this.#rangeStart + this.#size));
     } else if (!this.#settled) {
       const body = this.#whole ?? (this.#size === 0 && this.#chunks.length === 0 ? (this.#bodyless() ? null : new Uint8Array(0)) : this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size));
       if (this.#chunks.length > 0) this.#chunks = [];

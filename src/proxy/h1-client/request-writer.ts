@@ -61,8 +61,12 @@ export function writeRequest(
  * `composeHead`) and `body` in one write: through the scratch when they fit, else copied together.
  */
 function writeComposed(conn: UpstreamConnection, first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, last: string, body: Uint8Array | undefined): Promise<void> | undefined {
-  const n = composeHead(first, headers, skip, mid, last, body);
-  if (n >= 0) return conn.writeBorrowed(SCRATCH, n);
+  const bodyBytes = body?.byteLength ?? 0;
+  const n = composeHead(first, headers, skip, mid, last, bodyBytes);
+  if (n >= 0) {
+    if (body !== undefined && bodyBytes > 0) SCRATCH.set(body, n);
+    return conn.writeBorrowed(SCRATCH, n + bodyBytes);
+  }
   const headBytes = Buffer.from(headText(first, headers, skip, mid, last), "latin1");
   return conn.write(body === undefined || body.byteLength === 0 ? headBytes : Buffer.concat([headBytes, body]));
 }
