@@ -4,7 +4,7 @@
  * can do (cookies, hashing on a header) — or, for `send_proxy`, nothing only TCP can do.
  */
 import type { KeySegment } from "./config-error.ts";
-import type { AnyListenerConfig, Config, PoolConfig } from "./schema.ts";
+import type { AnyListenerConfig, Config } from "./schema.ts";
 import { CidrSet } from "../util/cidr.ts";
 
 type Report = (path: KeySegment[], message: string) => void;

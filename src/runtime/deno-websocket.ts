@@ -4,7 +4,7 @@
  * pause reading, and they say so with `canPause: false`: backpressure is then up to Deno's buffers.
  */
 import { messageData as data, wireUpstreamWebSocket } from "./upstream-websocket.ts";
-import type { ConnectWebSocket, DownstreamWebSocket, UpstreamWebSocket, WebSocketData, WebSocketUpgrader } from "./websocket-types.ts";
+import type { ConnectWebSocket, DownstreamWebSocket, WebSocketData, WebSocketUpgrader } from "./websocket-types.ts";
 
 /** The slice of `Deno` used here. */
 export interface DenoWebSocketApi {

@@ -41,9 +41,6 @@ export const prng = seededRandom;
 export const SPACES = [" ", "\t", "\x0b", "\x0c", "\xa0", "\x85", "\r", "\n", "\0", "  ", "\x1f", "\x7f"];
 /** Mutation material. */
 export const ODD_BYTES = ["\0", "\x01", "\x08", "\x0b", "\x0c", "\r", "\n", "\x1b", "\x7f", "\x80", "\xa0", "\xc3\xa9", "\xff", '"', "\\", ";", ",", "=", ":", " ", "\t"];
-const METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "get", "Post", "FOO", "CONNECT", "M-SEARCH", "PROPFIND"];
-const TARGETS = ["/", "/a/b?c=d", "/%61dmin/x", "*", "http://h.example/p", "/a b", "/caf\xc3\xa9", "//x", "/?q=\"", "/a#f", "", "/x\x7f", "h.example:443"];
-const VERSIONS = ["HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "http/1.1", "HTTP/1.2", "HTTP/2.0", "HTTP/1.10", "HTTP/1"];
 /** Mutation material. */
 export const EXTENSIONS = [";a", ";a=b", ';a="b c"', ";a=b;c", ' ;a', ";a =b", ';a="\\""', ";", ";a=", ';a="b', ";a\nb", ";a\rb", ";a=b c", ";\x01", ";a=\xff", ';a="\x7f"'];
 /** Mutation material. */

@@ -6,13 +6,6 @@ import { latin1, readEveryWay, readParts, TEST_MAX_HEAD } from "./request-suppor
 const POST_CHUNKED = "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
 const NEXT = "GET /next HTTP/1.1\r\nHost: t\r\n\r\n";
 
-/** Reads `text` every way and expects the refusal `status` with a message matching `pattern`. */
-function refused(text: string, status: number, pattern: RegExp): void {
-  const out = readEveryWay(text);
-  expect(out.error?.status).toBe(status);
-  expect(out.error?.message).toMatch(pattern);
-}
-
 describe("optional whitespace is SP and HTAB only (RFC 9110 §5.6.3), never what trim() eats", () => {
   test("SP and HTAB around Content-Length and chunked are fine", () => {
     for (const ows of [" ", "\t", " \t ", ""]) {

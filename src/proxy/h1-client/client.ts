@@ -20,7 +20,6 @@
  *   servers at one address with different settings never share a connection.
  * Anything else (ws://, a URL with userinfo) goes to the runtime's fetch.
  */
-import { Buffer } from "node:buffer";
 import type { FetchInit, ProxyResponse, RuntimeFetch, UpstreamInit, UpstreamTls } from "../../runtime/types.ts";
 import { copyHeaders, isHeaderMap, webHeaders } from "../../http/message.ts";
 import type { TcpClientTls, TcpConn, TcpConnectOptions } from "../../runtime/socket-types.ts";
