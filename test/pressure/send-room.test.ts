@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { bunRuntime } from "../../src/runtime/bun.ts";
 import type { TcpConn } from "../../src/runtime/types.ts";
-import { startL4Tenbin, watchedRuntime } from "../helpers/l4-tenbin.ts";
+import { startSlowPeers } from "../helpers/slow-peers.ts";
 
 const linux = process.platform === "linux";
 
@@ -28,43 +28,14 @@ function tcpMemoryPressure(): boolean {
   }
 }
 const big = new Uint8Array(16_000_000).fill(120);
-const app = Bun.serve({ hostname: "127.0.0.1", port: 0, idleTimeout: 0, fetch: () => new Response(big) });
-// A TCP server that sends 16 MB to whoever connects (Bun's write takes what the kernel takes).
-const sendOn = (s: Bun.Socket<{ sent: number }>) => {
-  while (s.data.sent < big.byteLength) {
-    const n = s.write(big, s.data.sent, big.byteLength - s.data.sent);
-    if (n <= 0) return;
-    s.data.sent += n;
-  }
-};
-const source = Bun.listen<{ sent: number }>({
-  hostname: "127.0.0.1",
-  port: 0,
-  socket: { open: (s) => ((s.data = { sent: 0 }), sendOn(s)), drain: sendOn, data() {} },
-});
-// A server that reads nothing it is sent (a stuck upload target).
-const sink = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => s.pause(), data() {} } });
-const { runtime, watch } = watchedRuntime();
-let lb: Awaited<ReturnType<typeof startL4Tenbin>>;
+let peers: Awaited<ReturnType<typeof startSlowPeers>>;
 
 beforeAll(async () => {
-  lb = await startL4Tenbin(`
-admin: { enabled: false }
-listeners:
-  - { name: web, listen: 127.0.0.1:0, routes: [{ match: { path: /sink }, pool: sink }, { pool: app }] }
-  - { name: tcp, listen: 127.0.0.1:0, mode: tcp, pool: source }
-pools:
-  app: { servers: [{ url: "http://127.0.0.1:${app.port}" }] }
-  sink: { servers: [{ url: "http://127.0.0.1:${sink.port}" }] }
-  source: { servers: [{ url: "tcp://127.0.0.1:${source.port}" }] }
-`, runtime);
+  peers = await startSlowPeers(() => new Response(big), big);
 });
 
 afterAll(async () => {
-  await lb?.stop();
-  app.stop(true);
-  sink.stop(true);
-  source.stop(true);
+  await peers?.stop();
 });
 
 /** A connection accepted by a Bun listener whose peer reads nothing until `resume()`. */
@@ -125,7 +96,7 @@ test.skipIf(skip)("room(): undefined while the kernel takes a whole piece; then 
 });
 
 test.skipIf(skip)("a client that stops reading a long answer leaves nothing queued in tenbin", async () => {
-  const client = await Bun.connect({ hostname: "127.0.0.1", port: lb.port("web"), socket: { data() {} } });
+  const client = await Bun.connect({ hostname: "127.0.0.1", port: peers.lb.port("web"), socket: { data() {} } });
   client.pause();
   client.write("GET /big HTTP/1.1\r\nhost: x\r\n\r\n");
   try {
@@ -133,25 +104,25 @@ test.skipIf(skip)("a client that stops reading a long answer leaves nothing queu
     // the server (or, without the room check, has queued the rest of its last read).
     await Bun.sleep(1000);
     // Without the room check the last read's rest stayed queued toward the client (tens of KB).
-    expect(watch.maxClientPending).toBe(0);
+    expect(peers.watch.maxClientPending).toBe(0);
   } finally {
     client.terminate();
   }
 });
 
 test.skipIf(skip)("an upload to a server that stops reading leaves nothing queued toward it in tenbin", async () => {
-  watch.maxPending = 0;
-  watch.refusedWrites = 0;
-  const connects = watch.connects.get(sink.port) ?? 0;
+  peers.watch.maxPending = 0;
+  peers.watch.refusedWrites = 0;
+  const connects = peers.watch.connects.get(peers.sink.port) ?? 0;
   const abort = new AbortController();
-  const upload = fetch(`http://127.0.0.1:${lb.port("web")}/sink`, { method: "POST", body: big, signal: abort.signal }).catch(() => undefined);
+  const upload = fetch(`http://127.0.0.1:${peers.lb.port("web")}/sink`, { method: "POST", body: big, signal: abort.signal }).catch(() => undefined);
   try {
     // The server's kernel buffers and tenbin's send buffer toward it fill within milliseconds.
     await Bun.sleep(1000);
-    expect(watch.connects.get(sink.port)).toBe(connects + 1);
+    expect(peers.watch.connects.get(peers.sink.port)).toBe(connects + 1);
     // Without the room check the rest of the last piece that did not fit stayed queued (tens of KB).
-    expect(watch.maxPending).toBe(0);
-    expect(watch.refusedWrites).toBe(0);
+    expect(peers.watch.maxPending).toBe(0);
+    expect(peers.watch.refusedWrites).toBe(0);
   } finally {
     abort.abort();
     await upload;
@@ -159,14 +130,14 @@ test.skipIf(skip)("an upload to a server that stops reading leaves nothing queue
 });
 
 test.skipIf(skip)("a TCP client that stops reading leaves nothing queued in tenbin, and its server is read in small pieces", async () => {
-  watch.maxClientPending = 0;
-  const client = await Bun.connect({ hostname: "127.0.0.1", port: lb.port("tcp"), socket: { data() {} } });
+  peers.watch.maxClientPending = 0;
+  const client = await Bun.connect({ hostname: "127.0.0.1", port: peers.lb.port("tcp"), socket: { data() {} } });
   client.pause();
   try {
     await Bun.sleep(1000);
-    expect(watch.limitedReads).toContain(`server:${source.port}`);
+    expect(peers.watch.limitedReads).toContain(`server:${peers.source.port}`);
     // Without the room check the rest of the last read stayed queued toward the client.
-    expect(watch.maxClientPending).toBe(0);
+    expect(peers.watch.maxClientPending).toBe(0);
   } finally {
     client.terminate();
   }
