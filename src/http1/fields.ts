@@ -109,12 +109,17 @@ export interface FieldMark {
 const VALID_BLOCK = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\0-\x08\n-\x1f\x7f]*\r\n)*$/y;
 /** The same for an answer, whose values may hold controls other than NUL, CR and LF (`FieldRules`). */
 const VALID_ANSWER_BLOCK = /(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\0\r\n]*\r\n)*$/y;
-/** Each indexed name by its length and lower-cased first letter, which no two of them share. */
-const BY_SHAPE = new Map<number, string>();
+/** The longest indexed name. */
+const LONGEST_INDEXED = Math.max(...[...INDEXED_FIELDS].map((name) => name.length));
+/**
+ * Each indexed name at its length * 128 + lower-cased first letter, which no two of them share (an
+ * array, not a Map: one bounds-checked load per line instead of a hash lookup).
+ */
+const BY_SHAPE: (string | undefined)[] = new Array((LONGEST_INDEXED + 1) * 128).fill(undefined);
 for (const name of INDEXED_FIELDS) {
   const shape = name.length * 128 + name.charCodeAt(0);
-  if (BY_SHAPE.has(shape)) throw new Error(`indexed names "${name}" and "${BY_SHAPE.get(shape)}" have the same shape`);
-  BY_SHAPE.set(shape, name);
+  if (BY_SHAPE[shape] !== undefined) throw new Error(`indexed names "${name}" and "${BY_SHAPE[shape]}" have the same shape`);
+  BY_SHAPE[shape] = name;
 }
 
 /** What `scanFields` found in a valid block. */
@@ -163,7 +168,7 @@ export function scanFields(text: string, from: number, fail: FieldError, rules: 
     const colon = text.indexOf(":", start);
     const first = text.charCodeAt(start) | 0x20;
     shapes |= shapeBit(colon - start, first);
-    const name = BY_SHAPE.get((colon - start) * 128 + first);
+    const name = colon - start <= LONGEST_INDEXED ? BY_SHAPE[(colon - start) * 128 + first] : undefined;
     if (name !== undefined && isNamed(text, start, name)) marks.push({ name, value: sliceOws(text, colon + 1, end - 2), start, end, dropped: false });
     start = end;
   }
