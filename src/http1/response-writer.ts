@@ -59,30 +59,55 @@ const COPY_BELOW = 64 * 1024;
 const READ_ROOM = 128 * 1024;
 
 let dateSecond = -1;
-let dateText = "";
+let dateLine = "";
 
-/** The Date header value, made once a second. */
-function httpDate(): string {
+/** The Date header line, made once a second. */
+function dateField(): string {
   const now = Date.now();
   const second = Math.floor(now / 1000);
   if (second !== dateSecond) {
     dateSecond = second;
-    dateText = new Date(now).toUTCString();
+    dateLine = `date: ${new Date(now).toUTCString()}\r\n`;
   }
-  return dateText;
+  return dateLine;
 }
+
+/** Status lines by status code, each made when its code first comes with that reason phrase. */
+const statusLines: (string | undefined)[] = [];
+const statusReasons: (string | undefined)[] = [];
+
+/** `HTTP/1.1 <status> <reason>` and CRLF; the same string for the same code and reason (no new one per answer). */
+function statusLineOf(status: number, reason: string): string {
+  if (statusReasons[status] === reason) return statusLines[status]!;
+  const line = `HTTP/1.1 ${status} ${reason}\r\n`;
+  if (Number.isInteger(status) && status >= 100 && status <= 999) {
+    statusReasons[status] = reason;
+    statusLines[status] = line;
+  }
+  return line;
+}
+
+/**
+ * The lines after Content-Length and the blank line, without a string made per answer:
+ * `[chunked][connection]`, `connection` being 0 (no line), 1 (close) or 2 (keep-alive, to an
+ * HTTP/1.0 client).
+ */
+const LAST_LINES = [
+  ["\r\n", "connection: close\r\n\r\n", "connection: keep-alive\r\n\r\n"],
+  ["transfer-encoding: chunked\r\n\r\n", "transfer-encoding: chunked\r\nconnection: close\r\n\r\n", "transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n"],
+] as const;
 
 /** Writes `res`; returns (at once when nothing had to wait) what the connection does next. */
 export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: AnswerFacts): AnswerEnd | Promise<AnswerEnd> {
   const status = res.status;
-  const statusLine = `HTTP/1.1 ${status} ${res.statusText || reasonOf(status)}\r\n`;
+  const statusLine = statusLineOf(status, res.statusText || reasonOf(status));
   const headers = res.headers;
   // A received header block goes out as it came, minus the names in OWN; the lines this writer
-  // sets (Date when missing, framing, Connection) follow it in `tail`.
+  // sets follow it: Date when missing (`date`), framing (`lengthLine`, `last`), Connection (`last`).
   /** The answer's own Content-Length, when it is a valid one. */
   const lengthField = headers.get("content-length");
   const declared = lengthField === null ? undefined : declaredLength(lengthField);
-  let tail = headers.has("date") ? "" : `date: ${httpDate()}\r\n`;
+  const date = headers.has("date") ? "" : dateField();
   const bodyless = status < 200 || status === 204 || status === 304;
   /** A body at hand (a `LightResponse`'s): its length; -1 for a stream (or none). */
   const wholeLength = res instanceof LightResponse ? res.wholeLength : -1;
@@ -97,36 +122,32 @@ export function writeResponse(sink: ResponseSink, res: ProxyResponse, facts: Ans
   // Without a length an HTTP/1.0 client learns the end from the close.
   const chunked = length === undefined && facts.minor === 1;
   if (length === undefined && !chunked) keepAlive = false;
-  if (!bodyless) {
-    if (headLength !== undefined) tail += `content-length: ${headLength}\r\n`;
-    else if (chunked) tail += "transfer-encoding: chunked\r\n";
-  }
-  if (!keepAlive) tail += "connection: close\r\n";
-  else if (facts.minor === 0) tail += "connection: keep-alive\r\n";
+  const lengthLine = bodyless || headLength === undefined ? -1 : headLength;
+  const last = LAST_LINES[!bodyless && headLength === undefined && chunked ? 1 : 0][!keepAlive ? 1 : facts.minor === 0 ? 2 : 0];
   if (facts.head || bodyless || length === 0) {
     stream?.cancel().catch(() => {});
-    writeHead(sink, statusLine, headers, tail);
+    writeHead(sink, statusLine, headers, date, lengthLine, last);
     return keepAlive ? "keep" : "close";
   }
   if (wholeLength >= 0) {
     const whole = res as LightResponse;
-    const n = wholeLength < COPY_BELOW ? composeHead(statusLine, headers, OWN, tail, "\r\n", wholeLength) : -1;
+    const n = wholeLength < COPY_BELOW ? composeHead(statusLine, headers, OWN, date, lengthLine, last, wholeLength) : -1;
     if (n >= 0) sink.writeBorrowed(SCRATCH, n + whole.copyWhole(SCRATCH, n));
     else {
-      writeHead(sink, statusLine, headers, tail);
+      writeHead(sink, statusLine, headers, date, lengthLine, last);
       sink.write(whole.whole!);
     }
     return keepAlive ? "keep" : "close";
   }
-  writeHead(sink, statusLine, headers, tail);
+  writeHead(sink, statusLine, headers, date, lengthLine, last);
   return pipeBody(sink, stream!, length, chunked).then((ok) => (!ok ? "abort" : keepAlive ? "keep" : "close"));
 }
 
-/** Writes a head without a body (the blank line ends it), through the scratch when it fits. */
-function writeHead(sink: ResponseSink, statusLine: string, headers: ProxyResponse["headers"], tail: string): void {
-  const n = composeHead(statusLine, headers, OWN, tail, "\r\n");
+/** Writes a head without a body (`last` ends with the blank line), through the scratch when it fits. */
+function writeHead(sink: ResponseSink, statusLine: string, headers: ProxyResponse["headers"], date: string, lengthLine: number, last: string): void {
+  const n = composeHead(statusLine, headers, OWN, date, lengthLine, last);
   if (n >= 0) sink.writeBorrowed(SCRATCH, n);
-  else sink.write(Buffer.from(headText(statusLine, headers, OWN, tail, "\r\n"), "latin1"));
+  else sink.write(Buffer.from(headText(statusLine, headers, OWN, date, lengthLine, last), "latin1"));
 }
 
 /** Sends a streamed body; false when it broke off or did not match its declared length. */

@@ -15,23 +15,53 @@ const SCRATCH_BYTES = 128 * 1024;
 /** The scratch; its contents are valid only until the next `compose`. */
 export const SCRATCH: Buffer = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
 
+/** `Buffer#latin1Write` where the runtime has it: `write(text, at, "latin1")` without parsing the encoding's name (~15 ns less per call, Bun 1.4.5). */
+const latin1Write = (SCRATCH as Buffer & { latin1Write?: (text: string, at: number, length: number) => number }).latin1Write;
+
+/** Writes Latin-1 `text` into `SCRATCH` at `at` (the caller made sure it fits); returns where it ends. */
+function put(at: number, text: string): number {
+  return at + (latin1Write !== undefined ? latin1Write.call(SCRATCH, text, at, text.length) : SCRATCH.write(text, at, "latin1"));
+}
+
+const LENGTH_NAME = "content-length: ";
+/** The most bytes `putLength` writes: the name, 16 digits (any safe integer) and CRLF. */
+const LENGTH_LINE_MAX = LENGTH_NAME.length + 16 + 2;
+
+/**
+ * Writes the line `content-length: N` (N a safe non-negative integer) at `at`: the digits go in one
+ * by one, with no string made for them (a template string per message was two strings to make and
+ * one to flatten before the write).
+ */
+function putLength(at: number, length: number): number {
+  at = put(at, LENGTH_NAME);
+  let digits = 1;
+  for (let rest = length; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  for (let i = at + digits - 1, rest = length; i >= at; i--, rest = Math.floor(rest / 10)) SCRATCH[i] = 48 + (rest % 10);
+  at += digits;
+  SCRATCH[at] = 13;
+  SCRATCH[at + 1] = 10;
+  return at + 2;
+}
+
 /**
  * Puts a head into `SCRATCH`: `first`, the header lines of `headers` minus the names in `skip` (a
- * received block copied as the bytes it came in, `writeHeaderLines`), `mid` and `last` (Latin-1
- * text each). Returns its length in bytes, or -1 when it does not fit with `reserve` bytes after it
- * (for the body the caller puts there; otherwise the caller writes them its own way, `headText`).
+ * received block copied as the bytes it came in, `writeHeaderLines`), `mid`, a `content-length`
+ * line when `length` is 0 or more, and `last` (Latin-1 text each). Returns its length in bytes, or
+ * -1 when it does not fit with `reserve` bytes after it (for the body the caller puts there;
+ * otherwise the caller writes them its own way, `headText`).
  */
-export function composeHead(first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, last: string, reserve = 0): number {
-  const after = mid.length + last.length + reserve;
+export function composeHead(first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, length: number, last: string, reserve = 0): number {
+  const after = mid.length + (length >= 0 ? LENGTH_LINE_MAX : 0) + last.length + reserve;
   if (first.length + after > SCRATCH_BYTES) return -1;
-  let n = SCRATCH.write(first, 0, "latin1");
+  let n = put(0, first);
   n = writeHeaderLines(SCRATCH, n, headers, skip, SCRATCH_BYTES - after);
   if (n < 0) return -1;
-  if (mid.length > 0) n += SCRATCH.write(mid, n, "latin1");
-  return n + SCRATCH.write(last, n, "latin1");
+  if (mid.length > 0) n = put(n, mid);
+  if (length >= 0) n = putLength(n, length);
+  return put(n, last);
 }
 
 /** The head `composeHead` writes, as text (for one that does not fit in `SCRATCH`). */
-export function headText(first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, last: string): string {
-  return first + headerLines(headers, skip) + mid + last;
+export function headText(first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, length: number, last: string): string {
+  return first + headerLines(headers, skip) + mid + (length >= 0 ? `${LENGTH_NAME}${length}\r\n` : "") + last;
 }

@@ -116,9 +116,22 @@ describe("composeHead", () => {
   test("writes what headText makes; -1 when it does not fit the scratch with the room reserved after it", () => {
     const list = responseHeaders([Buffer.from(RESPONSE, "latin1")]);
     const skip = SKIPS[2]!;
-    const n = composeHead("HTTP/1.1 200 OK\r\n", list, skip, "content-length: 5\r\n", "\r\n", 5);
-    expect(SCRATCH.subarray(0, n).toString("latin1")).toBe(headText("HTTP/1.1 200 OK\r\n", list, skip, "content-length: 5\r\n", "\r\n"));
-    expect(composeHead("HTTP/1.1 200 OK\r\n", list, skip, "", "\r\n", SCRATCH.length)).toBe(-1);
-    expect(composeHead("x".repeat(SCRATCH.length - 10), list, skip, "", "\r\n")).toBe(-1);
+    const n = composeHead("HTTP/1.1 200 OK\r\n", list, skip, "date: x\r\n", 5, "\r\n", 5);
+    expect(SCRATCH.subarray(0, n).toString("latin1")).toBe(headText("HTTP/1.1 200 OK\r\n", list, skip, "date: x\r\n", 5, "\r\n"));
+    expect(composeHead("HTTP/1.1 200 OK\r\n", list, skip, "", -1, "\r\n", SCRATCH.length)).toBe(-1);
+    expect(composeHead("x".repeat(SCRATCH.length - 10), list, skip, "", -1, "\r\n")).toBe(-1);
+  });
+
+  test("writes the content-length line's digits as String() does, for every number of digits", () => {
+    const list = new HeaderList([["x-one", "1"]]);
+    const lengths = [0, 7, 9, 10, 99, 100, 1024, 65_535, 1_000_000, 2 ** 31, 2 ** 32 + 5, 999_999_999_999_999, Number.MAX_SAFE_INTEGER];
+    for (let digits = 1; digits <= 16; digits++) lengths.push(10 ** (digits - 1), 10 ** digits - 1);
+    for (const length of lengths) {
+      const n = composeHead("GET / HTTP/1.1\r\n", list, new Set(), "", length, "\r\n");
+      expect(SCRATCH.subarray(0, n).toString("latin1")).toBe(`GET / HTTP/1.1\r\nx-one: 1\r\ncontent-length: ${length}\r\n\r\n`);
+      expect(headText("GET / HTTP/1.1\r\n", list, new Set(), "", length, "\r\n")).toBe(`GET / HTTP/1.1\r\nx-one: 1\r\ncontent-length: ${length}\r\n\r\n`);
+    }
+    const n = composeHead("GET / HTTP/1.1\r\n", list, new Set(), "", -1, "\r\n");
+    expect(SCRATCH.subarray(0, n).toString("latin1")).toBe("GET / HTTP/1.1\r\nx-one: 1\r\n\r\n");
   });
 });

@@ -48,26 +48,27 @@ export function writeRequest(
   const skip = forwarding === undefined ? OWN : OWN_AND_FORWARDING;
   const mid = forwarding ?? "";
   if (body === null || body === undefined) {
-    return markSent(conn, writeComposed(conn, first, headers, skip, mid, BODY_METHODS.has(method) ? "content-length: 0\r\n\r\n" : "\r\n", undefined));
+    return markSent(conn, writeComposed(conn, first, headers, skip, mid, BODY_METHODS.has(method) ? 0 : -1, undefined));
   }
   const bytes = bytesOf(body);
-  if (bytes) return markSent(conn, writeComposed(conn, first, headers, skip, mid, `content-length: ${bytes.byteLength}\r\n\r\n`, bytes));
+  if (bytes) return markSent(conn, writeComposed(conn, first, headers, skip, mid, bytes.byteLength, bytes));
   if (!(body instanceof ReadableStream)) throw new TypeError("Unsupported request body type");
-  return writeStreamBody(conn, id, headText(first, headers, skip, mid, ""), headers.get("content-length"), body as ReadableStream<Uint8Array>);
+  return writeStreamBody(conn, id, headText(first, headers, skip, mid, -1, ""), headers.get("content-length"), body as ReadableStream<Uint8Array>);
 }
 
 /**
- * Writes the head (`first`, the fields of `headers` minus `skip`, `mid` and `last`, see
- * `composeHead`) and `body` in one write: through the scratch when they fit, else copied together.
+ * Writes the head (`first`, the fields of `headers` minus `skip`, `mid` and a `content-length`
+ * line when `length` is 0 or more, see `composeHead`) and `body` in one write: through the scratch
+ * when they fit, else copied together.
  */
-function writeComposed(conn: UpstreamConnection, first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, last: string, body: Uint8Array | undefined): Promise<void> | undefined {
+function writeComposed(conn: UpstreamConnection, first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, length: number, body: Uint8Array | undefined): Promise<void> | undefined {
   const bodyBytes = body?.byteLength ?? 0;
-  const n = composeHead(first, headers, skip, mid, last, bodyBytes);
+  const n = composeHead(first, headers, skip, mid, length, "\r\n", bodyBytes);
   if (n >= 0) {
     if (body !== undefined && bodyBytes > 0) SCRATCH.set(body, n);
     return conn.writeBorrowed(SCRATCH, n + bodyBytes);
   }
-  const headBytes = Buffer.from(headText(first, headers, skip, mid, last), "latin1");
+  const headBytes = Buffer.from(headText(first, headers, skip, mid, length, "\r\n"), "latin1");
   return conn.write(body === undefined || body.byteLength === 0 ? headBytes : Buffer.concat([headBytes, body]));
 }
 
