@@ -19,6 +19,7 @@ import { handleWithPolicy, type PolicyExchange } from "./http-policy.ts";
 import { RequestPaths } from "../router/request-path.ts";
 import { runtimeRefusal } from "./runtime-refusals.ts";
 import { hstsHeaderOf, httpsRedirectOf, httpsRedirectResponse, withHsts, type HttpsRedirect } from "../tls/redirect.ts";
+import { turnNow } from "../util/clock.ts";
 
 /** Where a plain http listener finds the answers to the ACME CA's HTTP-01 challenges. */
 export interface AcmeChallenges {
@@ -66,7 +67,7 @@ export function createHttpHandler(current: () => ListenerSnapshot, forwarder: Fo
       paths = new RequestPaths(snapshot.config.paths);
       trustedFor = snapshot.config;
     }
-    const started = performance.now();
+    const started = turnNow();
     const requestId = crypto.randomUUID();
     const sent = req.pathAndQuery ?? pathAndQueryOf(req.url);
     // ACME HTTP-01 before routing and before redirect_https: the CA asks over plain http.

@@ -7,6 +7,7 @@ import type { ServerState } from "../pool/server-state.ts";
 import type { ProxyRequest, ProxyResponse } from "../runtime/types.ts";
 import { type AccessLogFormat, type AccessLogs, type AccessLogWriter, BADREQ, formatAccessEntry } from "./access-log.ts";
 import type { ListenerStats, MetricsRegistry } from "./metrics.ts";
+import { turnNow } from "../util/clock.ts";
 
 /** What the observer reads of one exchange (the proxy's `Exchange` fits). */
 export interface ObservedExchange {
@@ -105,7 +106,7 @@ export class ListenerObserver {
   }
 
   #record(res: ProxyResponse, ex: ObservedExchange, route: ObservedRoute | undefined, started: number): void {
-    const ms = performance.now() - started;
+    const ms = turnNow() - started;
     const status = res.status;
     const stats = this.#stats;
     stats.listener.record(status, ms);

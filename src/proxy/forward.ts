@@ -17,6 +17,7 @@ import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 import { watchBody } from "./body-watch.ts";
 import { limitBody } from "./body-limit.ts";
 import { abortWhenClientLeaves, AttemptWatch } from "./attempt-watch.ts";
+import { turnNow } from "../util/clock.ts";
 
 /** Bodies up to this size are read before forwarding, so a retry can send them again. */
 const REPLAYABLE_BODY = 64 * 1024;
@@ -121,7 +122,7 @@ export class Forwarder {
     // The response timeout and the client going away, without a timer or listener of our own.
     const watched = this.#watch.start(controller, ex.req, timeouts.response);
     const headers = withHostFor(pool.config.host_header, server.origin, baseHeaders);
-    const started = performance.now();
+    const started = turnNow();
     attemptStarted(server);
     let released = false;
     const release = () => {
@@ -136,7 +137,7 @@ export class Forwarder {
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
       const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), timeouts.connect);
       this.#watch.finish(watched);
-      answered(pool, server, upstream.status, performance.now() - started);
+      answered(pool, server, upstream.status, turnNow() - started);
       const length = Number(upstream.headers.get("content-length") ?? NaN);
       if (length <= SMALL_RESPONSE && this.#inPlace) {
         // The fetch Response itself goes to the client with its headers edited in place: no copy of

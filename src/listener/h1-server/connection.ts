@@ -15,6 +15,7 @@ import { type AnswerEnd, type ResponseSink, writeResponse } from "../../http1/re
 import { reasonOf } from "../../http1/status-text.ts";
 import { TunnelResponse } from "../../proxy/tunnel-response.ts";
 import type { ConnectionBudget } from "../connection-budget.ts";
+import { turnNow } from "../../util/clock.ts";
 
 /** A request handler of the own server (the listener's, see listener/http.ts). */
 export type ProxyHandler = (req: ProxyRequest, client: ClientInfo) => ProxyResponse | Promise<ProxyResponse>;
@@ -62,7 +63,7 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
   #phase = Phase.Head;
   /** Made at the first bytes: an idle keep-alive connection that never sends any stays small. */
   #reader: RequestReader | undefined;
-  /** When the phase's clock started (performance.now()): idle, head, body or linger. */
+  /** When the phase's clock started (turnNow()): idle, head, body or linger. */
   #since: number;
   #request: H1Request | undefined;
   #body: RequestBody | undefined;
@@ -91,7 +92,7 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
     this.conn = conn;
     this.#host = host;
     this.#client = { address: conn.remoteAddress, port: conn.remotePort };
-    this.#since = performance.now();
+    this.#since = turnNow();
     this.#headSince = this.#since;
     if (host.proxyHeader) this.#proxy = new ProxyHeaderReader();
   }
@@ -134,7 +135,7 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
       if (read.client) this.#client = read.client;
       buf = read.rest;
     }
-    if (this.#phase === Phase.Body && !this.#paused) this.#since = performance.now();
+    if (this.#phase === Phase.Body && !this.#paused) this.#since = turnNow();
     const reader = (this.#reader ??= new RequestReader(this, this.#host.maxHeadBytes));
     try {
       reader.push(buf);
@@ -150,7 +151,7 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
   #afterRead(reader: RequestReader): void {
     // (Also called from inside a read, when an answer went out at once: the read's own call after
     // it then corrects what it saw half-way.)
-    if (this.#phase === Phase.Head) this.#headSince = reader.inHead ? (this.#headSince ?? performance.now()) : undefined;
+    if (this.#phase === Phase.Head) this.#headSince = reader.inHead ? (this.#headSince ?? turnNow()) : undefined;
     // The next pipelined requests wait in the reader until this answer is out.
     else if (this.#phase === Phase.Answer && reader.keptBytes > PIPELINE_HIGH_WATER) this.pauseReading();
   }
@@ -197,7 +198,7 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
     this.#phase = hasBody ? Phase.Body : Phase.Answer;
     // Only the body's idle limit reads the clock from here; no limit runs while the answer is
     // awaited, and every phase after it (head, linger) restarts the clock.
-    if (hasBody) this.#since = performance.now();
+    if (hasBody) this.#since = turnNow();
     let answer: ProxyResponse | Promise<ProxyResponse>;
     try {
       answer = this.#host.handler(request, this.#client);
@@ -272,7 +273,7 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
       return;
     }
     this.#phase = Phase.Head;
-    this.#since = performance.now();
+    this.#since = turnNow();
     if (this.#paused) this.resumeReading();
     const reader = this.#reader;
     if (reader === undefined) return;
@@ -312,7 +313,7 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
   #linger(): void {
     this.#phase = Phase.Linger;
     this.#reader?.take();
-    this.#since = performance.now();
+    this.#since = turnNow();
     if (this.#paused) this.resumeReading();
     if (this.#clientEnded) this.conn.end();
     else this.conn.shutdownWrite();
@@ -353,7 +354,7 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
       this.#tunnel?.close(new Error("server stopping"));
       this.#close();
       this.conn.destroy();
-    } else if (this.idle && performance.now() - this.#since >= STOP_QUIET_MS) this.#linger();
+    } else if (this.idle && turnNow() - this.#since >= STOP_QUIET_MS) this.#linger();
     else this.#closeAfter = true;
   }
 
@@ -395,7 +396,7 @@ export class ClientConnection implements TcpEvents, ResponseSink, RequestEvents 
     if (!this.#paused) return;
     this.#paused = false;
     // The body's idle clock starts again: the wait was the server's, not the client's.
-    if (this.#phase === Phase.Body) this.#since = performance.now();
+    if (this.#phase === Phase.Body) this.#since = turnNow();
     this.conn.resume();
   }
 

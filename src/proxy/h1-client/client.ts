@@ -29,6 +29,7 @@ import { isIdempotent } from "../outcome.ts";
 import type { AbortListener } from "../../util/abort.ts";
 import { type ConnectionOwner, type ExchangeCallbacks, UpstreamConnection } from "./connection.ts";
 import { writeRequest } from "./request-writer.ts";
+import { turnNow } from "../../util/clock.ts";
 
 /** `UpstreamFetch` with its answer's type: a Web `Response` unless `init.light` is set. */
 export interface H1Fetch {
@@ -148,7 +149,7 @@ export class H1Client implements ConnectionOwner {
   reusable(conn: UpstreamConnection): void {
     const origin = this.#originOf.get(conn);
     if (!origin || origin.idle.length >= this.#options.maxIdlePerOrigin) return conn.closeIdle();
-    const now = performance.now();
+    const now = turnNow();
     conn.idleSince = now;
     conn.idleUntil = now + Math.min(this.#options.idleMs, conn.serverIdleMs);
     origin.idle.push(conn);
@@ -177,7 +178,7 @@ export class H1Client implements ConnectionOwner {
    * own would otherwise keep them until a request found them expired). Stops when neither is left.
    */
   #sweepOnce(): void {
-    const now = performance.now();
+    const now = turnNow();
     for (const conn of this.#streaming) conn.cutIfStalled(now);
     let idle = 0;
     for (const origin of this.#origins.values()) {
@@ -218,7 +219,7 @@ export class H1Client implements ConnectionOwner {
 
   /** An idle connection fit for this request, or undefined. */
   #takeIdle(origin: Origin, idempotent: boolean): UpstreamConnection | undefined {
-    const now = performance.now();
+    const now = turnNow();
     const idle = origin.idle;
     while (idle.length > 0) {
       const conn = idle[idle.length - 1]!;
