@@ -61,6 +61,49 @@ export function composeHead(first: string, headers: HeaderMap, skip: ReadonlySet
   return put(n, last);
 }
 
+/**
+ * Header lines in three pieces, such as the forwarding lines around a request's id: written one
+ * after the other, never joined (a joined string is made, then flattened, then copied: ~0.4 µs of
+ * a proxied request's ~10 µs in process, Bun 1.4.5).
+ */
+export interface SplitLines {
+  readonly before: string;
+  readonly id: string;
+  readonly after: string;
+}
+
+/** The bytes of a request head around its method, target and Host value. */
+const REQUEST_START_EXTRA = " HTTP/1.1\r\nhost: ".length + 3;
+
+/**
+ * Puts a request head into `SCRATCH`: the request line, Host, the header lines of `headers` minus
+ * `skip`, `lines` when given, a `content-length` line when `length` is 0 or more, and the blank
+ * line. The same bytes as `composeHead(requestStart(...), ...)`, without the joined strings. -1 as
+ * for `composeHead`.
+ */
+export function composeRequestHead(method: string, path: string, host: string, headers: HeaderMap, skip: ReadonlySet<string>, lines: SplitLines | undefined, length: number, reserve = 0): number {
+  const mid = lines === undefined ? 0 : lines.before.length + lines.id.length + lines.after.length;
+  const after = mid + (length >= 0 ? LENGTH_LINE_MAX : 0) + 2 + reserve;
+  if (method.length + path.length + host.length + REQUEST_START_EXTRA + after > SCRATCH_BYTES) return -1;
+  let n = put(0, method);
+  SCRATCH[n] = 32;
+  n = put(put(put(n + 1, path), " HTTP/1.1\r\nhost: "), host);
+  SCRATCH[n] = 13;
+  SCRATCH[n + 1] = 10;
+  n = writeHeaderLines(SCRATCH, n + 2, headers, skip, SCRATCH_BYTES - after);
+  if (n < 0) return -1;
+  if (lines !== undefined) n = put(put(put(n, lines.before), lines.id), lines.after);
+  if (length >= 0) n = putLength(n, length);
+  SCRATCH[n] = 13;
+  SCRATCH[n + 1] = 10;
+  return n + 2;
+}
+
+/** `lines` joined. */
+export function joinLines(lines: SplitLines): string {
+  return lines.before + lines.id + lines.after;
+}
+
 /** The head `composeHead` writes, as text (for one that does not fit in `SCRATCH`). */
 export function headText(first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, length: number, last: string): string {
   return first + headerLines(headers, skip) + mid + (length >= 0 ? `${LENGTH_NAME}${length}\r\n` : "") + last;

@@ -4,6 +4,7 @@
  */
 import type { HeaderMap, ProxyRequest, ProxyResponse, UpstreamFetch, UpstreamInit } from "../runtime/types.ts";
 import { LightResponse, webHeaders } from "../http/message.ts";
+import type { SplitLines } from "../http1/scratch.ts";
 import { LightAbort } from "../util/abort.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
@@ -75,7 +76,7 @@ export class Forwarder {
     // The common case (an untrusted client, the client's Host, no Connection tokens to strip)
     // leaves the header set alone: the upstream client writes it minus the replaced names, plus
     // these lines.
-    let forwarding: string | undefined;
+    let forwarding: SplitLines | undefined;
     if (!ex.trusted && pool.config.host_header === "client" && onlyStandardConnection(headers.get("connection"))) {
       forwarding = forwardingBlock(headers, forwardFacts);
       requestId = ex.requestId;
@@ -115,7 +116,7 @@ export class Forwarder {
   }
 
   /** One attempt of `ex` on `server` (a `ForwardPlan`'s); the outcome is reported to the pool here. */
-  async attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: HeaderMap, forwarding: string | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
+  async attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: HeaderMap, forwarding: SplitLines | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
     const { timeouts } = pool.config;
     // Not an AbortController: the upstream client listens to this one for free (util/abort.ts).
     const controller = new LightAbort();
@@ -190,7 +191,7 @@ export class Forwarder {
     }
   }
 
-  async #sorry(ex: Exchange, pool: Pool, headers: HeaderMap, forwarding: string | undefined, requestId: string, body: BodyInit | null): Promise<Response> {
+  async #sorry(ex: Exchange, pool: Pool, headers: HeaderMap, forwarding: SplitLines | undefined, requestId: string, body: BodyInit | null): Promise<Response> {
     if (pool.sorryServer) {
       const server = pool.sorryServer;
       try {
@@ -231,13 +232,13 @@ class ForwardPlan implements AttemptPlan<ProxyResponse, Attempt> {
   readonly #ex: Exchange;
   readonly #facts: StickyFacts | undefined;
   readonly #headers: HeaderMap;
-  readonly #forwarding: string | undefined;
+  readonly #forwarding: SplitLines | undefined;
   readonly #body: BodyInit | null;
   readonly #requestId: string;
   readonly #idempotent: boolean;
   readonly #replayable: boolean;
 
-  constructor(forwarder: Forwarder, logger: Logger, ex: Exchange, pool: Pool, facts: StickyFacts | undefined, pinned: ServerState | undefined, hashKey: string | undefined, headers: HeaderMap, forwarding: string | undefined, body: BodyInit | null, requestId: string) {
+  constructor(forwarder: Forwarder, logger: Logger, ex: Exchange, pool: Pool, facts: StickyFacts | undefined, pinned: ServerState | undefined, hashKey: string | undefined, headers: HeaderMap, forwarding: SplitLines | undefined, body: BodyInit | null, requestId: string) {
     this.pool = pool;
     this.clientIp = ex.clientIp;
     this.hashKey = hashKey;

@@ -5,6 +5,7 @@
  */
 import type { HeaderMap } from "../runtime/types.ts";
 import { copyHeaders } from "../http/message.ts";
+import type { SplitLines } from "../http1/scratch.ts";
 import { HeaderList } from "../http1/header-list.ts";
 
 const HOP_BY_HOP = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "proxy-connection"];
@@ -118,15 +119,15 @@ export const FORWARDING_REPLACES: ReadonlySet<string> = new Set([
 
 /**
  * For an untrusted client whose request has no `Connection` header: the forwarding header lines
- * (`name: value\r\n`) that `rewriteRequestHeaders` would set, for the upstream client to write
+ * (`name: value\r\n`, around the request id) that `rewriteRequestHeaders` would set, for the upstream client to write
  * after the client's headers minus `FORWARDING_REPLACES`. The same result as rewriting in place,
  * without five inserts and seven deletes on the request's header set (~2 µs per request, Bun 1.4.5).
  */
-export function forwardingBlock(headers: HeaderMap, facts: ForwardFacts): string {
+export function forwardingBlock(headers: HeaderMap, facts: ForwardFacts): SplitLines {
   const host = headers.get("host");
   const { clientIp, proto } = facts;
   // The lines around the request id repeat for every request of a client to a site: the last ones
-  // made are kept, so such a request costs one join (and its strings) instead of a dozen pieces.
+  // made are kept, so such a request costs one small object instead of a dozen strings.
   if (clientIp !== last.clientIp || proto !== last.proto || host !== last.host) {
     last.clientIp = clientIp;
     last.proto = proto;
@@ -136,7 +137,7 @@ export function forwardingBlock(headers: HeaderMap, facts: ForwardFacts): string
     last.before = `${before}x-request-id: `;
     last.after = `\r\nforwarded: ${forwardedElement(facts, host)}\r\n`;
   }
-  return last.before + facts.requestId + last.after;
+  return { before: last.before, id: facts.requestId, after: last.after };
 }
 
 /** The last client, scheme and Host `forwardingBlock` made lines for, and those lines. */

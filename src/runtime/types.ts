@@ -10,6 +10,7 @@ import type { ConnectWebSocket, WebSocketUpgrader } from "./websocket-types.ts";
 
 export type * from "./websocket-types.ts";
 import type { HeaderMap, ProxyResponse } from "../http/message.ts";
+import type { SplitLines } from "../http1/scratch.ts";
 
 /** Message shapes live in http/message.ts; re-exported for the runtime adapters that speak them. */
 export type { HeaderMap, ProxyRequest, ProxyResponse } from "../http/message.ts";
@@ -105,7 +106,7 @@ export type FetchInit = RequestInit & {
    * forwarding headers of `headers`; tenbin's HTTP/1.1 client writes them as they are, and gives
    * any other client a header set with them applied.
    */
-  forwarding?: string | undefined;
+  forwarding?: SplitLines | undefined;
   /**
    * Longest pause, either way, while an answer handed over at its head streams its body: the body
    * is then cut with a TimeoutError (tenbin's HTTP/1.1 client; others leave it to the caller).

@@ -8,7 +8,8 @@ import { fieldBlock, HeaderList, writeHeaderLines } from "../../src/http1/header
 import type { RequestHead } from "../../src/http1/request-head.ts";
 import { RequestReader } from "../../src/http1/request-reader.ts";
 import { type ResponseHead, ResponseParser } from "../../src/http1/response-parser.ts";
-import { composeHead, headText, SCRATCH } from "../../src/http1/scratch.ts";
+import { composeHead, composeRequestHead, headText, joinLines, SCRATCH } from "../../src/http1/scratch.ts";
+import { requestStart } from "../../src/http1/request-lines.ts";
 
 const REQUEST = "GET /a?b=1 HTTP/1.1\r\nHost: example.test\r\nUser-Agent: curl/8\r\nX-Forwarded-For: 10.0.0.9\r\nConnection: keep-alive\r\n" +
   "Accept: */*\r\nX-Request-Id: abc\r\nCookie: a=1\r\n\r\n";
@@ -133,5 +134,22 @@ describe("composeHead", () => {
     }
     const n = composeHead("GET / HTTP/1.1\r\n", list, new Set(), "", -1, "\r\n");
     expect(SCRATCH.subarray(0, n).toString("latin1")).toBe("GET / HTTP/1.1\r\nx-one: 1\r\n\r\n");
+  });
+
+  test("composeRequestHead writes what requestStart and headText make, with and without split lines; -1 when it does not fit", () => {
+    const list = new HeaderList([["host", "site.test"], ["accept", "*/*"], ["x-forwarded-for", "6.6.6.6"]]);
+    const skip = new Set(["host", "x-forwarded-for"]);
+    const lines = { before: "x-forwarded-for: 192.0.2.1\r\nx-request-id: ", id: "0b6c9a1e-3d52-4c6e-9a55-0d4c2a7a4f11", after: "\r\nforwarded: for=192.0.2.1\r\n" };
+    for (const [method, path] of [["GET", "/"], ["POST", "/a/b?c=d"], ["OPTIONS", "*"]] as const) {
+      for (const split of [undefined, lines]) {
+        for (const length of [-1, 0, 5, 1_048_576]) {
+          const n = composeRequestHead(method, path, list.get("host")!, list, skip, split, length, 5);
+          const text = headText(requestStart(method, path, list, "fallback.test"), list, skip, split === undefined ? "" : joinLines(split), length, "\r\n");
+          expect(SCRATCH.subarray(0, n).toString("latin1")).toBe(text);
+        }
+      }
+    }
+    expect(composeRequestHead("GET", "/", "site.test", list, skip, lines, -1, SCRATCH.length)).toBe(-1);
+    expect(composeRequestHead("GET", "/" + "x".repeat(SCRATCH.length), "site.test", list, skip, undefined, -1)).toBe(-1);
   });
 });

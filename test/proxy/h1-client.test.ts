@@ -575,7 +575,7 @@ describe("aborts", () => {
     const b = await backend(okHandler);
     const c = client();
     const headers = new Headers({ host: "site.test", "x-forwarded-for": "6.6.6.6", te: "trailers", accept: "*/*" });
-    const forwarding = "x-forwarded-for: 192.0.2.1\r\nx-request-id: r1\r\n";
+    const forwarding = { before: "x-forwarded-for: 192.0.2.1\r\nx-request-id: ", id: "r1", after: "\r\n" };
     await (await c.fetch(`${b.origin}/f`, { headers, forwarding })).text();
     const sent = b.requests.at(-1)!.headers.map(([n, v]) => `${n.toLowerCase()}: ${v}`);
     expect(sent).toEqual(["host: site.test", "accept: */*", "x-forwarded-for: 192.0.2.1", "x-request-id: r1"]);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { downstreamResponseHeaders, type ForwardFacts, FORWARDING_REPLACES, forwardingBlock, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders } from "../../src/proxy/headers.ts";
+import { joinLines } from "../../src/http1/scratch.ts";
 
 const facts = (over: Partial<ForwardFacts> = {}): ForwardFacts => ({
   clientIp: "203.0.113.7",
@@ -145,7 +146,7 @@ describe("forwardingBlock", () => {
       original.forEach((value, key) => {
         if (!FORWARDING_REPLACES.has(key)) written.set(key, value);
       });
-      for (const line of forwardingBlock(original, facts).split("\r\n").filter(Boolean)) {
+      for (const line of joinLines(forwardingBlock(original, facts)).split("\r\n").filter(Boolean)) {
         const colon = line.indexOf(": ");
         written.set(line.slice(0, colon), line.slice(colon + 2));
       }
@@ -160,7 +161,7 @@ describe("forwardingBlock", () => {
     ];
     for (const [clientIp, proto, host, requestId] of turns) {
       const headers = new Headers(host === undefined ? {} : { host });
-      const block = forwardingBlock(headers, { clientIp, proto, trusted: false, requestId, hostOverride: undefined });
+      const block = joinLines(forwardingBlock(headers, { clientIp, proto, trusted: false, requestId, hostOverride: undefined }));
       const hostLines = host === undefined ? "" : `x-forwarded-host: ${host}\r\n`;
       const element = `for=${clientIp};proto=${proto}${host === undefined ? "" : `;host="${host}"`}`;
       expect(block).toBe(`x-forwarded-for: ${clientIp}\r\nx-forwarded-proto: ${proto}\r\n${hostLines}x-request-id: ${requestId}\r\nforwarded: ${element}\r\n`);

@@ -22,6 +22,7 @@
  */
 import type { FetchInit, ProxyResponse, RuntimeFetch, UpstreamInit, UpstreamTls } from "../../runtime/types.ts";
 import { copyHeaders, isHeaderMap, webHeaders } from "../../http/message.ts";
+import { joinLines, type SplitLines } from "../../http1/scratch.ts";
 import type { TcpClientTls, TcpConn, TcpConnectOptions } from "../../runtime/socket-types.ts";
 import { FORWARDING_REPLACES } from "../headers.ts";
 import { clientTls } from "../../tls/upstream.ts";
@@ -378,11 +379,11 @@ class PendingExchange implements ExchangeCallbacks, AbortListener {
 }
 
 /** A copy of `headers` with a forwarding block applied, for a client that takes only headers. */
-function withForwarding(init: UpstreamInit["headers"], forwarding: string): Headers {
+function withForwarding(init: UpstreamInit["headers"], forwarding: SplitLines): Headers {
   // A copy in every case: the forwarding lines are applied to it.
   const headers = init !== undefined && isHeaderMap(init) ? copyHeaders(init) : new Headers(init);
   for (const name of FORWARDING_REPLACES) headers.delete(name);
-  for (const line of forwarding.split("\r\n")) {
+  for (const line of joinLines(forwarding).split("\r\n")) {
     const colon = line.indexOf(": ");
     if (colon > 0) headers.set(line.slice(0, colon), line.slice(colon + 2));
   }

@@ -9,7 +9,7 @@ import { FORWARDING_REPLACES } from "../headers.ts";
 import { isHeaderMap } from "../../http/message.ts";
 import { CHUNK_END, chunkSizeLine, encodeChunk, LAST_CHUNK } from "../../http1/chunked.ts";
 import { requestStart } from "../../http1/request-lines.ts";
-import { composeHead, headText, SCRATCH } from "../../http1/scratch.ts";
+import { composeRequestHead, headText, joinLines, SCRATCH, type SplitLines } from "../../http1/scratch.ts";
 import type { HeaderMap, UpstreamInit } from "../../runtime/types.ts";
 
 /** Framing and connection headers the writer sets itself. */
@@ -41,34 +41,44 @@ export function writeRequest(
   headersInit: UpstreamInit["headers"],
   body: BodyInit | null,
   defaultHost: string,
-  forwarding?: string,
+  forwarding?: SplitLines,
 ): Promise<void> | undefined {
   const headers = headersInit !== undefined && isHeaderMap(headersInit) ? headersInit : new Headers(headersInit);
-  const first = requestStart(method, path, headers, defaultHost);
   const skip = forwarding === undefined ? OWN : OWN_AND_FORWARDING;
-  const mid = forwarding ?? "";
   if (body === null || body === undefined) {
-    return markSent(conn, writeComposed(conn, first, headers, skip, mid, BODY_METHODS.has(method) ? 0 : -1, undefined));
+    return markSent(conn, writeComposed(conn, method, path, headers, defaultHost, skip, forwarding, BODY_METHODS.has(method) ? 0 : -1, undefined));
   }
   const bytes = bytesOf(body);
-  if (bytes) return markSent(conn, writeComposed(conn, first, headers, skip, mid, bytes.byteLength, bytes));
+  if (bytes) return markSent(conn, writeComposed(conn, method, path, headers, defaultHost, skip, forwarding, bytes.byteLength, bytes));
   if (!(body instanceof ReadableStream)) throw new TypeError("Unsupported request body type");
-  return writeStreamBody(conn, id, headText(first, headers, skip, mid, -1, ""), headers.get("content-length"), body as ReadableStream<Uint8Array>);
+  const head = headText(requestStart(method, path, headers, defaultHost), headers, skip, forwarding === undefined ? "" : joinLines(forwarding), -1, "");
+  return writeStreamBody(conn, id, head, headers.get("content-length"), body as ReadableStream<Uint8Array>);
 }
 
 /**
- * Writes the head (`first`, the fields of `headers` minus `skip`, `mid` and a `content-length`
- * line when `length` is 0 or more, see `composeHead`) and `body` in one write: through the scratch
- * when they fit, else copied together.
+ * Writes the head (request line, Host, the fields of `headers` minus `skip`, `forwarding` and a
+ * `content-length` line when `length` is 0 or more, see `composeRequestHead`) and `body` in one
+ * write: through the scratch when they fit, else copied together.
  */
-function writeComposed(conn: UpstreamConnection, first: string, headers: HeaderMap, skip: ReadonlySet<string>, mid: string, length: number, body: Uint8Array | undefined): Promise<void> | undefined {
+function writeComposed(
+  conn: UpstreamConnection,
+  method: string,
+  path: string,
+  headers: HeaderMap,
+  defaultHost: string,
+  skip: ReadonlySet<string>,
+  forwarding: SplitLines | undefined,
+  length: number,
+  body: Uint8Array | undefined,
+): Promise<void> | undefined {
   const bodyBytes = body?.byteLength ?? 0;
-  const n = composeHead(first, headers, skip, mid, length, "\r\n", bodyBytes);
+  const n = composeRequestHead(method, path, headers.get("host") ?? defaultHost, headers, skip, forwarding, length, bodyBytes);
   if (n >= 0) {
     if (body !== undefined && bodyBytes > 0) SCRATCH.set(body, n);
     return conn.writeBorrowed(SCRATCH, n + bodyBytes);
   }
-  const headBytes = Buffer.from(headText(first, headers, skip, mid, length, "\r\n"), "latin1");
+  const mid = forwarding === undefined ? "" : joinLines(forwarding);
+  const headBytes = Buffer.from(headText(requestStart(method, path, headers, defaultHost), headers, skip, mid, length, "\r\n"), "latin1");
   return conn.write(body === undefined || body.byteLength === 0 ? headBytes : Buffer.concat([headBytes, body]));
 }
 
