@@ -134,9 +134,10 @@ export class Forwarder {
     try {
       // bodyIdleMs: an answer the upstream client streams although it is short (over the runtime's
       // one-write size) is cut there when it stalls; a long one is watched below as well.
-      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller, forwarding, bodyIdleMs: timeouts.idle, light: ex.req.takesLight };
+      const target = ex.pathAndQuery;
+      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller, forwarding, bodyIdleMs: timeouts.idle, light: ex.req.takesLight, origin: server.origin, target };
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
-      const upstream = await this.#fetch(server.origin + ex.pathAndQuery, init, pool.tlsFor(server), timeouts.connect);
+      const upstream = await this.#fetch(server.origin + target, init, pool.tlsFor(server), timeouts.connect);
       this.#watch.finish(watched);
       answered(pool, server, upstream.status, turnNow() - started);
       const length = Number(upstream.headers.get("content-length") ?? NaN);

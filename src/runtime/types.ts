@@ -118,7 +118,17 @@ export type FetchInit = RequestInit & {
  * `FetchInit` whose headers may be any `HeaderMap` (a `HeaderList` from the own server), and
  * `light` when the caller takes a `LightResponse` (tenbin's HTTP/1.1 client then gives one).
  */
-export type UpstreamInit = Omit<FetchInit, "headers"> & { headers?: HeadersInit | HeaderMap | undefined; light?: boolean | undefined };
+export type UpstreamInit = Omit<FetchInit, "headers"> & {
+  headers?: HeadersInit | HeaderMap | undefined;
+  light?: boolean | undefined;
+  /**
+   * The URL's origin (`http://host:port`) and the rest (`/path?query`), where the caller has them
+   * apart (the URL is then `origin + target`): tenbin's HTTP/1.1 client takes them as they are
+   * instead of cutting the URL (a joined string to flatten, two slices and a hashed key per request).
+   */
+  origin?: string | undefined;
+  target?: string | undefined;
+};
 
 /** The runtime's fetch as a proxy needs it (see `UpstreamFetch`), for Web header sets only. */
 export type RuntimeFetch = (url: string, init: FetchInit, tls?: UpstreamTls, connectTimeoutMs?: number) => Promise<Response>;

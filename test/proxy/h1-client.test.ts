@@ -169,6 +169,17 @@ describe("the request on the wire", () => {
     ]);
   });
 
+  test("origin and target given apart: the same request and connection as the joined URL; a target not starting with / cuts the URL", async () => {
+    const b = await backend(okHandler);
+    const c = client();
+    await (await c.fetch(`${b.origin}/joined?q=1`, {})).text();
+    await (await c.fetch(`${b.origin}/apart?q=2`, { origin: b.origin, target: "/apart?q=2" })).text();
+    await (await c.fetch(`${b.origin}?q=3`, { origin: b.origin, target: "?q=3" })).text();
+    expect(b.requests.map((r) => r.head.split("\r\n")[0])).toEqual(["GET /joined?q=1 HTTP/1.1", "GET /apart?q=2 HTTP/1.1", "GET /?q=3 HTTP/1.1"]);
+    expect(b.requests.map((r) => r.headers.find(([n]) => n.toLowerCase() === "host")?.[1])).toEqual(Array(3).fill(`127.0.0.1:${b.port}`));
+    expect(b.conns).toHaveLength(1);
+  });
+
   test("framing and connection headers from the caller are not passed on; others are", async () => {
     const b = await backend(okHandler);
     await (await client().fetch(`${b.origin}/`, {

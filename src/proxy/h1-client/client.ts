@@ -112,6 +112,15 @@ export class H1Client implements ConnectionOwner {
 
   /** The client as an `UpstreamFetch`: a Web `Response`, or a `LightResponse` when `init.light` asks for one. */
   readonly fetch: H1Fetch = ((url: string, init: UpstreamInit, tls?: UpstreamTls, connectTimeoutMs?: number): Promise<ProxyResponse> => {
+    const known = init.origin;
+    if (known !== undefined && init.target?.charCodeAt(0) === 47 /* "/" */) {
+      const secure = known.startsWith("https://");
+      if (secure || known.startsWith("http://")) {
+        const key = secure ? known + tlsKeyOf(tls) : known;
+        const origin = this.#origins.get(key) ?? this.#addOrigin(known, key, tls);
+        if (origin !== undefined) return this.#send(origin, init.target, init, connectTimeoutMs, false);
+      }
+    }
     const from = url.startsWith("http://") ? 7 : url.startsWith("https://") ? 8 : 0;
     if (from === 0) return this.#fallback(url, init, tls);
     // The authority ends at the first "/" or "?" (`http://h:1?q` asks for `/?q`).
