@@ -145,6 +145,8 @@ export class ResponseParser {
 export const badResponseLine: FieldError = (message, quoted) => new BadResponseError(quoted === undefined ? message : `${message} "${quoted}"`);
 
 const TRANSFER_ENCODING: ReadonlySet<string> = new Set(["transfer-encoding"]);
+/** A lone `Connection: keep-alive` in the form `keepsAlive` reads. */
+const KEEP_ALIVE_LIST = "keep-alive,";
 const TRANSFER_ENCODING_AND_LENGTH: ReadonlySet<string> = new Set(["transfer-encoding", "content-length"]);
 
 /**
@@ -185,7 +187,8 @@ export function parseHead(text: string, noBody: boolean, switching = false): Res
     } else if (name === "transfer-encoding") {
       transferEncoding = transferEncoding === undefined ? value : `${transferEncoding},${value}`;
     } else if (name === "connection") {
-      connection += `${value.toLowerCase()},`;
+      // The usual lone "keep-alive" as the one string keepsAlive compares it with: no joined string per answer.
+      connection = connection === "" && value === "keep-alive" ? KEEP_ALIVE_LIST : `${connection}${value.toLowerCase()},`;
     } else if (name === "keep-alive") {
       const t = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(value);
       if (t) idleTimeoutMs = Number(t[1]) * 1000;
