@@ -9,7 +9,7 @@ import type { Logger } from "../observe/log.ts";
 import type { Pool } from "../pool/pool.ts";
 import type { Runtime, ServeTls, TcpConn, TcpEvents } from "../runtime/types.ts";
 import { CidrSet } from "../util/cidr.ts";
-import { type Clock, systemClock } from "../util/clock.ts";
+import { type Clock, directClock } from "../util/clock.ts";
 import type { TcpRoutes } from "./tcp-routes.ts";
 import { type SessionContext, TcpSession, type TcpListenerStats } from "./tcp-session.ts";
 
@@ -141,7 +141,7 @@ export class TcpProxy {
       routes,
       connect: this.#options.runtime.connectTcp,
       logger,
-      clock: this.#options.clock ?? systemClock,
+      clock: this.#options.clock ?? directClock,
       stats: this.stats,
       onBackendOpen: this.#options.onBackendOpen,
       onClose: (s) => {

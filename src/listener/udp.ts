@@ -14,7 +14,7 @@ import type { Pool } from "../pool/pool.ts";
 import type { ServerState } from "../pool/server-state.ts";
 import type { StickyFacts } from "../pool/stickiness.ts";
 import type { Runtime, UdpSocket } from "../runtime/types.ts";
-import { type Clock, systemClock } from "../util/clock.ts";
+import { type Clock, directClock } from "../util/clock.ts";
 import { lazyBuiltin } from "../util/lazy-builtin.ts";
 
 const nodeNet = lazyBuiltin("node:net");
@@ -82,7 +82,7 @@ export class UdpProxy {
 
   private constructor(options: UdpProxyOptions) {
     this.#options = options;
-    this.#clock = options.clock ?? systemClock;
+    this.#clock = options.clock ?? directClock;
   }
 
   /** Binds the listener's socket and starts expiring idle flows. */
