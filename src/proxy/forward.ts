@@ -13,7 +13,7 @@ import type { StickyFacts } from "../pool/stickiness.ts";
 import { errorResponse, sorryResponse } from "./errors.ts";
 import { downstreamResponseHeaders, forwardingBlock, onlyStandardConnection, rewriteRequestHeaders, stripHopByHop, upstreamRequestHeaders, withHostFor } from "./headers.ts";
 import { type Attempt, classifyFailure, isIdempotent } from "./outcome.ts";
-import { type AttemptPlan, type AttemptResult, runAttempts } from "./attempt-loop.ts";
+import { type AttemptPlan, type AttemptResult, type LoopResult, runAttemptsThen } from "./attempt-loop.ts";
 import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 import { watchBody } from "./body-watch.ts";
 import { limitBody } from "./body-limit.ts";
@@ -58,8 +58,20 @@ export class Forwarder {
     this.#logger = logger;
   }
 
-  /** The response for the client: the server's, or one tenbin makes (502/503/504, sorry page). */
-  async forward(ex: Exchange, pool: Pool): Promise<ProxyResponse> {
+  /**
+   * The response for the client: the server's, or one tenbin makes (502/503/504, sorry page). Not
+   * an async function: the attempt loop hands its result to `#conclude` in the step that judged
+   * the answer, one promise level fewer per request (see `runAttemptsThen`).
+   */
+  forward(ex: Exchange, pool: Pool): Promise<ProxyResponse> {
+    try {
+      return this.#forward(ex, pool);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #forward(ex: Exchange, pool: Pool): Promise<ProxyResponse> {
     const { req } = ex;
     const sticky = pool.sticky.enabled;
     // Gathered only for pools that persist or hash (read before the headers are rewritten below).
@@ -94,10 +106,17 @@ export class Forwarder {
     if (req.body !== null) {
       const declared = req.headers.get("content-length");
       const length = Number(declared ?? NaN);
-      if (length <= REPLAYABLE_BODY) body = await req.arrayBuffer();
-      else if (declared === null && ex.maxBody !== undefined) body = limitBody(req.body, ex.maxBody, () => (ex.bodyTooLarge = true));
+      if (length <= REPLAYABLE_BODY) {
+        return req.arrayBuffer().then((bytes) => runAttemptsThen(new ForwardPlan(this, this.#logger, ex, pool, facts, pinned, hashKey, headers, forwarding, bytes, requestId), this.#conclude));
+      }
+      if (declared === null && ex.maxBody !== undefined) body = limitBody(req.body, ex.maxBody, () => (ex.bodyTooLarge = true));
     }
-    const result = await runAttempts<ProxyResponse, Attempt>(new ForwardPlan(this, this.#logger, ex, pool, facts, pinned, hashKey, headers, forwarding, body, requestId));
+    return runAttemptsThen(new ForwardPlan(this, this.#logger, ex, pool, facts, pinned, hashKey, headers, forwarding, body, requestId), this.#conclude);
+  }
+
+  /** What the client gets once the attempt loop of `plan` ended with `result`. */
+  readonly #conclude = (result: LoopResult<ProxyResponse>, plan: ForwardPlan): ProxyResponse | Promise<ProxyResponse> => {
+    const { ex, pool, headers, forwarding, requestId, body } = plan;
     switch (result.kind) {
       case "done":
         return result.value;
@@ -113,7 +132,7 @@ export class Forwarder {
     // Every try was refused before anything was sent: no server could take it, as when all are down.
     if (last.failure === "connect" && (pool.sorryPage || pool.sorryServer)) return this.#sorry(ex, pool, headers, forwarding, requestId, body);
     return errorResponse(last.failure === "timeout" ? 504 : last.failure === "local" ? 503 : 502, requestId);
-  }
+  };
 
   /** One attempt of `ex` on `server` (a `ForwardPlan`'s); the outcome is reported to the pool here. */
   async attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: HeaderMap, forwarding: SplitLines | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
@@ -228,14 +247,15 @@ class ForwardPlan implements AttemptPlan<ProxyResponse, Attempt> {
   readonly pinned: ServerState | undefined;
   /** `req` rather than `req.signal`: the pool reads the signal only if the request must queue. */
   readonly waitOn: ProxyRequest;
+  /** What `Forwarder.#conclude` reads too. */
+  readonly ex: Exchange;
+  readonly headers: HeaderMap;
+  readonly forwarding: SplitLines | undefined;
+  readonly body: BodyInit | null;
+  readonly requestId: string;
   readonly #forwarder: Forwarder;
   readonly #logger: Logger;
-  readonly #ex: Exchange;
   readonly #facts: StickyFacts | undefined;
-  readonly #headers: HeaderMap;
-  readonly #forwarding: SplitLines | undefined;
-  readonly #body: BodyInit | null;
-  readonly #requestId: string;
   readonly #idempotent: boolean;
   readonly #replayable: boolean;
 
@@ -247,22 +267,22 @@ class ForwardPlan implements AttemptPlan<ProxyResponse, Attempt> {
     this.waitOn = ex.req;
     this.#forwarder = forwarder;
     this.#logger = logger;
-    this.#ex = ex;
+    this.ex = ex;
     this.#facts = facts;
-    this.#headers = headers;
-    this.#forwarding = forwarding;
-    this.#body = body;
-    this.#requestId = requestId;
+    this.headers = headers;
+    this.forwarding = forwarding;
+    this.body = body;
+    this.requestId = requestId;
     this.#idempotent = isIdempotent(ex.req.method);
     this.#replayable = body === null || body instanceof ArrayBuffer;
   }
 
   /** Not async: the attempt's own promise is the one awaited (hot path). */
   attempt(server: ServerState, index: number): Promise<Attempt> {
-    const ex = this.#ex;
+    const ex = this.ex;
     ex.server = server;
     ex.attempts = index + 1;
-    return this.#forwarder.attempt(ex, this.pool, server, this.#headers, this.#forwarding, this.#body, this.#requestId);
+    return this.#forwarder.attempt(ex, this.pool, server, this.headers, this.forwarding, this.body, this.requestId);
   }
 
   judge(tried: Attempt, server: ServerState): AttemptResult<ProxyResponse> {
@@ -274,14 +294,14 @@ class ForwardPlan implements AttemptPlan<ProxyResponse, Attempt> {
         if (setCookie) response.headers.append("set-cookie", setCookie);
         return { kind: "done", value: response };
       }
-      this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: `status ${response.status}`, request_id: this.#requestId });
+      this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: `status ${response.status}`, request_id: this.requestId });
       return { kind: "failed", failure: "sent", reason: `status ${response.status}`, retry: true, fallback: response };
     }
     const failure = tried.failure!;
     const replayable = this.#replayable;
     // Out of file descriptors (`local`): another server would fail the same way.
     const retry = failure === "local" ? false : failure === "connect" ? replayable : failure !== "client" && this.#idempotent && replayable;
-    if (retry && !this.waitOn.signal.aborted) this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: tried.reason, request_id: this.#requestId });
+    if (retry && !this.waitOn.signal.aborted) this.#logger.debug(`${pool.name}: retrying on another server`, { server: server.name, reason: tried.reason, request_id: this.requestId });
     return { kind: "failed", failure, reason: tried.reason, retry };
   }
 
