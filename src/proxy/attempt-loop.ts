@@ -47,6 +47,11 @@ export interface AttemptPlan<T, A = AttemptResult<T>> {
   attempt(server: ServerState, index: number): Promise<A>;
   /** What the attempt came to (its outcome is already reported to the pool by the attempt). */
   judge(outcome: A, server: ServerState): AttemptResult<T>;
+  /**
+   * What an attempt whose promise rejected came to, for a plan whose attempt is the bare request
+   * (the forwarder's: its `judge` reads the answer); without it, a rejection ends the loop with it.
+   */
+  judgeFailure?(error: unknown, server: ServerState): AttemptResult<T>;
   /** A later server takes over from a failed attempt's fallback answer (free its body). */
   superseded?(fallback: T): void | Promise<void>;
   /** True when the client is gone: no further attempt. */
@@ -59,12 +64,12 @@ export function runAttempts<T, A = AttemptResult<T>>(plan: AttemptPlan<T, A>): P
 }
 
 /**
- * `runAttempts(plan).then((result) => conclude(result, plan))` without the step between them: `conclude` maps the loop's
- * result in the same reaction that judges the last attempt. The first attempt, when a server is
- * free at once, runs without an async frame of its own: most requests are served by their first
- * server, and each promise level between the server's answer and the client's write cost ~60-90 ns
- * and its garbage (Bun 1.4.5). Throws of the loop or of `conclude` reject the promise, as from an
- * async function.
+ * `runAttempts(plan)` followed by `conclude(result, plan)`, without a step between them: `conclude`
+ * maps the loop's result in the same reaction that judges the last attempt. The first attempt, when
+ * a server is free at once, runs without an async frame of its own: most requests are served by
+ * their first server, and each promise level between the server's answer and the client's write
+ * cost ~60-90 ns and its garbage (Bun 1.4.5). Throws of the loop or of `conclude` reject the
+ * promise, as from an async function.
  */
 export function runAttemptsThen<T, A, R, P extends AttemptPlan<T, A>>(plan: P, conclude: (result: LoopResult<T>, plan: P) => R | Promise<R>): Promise<R> {
   let first: ServerState | AcquireFailure | Promise<ServerState | AcquireFailure>;
@@ -72,15 +77,26 @@ export function runAttemptsThen<T, A, R, P extends AttemptPlan<T, A>>(plan: P, c
     first = plan.pool.acquire({ clientIp: plan.clientIp, hashKey: plan.hashKey, exclude: undefined, pinned: plan.pinned }, plan.waitOn);
     if (first instanceof Promise || typeof first === "string") return loop(plan, first).then((result) => conclude(result, plan));
     const server = first;
-    return plan.attempt(server, 0).then((outcome) => {
-      const result = plan.judge(outcome, server);
-      if (result.kind === "done") return conclude({ kind: "done", value: result.value, server }, plan);
-      if (!result.retry || plan.gone() || plan.pool.config.retries < 1) return conclude({ kind: "failed", last: result, server }, plan);
-      return loop(plan, undefined, server, result).then((looped) => conclude(looped, plan));
-    });
+    return plan.attempt(server, 0).then(
+      (outcome) => afterFirst(plan, server, plan.judge(outcome, server), conclude),
+      (error: unknown) => afterFirst(plan, server, judgeFailure(plan, error, server), conclude),
+    );
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/** What follows the first attempt's `result`: the conclusion, or the loop from the second attempt on. */
+function afterFirst<T, A, R, P extends AttemptPlan<T, A>>(plan: P, server: ServerState, result: AttemptResult<T>, conclude: (result: LoopResult<T>, plan: P) => R | Promise<R>): R | Promise<R> {
+  if (result.kind === "done") return conclude({ kind: "done", value: result.value, server }, plan);
+  if (!result.retry || plan.gone() || plan.pool.config.retries < 1) return conclude({ kind: "failed", last: result, server }, plan);
+  return loop(plan, undefined, server, result).then((looped) => conclude(looped, plan));
+}
+
+/** `plan.judgeFailure`, or the rejection passed on where the plan has none. */
+function judgeFailure<T, A>(plan: AttemptPlan<T, A>, error: unknown, server: ServerState): AttemptResult<T> {
+  if (plan.judgeFailure === undefined) throw error;
+  return plan.judgeFailure(error, server);
 }
 
 function same<T>(value: T): T {
@@ -114,7 +130,16 @@ async function loop<T, A>(
     // failed that way still gets the last answer whole.
     if (last?.fallback !== undefined) await plan.superseded?.(last.fallback);
     previous = server;
-    const result = plan.judge(await plan.attempt(server, index), server);
+    const pending = plan.attempt(server, index); // a throw here ends the loop
+    let result: AttemptResult<T> | undefined;
+    let outcome: A | undefined;
+    try {
+      outcome = await pending;
+    } catch (error) {
+      // The attempt's rejection is the plan's to judge; a throwing `judge` below ends the loop.
+      result = judgeFailure(plan, error, server);
+    }
+    result ??= plan.judge(outcome as A, server);
     if (result.kind === "done") return { kind: "done", value: result.value, server };
     last = result;
     if (!result.retry || plan.gone()) break;

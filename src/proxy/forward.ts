@@ -17,7 +17,7 @@ import { type AttemptPlan, type AttemptResult, type LoopResult, runAttemptsThen 
 import { answered, attemptStarted, failed } from "../pool/outcome.ts";
 import { watchBody } from "./body-watch.ts";
 import { limitBody } from "./body-limit.ts";
-import { abortWhenClientLeaves, AttemptWatch } from "./attempt-watch.ts";
+import { abortWhenClientLeaves, AttemptWatch, type WatchedAttempt } from "./attempt-watch.ts";
 import { turnNow } from "../util/clock.ts";
 
 /** Bodies up to this size are read before forwarding, so a retry can send them again. */
@@ -134,81 +134,90 @@ export class Forwarder {
     return errorResponse(last.failure === "timeout" ? 504 : last.failure === "local" ? 503 : 502, requestId);
   };
 
-  /** One attempt of `ex` on `server` (a `ForwardPlan`'s); the outcome is reported to the pool here. */
-  async attempt(ex: Exchange, pool: Pool, server: ServerState, baseHeaders: HeaderMap, forwarding: SplitLines | undefined, body: BodyInit | null, requestId: string): Promise<Attempt> {
+  /**
+   * Starts one attempt (a `ForwardPlan`'s) on `run.server`: the server's answer, to be read by
+   * `settled`, or a rejection, by `failedAttempt`. Not async: the attempt loop's own reaction on
+   * this promise reads it, one promise level fewer per request than an async attempt.
+   */
+  start(run: AttemptRun, baseHeaders: HeaderMap, forwarding: SplitLines | undefined, body: BodyInit | null): Promise<ProxyResponse> {
+    const { ex, pool, server } = run;
     const { timeouts } = pool.config;
-    // Not an AbortController: the upstream client listens to this one for free (util/abort.ts).
-    const controller = new LightAbort();
     // The response timeout and the client going away, without a timer or listener of our own.
-    const watched = this.#watch.start(controller, ex.req, timeouts.response);
+    run.watched = this.#watch.start(run.controller, ex.req, timeouts.response);
     const headers = withHostFor(pool.config.host_header, server.origin, baseHeaders);
-    const started = turnNow();
+    run.started = turnNow();
     attemptStarted(server);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      pool.release(server);
-    };
     try {
       // bodyIdleMs: an answer the upstream client streams although it is short (over the runtime's
-      // one-write size) is cut there when it stalls; a long one is watched below as well.
+      // one-write size) is cut there when it stalls; a long one is watched in `settled` as well.
       const target = ex.pathAndQuery;
-      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller, forwarding, bodyIdleMs: timeouts.idle, light: ex.req.takesLight, origin: server.origin, target };
+      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: run.controller, forwarding, bodyIdleMs: timeouts.idle, light: ex.req.takesLight, origin: server.origin, target };
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
-      const upstream = await this.#fetch(server.origin + target, init, pool.tlsFor(server), timeouts.connect);
-      this.#watch.finish(watched);
-      answered(pool, server, upstream.status, turnNow() - started);
-      const length = Number(upstream.headers.get("content-length") ?? NaN);
-      if (length <= SMALL_RESPONSE && this.#inPlace) {
-        // The fetch Response itself goes to the client with its headers edited in place: no copy of
-        // headers or Response, and (as nobody touches `.body`) the runtime pipes the body natively.
-        // Measured with bench/: about 6 % less CPU per 1 KB request than copying both.
-        try {
-          stripHopByHop(upstream.headers);
-          release();
-          return { response: upstream, failure: undefined, reason: "" };
-        } catch (error) {
-          if (!(error instanceof TypeError)) throw error;
-          this.#inPlace = false;
-        }
-      }
-      let responseBody: ReadableStream<Uint8Array> | null = upstream instanceof LightResponse && upstream.wholeLength >= 0 ? null : upstream.body;
-      if (responseBody !== null && !(length <= SMALL_RESPONSE)) {
-        // A long body: a client that leaves while it streams should stop the download.
-        if (!watched.listening) abortWhenClientLeaves(controller, ex.req);
-        responseBody = watchBody(responseBody, timeouts.idle, controller, release);
-      } else {
-        release();
-      }
-      if (upstream instanceof LightResponse) {
-        stripHopByHop(upstream.headers);
-        return { response: responseBody === null ? upstream : upstream.withBody(responseBody), failure: undefined, reason: "" };
-      }
-      const response = new Response(responseBody, {
-        status: upstream.status,
-        statusText: upstream.statusText,
-        headers: downstreamResponseHeaders(webHeaders(upstream.headers)),
-      });
-      return { response, failure: undefined, reason: "" };
+      return this.#fetch(server.origin + target, init, pool.tlsFor(server), timeouts.connect);
     } catch (error) {
-      this.#watch.finish(watched);
-      release();
-      // A body cut at max_body fails the fetch too; the server is not to blame for that.
-      const { failure, reason } = ex.bodyTooLarge
-        ? { failure: "client" as const, reason: "request body over max_body" }
-        : classifyFailure(error, controller);
-      if (failure !== "client" && failure !== "local") {
-        failed(pool, server, reason);
-        // During an outage every request fails the same way: one line per server and second is enough.
-        const now = performance.now();
-        if (now - (this.#lastFailureLog.get(server) ?? -Infinity) >= 1000) {
-          this.#lastFailureLog.set(server, now);
-          this.#logger.warn(`${pool.name}/${server.name}: ${reason}`, { request_id: requestId, failures: server.failures });
-        }
-      }
-      return { response: undefined, failure, reason };
+      return Promise.reject(error);
     }
+  }
+
+  /** The attempt `run` got `upstream`: reported to the pool, and made the client's answer. Throws as `failedAttempt` expects. */
+  settled(run: AttemptRun, upstream: ProxyResponse): Attempt {
+    const { ex, pool, server, controller } = run;
+    const { timeouts } = pool.config;
+    this.#watch.finish(run.watched!);
+    answered(pool, server, upstream.status, turnNow() - run.started);
+    const length = Number(upstream.headers.get("content-length") ?? NaN);
+    if (length <= SMALL_RESPONSE && this.#inPlace) {
+      // The fetch Response itself goes to the client with its headers edited in place: no copy of
+      // headers or Response, and (as nobody touches `.body`) the runtime pipes the body natively.
+      // Measured with bench/: about 6 % less CPU per 1 KB request than copying both.
+      try {
+        stripHopByHop(upstream.headers);
+        run.release();
+        return { response: upstream, failure: undefined, reason: "" };
+      } catch (error) {
+        if (!(error instanceof TypeError)) throw error;
+        this.#inPlace = false;
+      }
+    }
+    let responseBody: ReadableStream<Uint8Array> | null = upstream instanceof LightResponse && upstream.wholeLength >= 0 ? null : upstream.body;
+    if (responseBody !== null && !(length <= SMALL_RESPONSE)) {
+      // A long body: a client that leaves while it streams should stop the download.
+      if (!run.watched!.listening) abortWhenClientLeaves(controller, ex.req);
+      responseBody = watchBody(responseBody, timeouts.idle, controller, () => run.release());
+    } else {
+      run.release();
+    }
+    if (upstream instanceof LightResponse) {
+      stripHopByHop(upstream.headers);
+      return { response: responseBody === null ? upstream : upstream.withBody(responseBody), failure: undefined, reason: "" };
+    }
+    const response = new Response(responseBody, {
+      status: upstream.status,
+      statusText: upstream.statusText,
+      headers: downstreamResponseHeaders(webHeaders(upstream.headers)),
+    });
+    return { response, failure: undefined, reason: "" };
+  }
+
+  /** The attempt `run` failed with `error` (the fetch, or `settled`): classified, reported and logged. */
+  failedAttempt(run: AttemptRun, error: unknown): Attempt {
+    const { ex, pool, server } = run;
+    if (run.watched !== undefined) this.#watch.finish(run.watched);
+    run.release();
+    // A body cut at max_body fails the fetch too; the server is not to blame for that.
+    const { failure, reason } = ex.bodyTooLarge
+      ? { failure: "client" as const, reason: "request body over max_body" }
+      : classifyFailure(error, run.controller);
+    if (failure !== "client" && failure !== "local") {
+      failed(pool, server, reason);
+      // During an outage every request fails the same way: one line per server and second is enough.
+      const now = performance.now();
+      if (now - (this.#lastFailureLog.get(server) ?? -Infinity) >= 1000) {
+        this.#lastFailureLog.set(server, now);
+        this.#logger.warn(`${pool.name}/${server.name}: ${reason}`, { request_id: run.requestId, failures: server.failures });
+      }
+    }
+    return { response: undefined, failure, reason };
   }
 
   async #sorry(ex: Exchange, pool: Pool, headers: HeaderMap, forwarding: SplitLines | undefined, requestId: string, body: BodyInit | null): Promise<Response> {
@@ -240,7 +249,7 @@ export class Forwarder {
  * than four closures and a plan object per request (garbage per request is what grows the cost with
  * the number of requests in flight, see bench/results.md).
  */
-class ForwardPlan implements AttemptPlan<ProxyResponse, Attempt> {
+class ForwardPlan implements AttemptPlan<ProxyResponse, ProxyResponse> {
   readonly pool: Pool;
   readonly clientIp: string;
   readonly hashKey: string | undefined;
@@ -258,6 +267,8 @@ class ForwardPlan implements AttemptPlan<ProxyResponse, Attempt> {
   readonly #facts: StickyFacts | undefined;
   readonly #idempotent: boolean;
   readonly #replayable: boolean;
+  /** The attempt under way (attempts of one request follow one another). */
+  #run: AttemptRun | undefined;
 
   constructor(forwarder: Forwarder, logger: Logger, ex: Exchange, pool: Pool, facts: StickyFacts | undefined, pinned: ServerState | undefined, hashKey: string | undefined, headers: HeaderMap, forwarding: SplitLines | undefined, body: BodyInit | null, requestId: string) {
     this.pool = pool;
@@ -277,15 +288,32 @@ class ForwardPlan implements AttemptPlan<ProxyResponse, Attempt> {
     this.#replayable = body === null || body instanceof ArrayBuffer;
   }
 
-  /** Not async: the attempt's own promise is the one awaited (hot path). */
-  attempt(server: ServerState, index: number): Promise<Attempt> {
+  /** The server's answer, read by `judge`, or a rejection, by `judgeFailure` (hot path: no promise of our own). */
+  attempt(server: ServerState, index: number): Promise<ProxyResponse> {
     const ex = this.ex;
     ex.server = server;
     ex.attempts = index + 1;
-    return this.#forwarder.attempt(ex, this.pool, server, this.headers, this.forwarding, this.body, this.requestId);
+    const run = new AttemptRun(ex, this.pool, server, this.requestId);
+    this.#run = run;
+    return this.#forwarder.start(run, this.headers, this.forwarding, this.body);
   }
 
-  judge(tried: Attempt, server: ServerState): AttemptResult<ProxyResponse> {
+  judge(upstream: ProxyResponse, server: ServerState): AttemptResult<ProxyResponse> {
+    const run = this.#run!;
+    let tried: Attempt;
+    try {
+      tried = this.#forwarder.settled(run, upstream);
+    } catch (error) {
+      tried = this.#forwarder.failedAttempt(run, error);
+    }
+    return this.#judged(tried, server);
+  }
+
+  judgeFailure(error: unknown, server: ServerState): AttemptResult<ProxyResponse> {
+    return this.#judged(this.#forwarder.failedAttempt(this.#run!, error), server);
+  }
+
+  #judged(tried: Attempt, server: ServerState): AttemptResult<ProxyResponse> {
     const pool = this.pool;
     const response = tried.response;
     if (response !== undefined) {
@@ -311,5 +339,34 @@ class ForwardPlan implements AttemptPlan<ProxyResponse, Attempt> {
 
   gone(): boolean {
     return this.waitOn.signal.aborted;
+  }
+}
+
+/** One attempt's state, from `Forwarder.start` to `settled` or `failedAttempt` (one object, no closures). */
+class AttemptRun {
+  readonly ex: Exchange;
+  readonly pool: Pool;
+  readonly server: ServerState;
+  readonly requestId: string;
+  /** Not an AbortController: the upstream client listens to this one for free (util/abort.ts). */
+  readonly controller = new LightAbort();
+  /** Set by `start`: the response deadline and the client's leaving, watched. */
+  watched: WatchedAttempt | undefined = undefined;
+  /** When the request went out (`turnNow`), for the server's response time. */
+  started = 0;
+  #released = false;
+
+  constructor(ex: Exchange, pool: Pool, server: ServerState, requestId: string) {
+    this.ex = ex;
+    this.pool = pool;
+    this.server = server;
+    this.requestId = requestId;
+  }
+
+  /** Gives the server's slot back to the pool, once. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.pool.release(this.server);
   }
 }

@@ -136,4 +136,24 @@ describe("runAttempts and runAttemptsThen", () => {
     expect(returned).toBeInstanceOf(Promise);
     await expect(returned!).rejects.toBe(boom);
   });
+
+  test("judgeFailure: a rejected attempt, first or later, is judged like any failure and the loop goes on; a throwing judge still ends it", async () => {
+    const log: string[] = [];
+    const refused = new Error("refused");
+    const judging = (outcomes: Record<string, AttemptResult<string> | Error>, judgeThrows = false): AttemptPlan<string> => ({
+      ...plan(pool([a, b, c], 2), outcomes, log),
+      judge(outcome) {
+        if (judgeThrows) throw new Error("judge");
+        return outcome as AttemptResult<string>;
+      },
+      judgeFailure(error, server) {
+        log.push(`judged ${(error as Error).message} on ${(server as unknown as Fake).name}`);
+        return failed(true);
+      },
+    });
+    const result = await runAttempts(judging({ a: refused, b: refused, c: done("C") }));
+    expect(result.kind === "done" && result.value).toBe("C");
+    expect(log).toEqual(["a#0", "judged refused on a", "b#1", "judged refused on b", "c#2"]);
+    await expect(runAttempts(judging({ a: done("A") }, true))).rejects.toThrow("judge");
+  });
 });
