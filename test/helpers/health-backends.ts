@@ -2,6 +2,7 @@
  * Small loopback backends for the health tests: an HTTP server whose behaviour a test switches at run
  * time, a TCP server with a scripted reply, and a port nobody listens on. All on port 0.
  */
+import { readFileSync } from "node:fs";
 import type { ServerConfig } from "../../src/config/schema.ts";
 import { ServerState } from "../../src/pool/server-state.ts";
 import { systemClock, type Clock } from "../../src/util/clock.ts";
@@ -105,12 +106,37 @@ export function startTcpBackend(reply: (chunk: string) => string | undefined): {
   };
 }
 
-/** A loopback port that was free a moment ago and has no listener now. */
+/**
+ * Where `closedPort` looks: the 12,000 ports below the kernel's ephemeral range, which a listener
+ * on port 0 never gets. A port taken from that range (bound for a moment with port 0, then closed)
+ * went to the next listener a test opened often enough to flake: a "refusing" server in a pool was
+ * then tenbin's own PROXY-protocol listener, answering 400 (engine-runtime, request bodies).
+ */
+const EPHEMERAL_START = (() => {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
+})();
+const CLOSED_FROM = Math.max(1024, EPHEMERAL_START - 12_000);
+/** The next port to try; test processes running side by side start apart. */
+let nextClosed = CLOSED_FROM + ((process.pid * 97) % (EPHEMERAL_START - CLOSED_FROM));
+
+/** A loopback port with no listener now, and none to come from a listener on port 0. */
 export function closedPort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
+  for (let tries = 0; tries < 1000; tries++) {
+    const port = nextClosed;
+    nextClosed = nextClosed + 1 >= EPHEMERAL_START ? CLOSED_FROM : nextClosed + 1;
+    try {
+      // Bound for a moment: the bind fails where something listens (a peer such as redis).
+      Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+      return port;
+    } catch {
+      // In use: the next one.
+    }
+  }
+  throw new Error(`no free port in ${CLOSED_FROM}-${EPHEMERAL_START - 1} after 1,000 tries`);
 }
 
 /** A `ServerState` for a URL, with schema defaults for everything else. */
