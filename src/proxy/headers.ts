@@ -119,9 +119,10 @@ export const FORWARDING_REPLACES: ReadonlySet<string> = new Set([
 
 /**
  * For an untrusted client whose request has no `Connection` header: the forwarding header lines
- * (`name: value\r\n`, around the request id) that `rewriteRequestHeaders` would set, for the upstream client to write
- * after the client's headers minus `FORWARDING_REPLACES`. The same result as rewriting in place,
- * without five inserts and seven deletes on the request's header set (~2 µs per request, Bun 1.4.5).
+ * (`name: value\r\n`, in three pieces around the request id) that `rewriteRequestHeaders` would
+ * set, for the upstream client to write after the client's headers minus `FORWARDING_REPLACES`.
+ * The same result as rewriting in place, without five inserts and seven deletes on the request's
+ * header set (~2 µs per request, Bun 1.4.5).
  */
 export function forwardingBlock(headers: HeaderMap, facts: ForwardFacts): SplitLines {
   const host = headers.get("host");
