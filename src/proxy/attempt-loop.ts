@@ -72,9 +72,8 @@ export function runAttempts<T, A = AttemptResult<T>>(plan: AttemptPlan<T, A>): P
  * promise, as from an async function.
  */
 export function runAttemptsThen<T, A, R, P extends AttemptPlan<T, A>>(plan: P, conclude: (result: LoopResult<T>, plan: P) => R | Promise<R>): Promise<R> {
-  let first: ServerState | AcquireFailure | Promise<ServerState | AcquireFailure>;
   try {
-    first = plan.pool.acquire({ clientIp: plan.clientIp, hashKey: plan.hashKey, exclude: undefined, pinned: plan.pinned }, plan.waitOn);
+    const first = plan.pool.acquire({ clientIp: plan.clientIp, hashKey: plan.hashKey, exclude: undefined, pinned: plan.pinned }, plan.waitOn);
     if (first instanceof Promise || typeof first === "string") return loop(plan, first).then((result) => conclude(result, plan));
     const server = first;
     return plan.attempt(server, 0).then(

@@ -135,35 +135,38 @@ export class Forwarder {
   };
 
   /**
-   * Starts one attempt (a `ForwardPlan`'s) on `run.server`: the server's answer, to be read by
-   * `settled`, or a rejection, by `failedAttempt`. Not async: the attempt loop's own reaction on
-   * this promise reads it, one promise level fewer per request than an async attempt.
+   * Starts one attempt (a `ForwardPlan`'s) on `server`: its `answer` is the server's answer, to be
+   * read by `settled`, or a rejection, by `failedAttempt`. Not async: the attempt loop's own
+   * reaction on that promise reads it, one promise level fewer per request than an async attempt.
    */
-  start(run: AttemptRun, baseHeaders: HeaderMap, forwarding: SplitLines | undefined, body: BodyInit | null): Promise<ProxyResponse> {
-    const { ex, pool, server } = run;
+  start(ex: Exchange, pool: Pool, server: ServerState, requestId: string, baseHeaders: HeaderMap, forwarding: SplitLines | undefined, body: BodyInit | null): AttemptRun {
     const { timeouts } = pool.config;
+    // Not an AbortController: the upstream client listens to this one for free (util/abort.ts).
+    const controller = new LightAbort();
     // The response timeout and the client going away, without a timer or listener of our own.
-    run.watched = this.#watch.start(run.controller, ex.req, timeouts.response);
+    const watched = this.#watch.start(controller, ex.req, timeouts.response);
     const headers = withHostFor(pool.config.host_header, server.origin, baseHeaders);
-    run.started = turnNow();
+    const started = turnNow();
     attemptStarted(server);
+    let answer: Promise<ProxyResponse>;
     try {
       // bodyIdleMs: an answer the upstream client streams although it is short (over the runtime's
       // one-write size) is cut there when it stalls; a long one is watched in `settled` as well.
       const target = ex.pathAndQuery;
-      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: run.controller, forwarding, bodyIdleMs: timeouts.idle, light: ex.req.takesLight, origin: server.origin, target };
+      const init: UpstreamInit & { duplex?: string } = { method: ex.req.method, headers, body, abort: controller, forwarding, bodyIdleMs: timeouts.idle, light: ex.req.takesLight, origin: server.origin, target };
       if (body !== null && !(body instanceof ArrayBuffer)) init.duplex = "half";
-      return this.#fetch(server.origin + target, init, pool.tlsFor(server), timeouts.connect);
+      answer = this.#fetch(server.origin + target, init, pool.tlsFor(server), timeouts.connect);
     } catch (error) {
-      return Promise.reject(error);
+      answer = Promise.reject(error);
     }
+    return new AttemptRun(ex, pool, server, requestId, controller, watched, started, answer);
   }
 
   /** The attempt `run` got `upstream`: reported to the pool, and made the client's answer. Throws as `failedAttempt` expects. */
   settled(run: AttemptRun, upstream: ProxyResponse): Attempt {
     const { ex, pool, server, controller } = run;
     const { timeouts } = pool.config;
-    this.#watch.finish(run.watched!);
+    this.#watch.finish(run.watched);
     answered(pool, server, upstream.status, turnNow() - run.started);
     const length = Number(upstream.headers.get("content-length") ?? NaN);
     if (length <= SMALL_RESPONSE && this.#inPlace) {
@@ -182,7 +185,7 @@ export class Forwarder {
     let responseBody: ReadableStream<Uint8Array> | null = upstream instanceof LightResponse && upstream.wholeLength >= 0 ? null : upstream.body;
     if (responseBody !== null && !(length <= SMALL_RESPONSE)) {
       // A long body: a client that leaves while it streams should stop the download.
-      if (!run.watched!.listening) abortWhenClientLeaves(controller, ex.req);
+      if (!run.watched.listening) abortWhenClientLeaves(controller, ex.req);
       responseBody = watchBody(responseBody, timeouts.idle, controller, () => run.release());
     } else {
       run.release();
@@ -202,7 +205,7 @@ export class Forwarder {
   /** The attempt `run` failed with `error` (the fetch, or `settled`): classified, reported and logged. */
   failedAttempt(run: AttemptRun, error: unknown): Attempt {
     const { ex, pool, server } = run;
-    if (run.watched !== undefined) this.#watch.finish(run.watched);
+    this.#watch.finish(run.watched);
     run.release();
     // A body cut at max_body fails the fetch too; the server is not to blame for that.
     const { failure, reason } = ex.bodyTooLarge
@@ -293,9 +296,9 @@ class ForwardPlan implements AttemptPlan<ProxyResponse, ProxyResponse> {
     const ex = this.ex;
     ex.server = server;
     ex.attempts = index + 1;
-    const run = new AttemptRun(ex, this.pool, server, this.requestId);
+    const run = this.#forwarder.start(ex, this.pool, server, this.requestId, this.headers, this.forwarding, this.body);
     this.#run = run;
-    return this.#forwarder.start(run, this.headers, this.forwarding, this.body);
+    return run.answer;
   }
 
   judge(upstream: ProxyResponse, server: ServerState): AttemptResult<ProxyResponse> {
@@ -342,25 +345,30 @@ class ForwardPlan implements AttemptPlan<ProxyResponse, ProxyResponse> {
   }
 }
 
-/** One attempt's state, from `Forwarder.start` to `settled` or `failedAttempt` (one object, no closures). */
+/** One attempt's state, made by `Forwarder.start` and read by `settled` or `failedAttempt` (one object, no closures). */
 class AttemptRun {
   readonly ex: Exchange;
   readonly pool: Pool;
   readonly server: ServerState;
   readonly requestId: string;
-  /** Not an AbortController: the upstream client listens to this one for free (util/abort.ts). */
-  readonly controller = new LightAbort();
-  /** Set by `start`: the response deadline and the client's leaving, watched. */
-  watched: WatchedAttempt | undefined = undefined;
+  readonly controller: LightAbort;
+  /** The response deadline and the client's leaving, watched. */
+  readonly watched: WatchedAttempt;
   /** When the request went out (`turnNow`), for the server's response time. */
-  started = 0;
+  readonly started: number;
+  /** The server's answer. */
+  readonly answer: Promise<ProxyResponse>;
   #released = false;
 
-  constructor(ex: Exchange, pool: Pool, server: ServerState, requestId: string) {
+  constructor(ex: Exchange, pool: Pool, server: ServerState, requestId: string, controller: LightAbort, watched: WatchedAttempt, started: number, answer: Promise<ProxyResponse>) {
     this.ex = ex;
     this.pool = pool;
     this.server = server;
     this.requestId = requestId;
+    this.controller = controller;
+    this.watched = watched;
+    this.started = started;
+    this.answer = answer;
   }
 
   /** Gives the server's slot back to the pool, once. */
